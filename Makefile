@@ -1,0 +1,45 @@
+# `make` alone lists the targets: each line "target: ... ## text" is documented.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# Go lives in /usr/local/go on the development and CI machines, not always on PATH.
+ifeq ($(shell command -v go 2>/dev/null),)
+export PATH := /usr/local/go/bin:$(PATH)
+endif
+
+GO ?= go
+PKGS ?= ./...
+TESTFLAGS ?=
+SERVICES := scripts/services.sh
+
+.PHONY: help build services test lint run down clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target>\n\n"} \
+		/^[a-zA-Z0-9_.-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## Build every command into bin/
+	$(GO) build -o bin/ ./cmd/...
+
+services: ## Start the local PostgreSQL and Redis (.dev/), installing them if missing
+	@$(SERVICES) up
+
+test: services ## Run all tests with -race against the local services (PKGS=, TESTFLAGS=)
+	@eval "$$($(SERVICES) env)" && $(GO) test -race -count=1 -timeout 9m $(TESTFLAGS) $(PKGS)
+
+lint: ## gofmt, go vet and staticcheck
+	@unformatted=$$(gofmt -l .); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+run: ## Run the gateway locally with its services, migrations and a development portal
+	@scripts/run.sh
+
+down: ## Stop the local PostgreSQL and Redis
+	@$(SERVICES) down
+
+clean: ## Stop the services and delete .dev/ (all local data) and bin/
+	@$(SERVICES) clean
+	rm -rf .dev bin

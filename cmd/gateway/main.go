@@ -1,0 +1,85 @@
+// Command gateway runs the payment gateway: the HTTP API and, by default,
+// the background workers, in one process.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/citizenpay/gateway/internal/app"
+	"github.com/citizenpay/gateway/internal/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(level string, w *os.File) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func run(ctx context.Context, getenv func(string) string, out *os.File) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel, out)
+	if !cfg.IdentityConfigured() {
+		log.Warn("IDP_ISSUER, IDP_AUDIENCE and IDP_JWKS_URL are not set: the citizen API answers 503 identity_not_configured")
+	}
+	a, err := app.Build(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.StartWorkers(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("GATEWAY_ADDR: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("gateway listening", "addr", ln.Addr().String(), "env", cfg.Env, "workers", cfg.Workers)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "error", err)
+	}
+	if err := a.StopWorkers(sctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("stop workers", "error", err)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,83 @@
+// Command gatewayctl is the operator's command line: schema migrations,
+// onboarding portals and banks, incidents, the invariant check, and a
+// signed-request client for trying the API by hand. It reads the same
+// environment as the gateway and prints JSON.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `gatewayctl: operate the payment gateway
+
+  gatewayctl migrate
+  gatewayctl portal create --name N --webhook-url U
+  gatewayctl portal list
+  gatewayctl portal rotate-secret --portal ID
+  gatewayctl portal rotate-webhook-secret --portal ID
+  gatewayctl request [--portal FILE] [--url URL] [--data JSON|@FILE] [--idempotency-key K] METHOD PATH
+
+Environment: DATABASE_URL, GATEWAY_MASTER_KEY (as the gateway reads them).
+`
+
+// errUsage asks main to print the usage.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, errUsage):
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	case errors.Is(err, errExit):
+		os.Exit(1)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "gatewayctl:", err)
+		os.Exit(1)
+	}
+}
+
+// errExit ends the command with status 1 after it printed its own report.
+var errExit = errors.New("exit 1")
+
+type env struct {
+	ctx    context.Context
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	e := env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	switch args[0] {
+	case "migrate":
+		return e.migrate(args[1:])
+	case "portal":
+		return e.portal(args[1:])
+	case "request":
+		return e.request(args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return errUsage
+}
+
+func (e env) printJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

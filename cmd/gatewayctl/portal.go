@@ -1,0 +1,164 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/citizenpay/gateway/internal/config"
+	"github.com/citizenpay/gateway/internal/id"
+	"github.com/citizenpay/gateway/internal/keyring"
+	"github.com/citizenpay/gateway/internal/portal"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/webhook"
+)
+
+func (e env) open(needKey bool) (*pgxpool.Pool, *keyring.Keyring, config.Operator, error) {
+	op, err := config.LoadOperator(e.getenv, needKey)
+	if err != nil {
+		return nil, nil, op, err
+	}
+	pool, err := postgres.Open(e.ctx, op.DatabaseURL, 4)
+	if err != nil {
+		return nil, nil, op, err
+	}
+	var k *keyring.Keyring
+	if needKey {
+		if k, err = keyring.New(op.MasterKey); err != nil {
+			pool.Close()
+			return nil, nil, op, fmt.Errorf("GATEWAY_MASTER_KEY: %w", err)
+		}
+	}
+	return pool, k, op, nil
+}
+
+func (e env) migrate(args []string) error {
+	if len(args) != 0 {
+		return errUsage
+	}
+	pool, _, _, err := e.open(false)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := postgres.Migrate(e.ctx, pool)
+	if err != nil {
+		return err
+	}
+	if applied == nil {
+		applied = []int{}
+	}
+	return e.printJSON(map[string]any{"applied": applied, "version": postgres.LatestVersion()})
+}
+
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// checkWebhookURL applies PROTOCOL.md §8: https and a public address in
+// production; development also allows http and loopback.
+func checkWebhookURL(raw, env string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("--webhook-url: not an absolute URL")
+	}
+	if env == config.EnvDevelopment {
+		if u.Scheme != "https" && u.Scheme != "http" {
+			return fmt.Errorf("--webhook-url: must be http:// or https://")
+		}
+		return nil
+	}
+	if u.Scheme != "https" {
+		return fmt.Errorf("--webhook-url: must be https:// in production")
+	}
+	host := u.Hostname()
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return fmt.Errorf("--webhook-url: must not be a private address in production")
+	}
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
+		return fmt.Errorf("--webhook-url: must not be a private address in production")
+	}
+	return nil
+}
+
+func (e env) portal(args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	fs := newFlags("portal " + args[0])
+	name := fs.String("name", "", "portal name")
+	hook := fs.String("webhook-url", "", "webhook URL")
+	which := fs.String("portal", "", "portal id or key id")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+		return errUsage
+	}
+	pool, k, op, err := e.open(true)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	store := postgres.NewPortalStore(pool, k)
+	now := time.Now().UTC()
+	switch args[0] {
+	case "create":
+		if strings.TrimSpace(*name) == "" {
+			return fmt.Errorf("--name is required")
+		}
+		if err := checkWebhookURL(*hook, op.Env); err != nil {
+			return err
+		}
+		whsec, err := webhook.NewSecret()
+		if err != nil {
+			return err
+		}
+		p := &portal.Portal{ID: id.New(id.Portal), Name: *name, KeyID: portal.NewKeyID(), Secret: portal.NewSecret(),
+			WebhookURL: *hook, WebhookSecret: whsec, CreatedAt: now}
+		if err := store.Create(e.ctx, p); err != nil {
+			return err
+		}
+		return e.printJSON(map[string]string{"portal_id": p.ID, "key_id": p.KeyID, "secret": p.Secret, "webhook_secret": p.WebhookSecret})
+	case "list":
+		ps, err := store.List(e.ctx)
+		if err != nil {
+			return err
+		}
+		out := make([]map[string]any, 0, len(ps))
+		for _, p := range ps {
+			out = append(out, map[string]any{"portal_id": p.ID, "name": p.Name, "key_id": p.KeyID,
+				"webhook_url": p.WebhookURL, "webhook_disabled": p.WebhookDisabledAt != nil, "created_at": p.CreatedAt.UTC()})
+		}
+		return e.printJSON(out)
+	case "rotate-secret":
+		if *which == "" {
+			return fmt.Errorf("--portal is required")
+		}
+		secret := portal.NewSecret()
+		grace := now.Add(portal.RotationGrace)
+		if err := store.RotateSecret(e.ctx, *which, secret, grace); err != nil {
+			return err
+		}
+		return e.printJSON(map[string]any{"portal_id": *which, "secret": secret, "previous_secret_valid_until": grace})
+	case "rotate-webhook-secret":
+		if *which == "" {
+			return fmt.Errorf("--portal is required")
+		}
+		secret, err := webhook.NewSecret()
+		if err != nil {
+			return err
+		}
+		grace := now.Add(portal.RotationGrace)
+		if err := store.RotateWebhookSecret(e.ctx, *which, secret, grace); err != nil {
+			return err
+		}
+		return e.printJSON(map[string]any{"portal_id": *which, "webhook_secret": secret, "dual_signing_until": grace})
+	}
+	return errUsage
+}

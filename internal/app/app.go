@@ -1,0 +1,135 @@
+// Package app wires the gateway from its configuration: pools, Redis, the
+// service, background workers and the HTTP handler. cmd/gateway runs it;
+// tests build it the same way against their own database and Redis.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
+
+	"github.com/citizenpay/gateway/api"
+	"github.com/citizenpay/gateway/internal/config"
+	"github.com/citizenpay/gateway/internal/httpapi"
+	"github.com/citizenpay/gateway/internal/idempotency"
+	"github.com/citizenpay/gateway/internal/identity"
+	"github.com/citizenpay/gateway/internal/jobs"
+	"github.com/citizenpay/gateway/internal/keyring"
+	"github.com/citizenpay/gateway/internal/pii"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/redisstore"
+	"github.com/citizenpay/gateway/internal/service"
+)
+
+// App is a wired gateway.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Pool     *pgxpool.Pool
+	Redis    redis.UniversalClient
+	Store    *redisstore.Store
+	Keys     *keyring.Keyring
+	PII      *pii.Protector
+	Portals  *postgres.PortalStore
+	Service  *service.Service
+	River    *river.Client[pgx.Tx]
+	Metrics  *httpapi.Metrics
+	Handler  http.Handler
+	ownsPool bool
+}
+
+// Options adjust Build for tests.
+type Options struct {
+	Pool        *pgxpool.Pool // use this pool instead of opening DATABASE_URL
+	RedisPrefix string        // prefix of every Redis key
+}
+
+// Build wires the gateway. It checks the schema version and refuses an older
+// (or newer) one.
+func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
+	a := &App{Config: cfg, Log: log}
+	var err error
+	if a.Keys, err = keyring.New(cfg.MasterKey); err != nil {
+		return nil, fmt.Errorf("GATEWAY_MASTER_KEY: %w", err)
+	}
+	a.PII = pii.NewProtector(a.Keys)
+	a.Pool = opts.Pool
+	if a.Pool == nil {
+		if a.Pool, err = postgres.Open(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns); err != nil {
+			return nil, err
+		}
+		a.ownsPool = true
+	}
+	if err := postgres.CheckSchema(ctx, a.Pool); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.Redis, err = redisstore.Connect(redisstore.Options{URL: cfg.RedisURL, Addrs: cfg.RedisAddrs}); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Metrics = httpapi.NewMetrics(a.Pool)
+	a.Store = redisstore.New(a.Redis, opts.RedisPrefix, a.Metrics.RedisFallbacks.Inc)
+	a.Portals = postgres.NewPortalStore(a.Pool, a.Keys)
+	a.Service = &service.Service{Pool: a.Pool, PII: a.PII}
+	a.River, err = jobs.NewClient(jobs.Config{
+		Pool: a.Pool, Service: a.Service, Log: log, ExpiryInterval: cfg.ExpiryInterval,
+		IdempotencyTTL: cfg.IdempotencyTTL, Work: cfg.Workers,
+	})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("background jobs: %w", err)
+	}
+	var verifier *identity.Verifier
+	if cfg.IdentityConfigured() {
+		verifier, err = identity.NewVerifier(identity.Config{
+			Issuer: cfg.IDPIssuer, Audience: cfg.IDPAudience, JWKSURL: cfg.IDPJWKSURL, Development: cfg.Development(),
+		})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	guard := &idempotency.Guard{
+		Pool: a.Pool, Fast: a.Store.Idempotency(), TTL: cfg.IdempotencyTTL, LockTTL: 60 * time.Second,
+		Observe: func(o string) { a.Metrics.Idempotency.WithLabelValues(o).Inc() },
+	}
+	a.Handler = httpapi.New(httpapi.Deps{
+		Log: log, Pool: a.Pool, Redis: a.Store, Service: a.Service, Guard: guard, Portals: a.Portals,
+		Metrics: a.Metrics, Identity: verifier, OpenAPI: api.OpenAPI,
+	})
+	return a, nil
+}
+
+// StartWorkers starts the background workers, if this process runs them.
+func (a *App) StartWorkers(ctx context.Context) error {
+	if !a.Config.Workers {
+		return nil
+	}
+	return a.River.Start(ctx)
+}
+
+// StopWorkers lets running jobs finish, up to ctx's deadline.
+func (a *App) StopWorkers(ctx context.Context) error {
+	if !a.Config.Workers {
+		return nil
+	}
+	return a.River.Stop(ctx)
+}
+
+// Close releases the pools.
+func (a *App) Close() {
+	if a.Redis != nil {
+		_ = a.Redis.Close()
+	}
+	if a.ownsPool && a.Pool != nil {
+		a.Pool.Close()
+	}
+}

@@ -1,0 +1,198 @@
+package banksim
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCallbackAfterAccepted(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	status, _, out := b.debit(t, "pa_cb", testAccount, testPID, "75000")
+	if status != http.StatusAccepted || strings.TrimSpace(string(out)) != `{"status":"pending"}` {
+		t.Fatalf("got %d %s", status, out)
+	}
+	eventually(t, "the callback arrives", func() bool { return len(b.gw.received()) == 1 })
+	got := b.gw.received()[0]
+	if got.sigErr != nil || got.idemKey != "" {
+		t.Fatalf("signature %v, idempotency key %q", got.sigErr, got.idemKey)
+	}
+	ev := got.event
+	if !strings.HasPrefix(ev.EventID, "evt_") || ev.Type != "debit.succeeded" || ev.OccurredAt.IsZero() || ev.OccurredAt.Location() != time.UTC {
+		t.Fatalf("event %+v", ev)
+	}
+	ref, _ := ev.Data["bank_reference"].(string)
+	if ev.Data["debit_id"] != "pa_cb" || ev.Data["amount"] != "75000" || ev.Data["currency"] != "VND" || !strings.HasPrefix(ref, "FT") || len(ev.Data) != 4 {
+		t.Fatalf("data %v", ev.Data)
+	}
+	for _, personal := range []string{testPID, testAccount, "123456", "NGUY"} {
+		if strings.Contains(string(got.body), personal) {
+			t.Fatalf("callback carries %q: %s", personal, got.body)
+		}
+	}
+	// The status GET agrees with the callback.
+	_, _, out = b.do(t, http.MethodGet, "/v1/debits/pa_cb", "", "")
+	if a := decodeAnswer(t, out); a.Status != statusSucceeded || a.BankReference != ref {
+		t.Fatalf("status %+v, callback reference %s", a, ref)
+	}
+}
+
+func TestSendCallbackAndSignedCallbackRequest(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	data := map[string]any{"debit_id": "pa_forged", "amount": "1", "currency": "VND", "bank_reference": "FT1"}
+	status, body, err := b.bank.SendCallback(context.Background(), "evt_forged", "debit.succeeded", data)
+	if err != nil || status != http.StatusOK || string(body) != `{"result":"applied"}` {
+		t.Fatalf("SendCallback: %d %s %v", status, body, err)
+	}
+	got := b.gw.received()
+	if len(got) != 1 || got[0].sigErr != nil || got[0].event.EventID != "evt_forged" || got[0].event.Type != "debit.succeeded" || !equalData(got[0].event.Data, data) {
+		t.Fatalf("received %+v", got)
+	}
+	// A request signed with another secret is refused by the receiver.
+	req, err := SignedCallbackRequest(context.Background(), b.gw.srv.URL+"/v1/bank-callbacks/SBX", "bsk_wrong", got[0].body, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := send(t, req); status != http.StatusUnauthorized {
+		t.Fatalf("wrong secret: %d", status)
+	}
+	if b.bank.Stats().CallbacksSent != 0 {
+		t.Fatal("forged callbacks counted as the bank's own")
+	}
+
+	noURL, err := New(Config{BankCode: "SBX", Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer noURL.Close()
+	if _, _, err := noURL.SendCallback(context.Background(), "evt_x", "debit.succeeded", data); err != ErrNoCallbackURL {
+		t.Fatalf("without a callback URL: %v", err)
+	}
+}
+
+func TestCallbackRetriedUntil2xx(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	b.gw.answerFunc = func(r received) int {
+		if r.attempts < 3 {
+			return []int{http.StatusServiceUnavailable, http.StatusUnauthorized}[r.attempts-1]
+		}
+		return http.StatusOK
+	}
+	if status, _, _ := b.debit(t, "pa_retry", testAccount, testPID, "75000"); status != http.StatusAccepted {
+		t.Fatalf("status %d", status)
+	}
+	eventually(t, "the callback is delivered", func() bool { return b.bank.Stats().CallbacksDelivered == 1 })
+	got := b.gw.received()
+	if len(got) != 3 {
+		t.Fatalf("%d attempts, want 3", len(got))
+	}
+	for _, r := range got {
+		if r.sigErr != nil || r.event.EventID != got[0].event.EventID || string(r.body) != string(got[0].body) {
+			t.Fatalf("attempt %d: %v, event %s, first %s", r.attempts, r.sigErr, r.event.EventID, got[0].event.EventID)
+		}
+	}
+	st := b.bank.Stats()
+	if st.CallbacksSent != 3 || st.CallbackStatuses["503"] != 1 || st.CallbackStatuses["401"] != 1 || st.CallbackStatuses["200"] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestCallbackFinal4xxStopsRetries(t *testing.T) {
+	t.Parallel()
+	for _, final := range []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity} {
+		t.Run(http.StatusText(final), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, nil)
+			b.gw.answerFunc = func(received) int { return final }
+			b.debit(t, "pa_final", testAccount, testPID, "75000")
+			eventually(t, "the delivery is abandoned", func() bool { return b.bank.Stats().CallbacksAbandoned == 1 })
+			// Ten times the retry cap is ample time for a retry that should not come.
+			time.Sleep(10 * b.bank.retry.Max)
+			if n := len(b.gw.received()); n != 1 {
+				t.Fatalf("%d attempts after a final %d", n, final)
+			}
+		})
+	}
+}
+
+func TestCallbackGivesUpAfterAttempts(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.Retry.Attempts = 4 })
+	b.gw.answerFunc = func(received) int { return http.StatusInternalServerError }
+	b.debit(t, "pa_down", testAccount, testPID, "75000")
+	eventually(t, "the delivery is given up", func() bool { return b.bank.Stats().CallbacksAbandoned == 1 })
+	if n := len(b.gw.received()); n != 4 {
+		t.Fatalf("%d attempts, want 4", n)
+	}
+}
+
+func TestCloseStopsRetries(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.Retry.Attempts = 1000 })
+	b.gw.answerFunc = func(received) int { return http.StatusInternalServerError }
+	b.debit(t, "pa_close", testAccount, testPID, "75000")
+	eventually(t, "a retry happens", func() bool { return len(b.gw.received()) >= 2 })
+	b.bank.Close()
+	n := len(b.gw.received())
+	time.Sleep(10 * b.bank.retry.Max)
+	if got := len(b.gw.received()); got != n {
+		t.Fatalf("%d attempts after Close, %d before", got, n)
+	}
+	b.bank.Close() // twice is fine
+}
+
+func TestDuplicateCallbacks(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.Knobs.DuplicateCallbacks = 5 })
+	b.debit(t, "pa_dup", testAccount, testPID, "75000")
+	eventually(t, "five deliveries", func() bool { return b.bank.Stats().CallbacksDelivered == 5 })
+	got := b.gw.received()
+	if len(got) != 5 {
+		t.Fatalf("%d callbacks", len(got))
+	}
+	for _, r := range got {
+		if r.sigErr != nil || r.event.EventID != got[0].event.EventID {
+			t.Fatalf("callback %+v", r)
+		}
+	}
+	if b.bank.Executed("pa_dup") != 1 {
+		t.Fatal("executed more than once")
+	}
+}
+
+func TestAlsoCallBackAfterSync(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.Knobs = Knobs{Sync: true, AlsoCallBackAfterSync: true} })
+	status, _, out := b.debit(t, "pa_both", testAccount, testPID, "75000")
+	if status != http.StatusOK {
+		t.Fatalf("status %d", status)
+	}
+	a := decodeAnswer(t, out)
+	eventually(t, "the callback arrives", func() bool { return len(b.gw.received()) == 1 })
+	ev := b.gw.received()[0].event
+	if ev.Type != "debit.succeeded" || ev.Data["bank_reference"] != a.BankReference {
+		t.Fatalf("event %+v, answer %+v", ev, a)
+	}
+}
+
+func TestOutOfOrderDeliversEveryCallback(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.Knobs.OutOfOrder = true })
+	ids := []string{"pa_o1", "pa_o2", "pa_o3", "pa_o4", "pa_o5"}
+	for _, id := range ids {
+		b.debit(t, id, testAccount, testPID, "1000")
+	}
+	eventually(t, "every callback arrives", func() bool { return len(b.gw.received()) == len(ids) })
+	seen := map[string]bool{}
+	for _, r := range b.gw.received() {
+		seen[r.event.Data["debit_id"].(string)] = true
+	}
+	if len(seen) != len(ids) {
+		t.Fatalf("seen %v", seen)
+	}
+}

@@ -1,0 +1,307 @@
+// Package config reads the gateway's settings from the environment
+// (PROTOCOL.md §9). A bad or missing required value is an error whose text
+// names the setting, so start-up can stop with one clear line.
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments the gateway knows.
+const (
+	EnvProduction  = "production"
+	EnvDevelopment = "development"
+)
+
+// Config is every setting of the gateway process and of gatewayctl.
+type Config struct {
+	DatabaseURL string
+	RedisURL    string   // one Redis, or
+	RedisAddrs  []string // a Redis Cluster
+	MasterKey   []byte   // 32 bytes
+
+	IDPIssuer   string
+	IDPAudience string
+	IDPJWKSURL  string
+
+	Addr                string
+	Env                 string
+	IdempotencyTTL      time.Duration
+	BankCallbackTimeout time.Duration
+
+	// Settings beyond §9, all with defaults; they let tests and operators
+	// tune timers without touching code.
+	ExpiryInterval     time.Duration // how often overdue pending requests are expired
+	ShutdownTimeout    time.Duration // how long in-flight requests get on SIGTERM
+	DatabaseMaxConns   int32
+	Workers            bool // run background workers in this process
+	LogLevel           string
+	WebhookRetryFactor float64 // scales the webhook retry schedule (1 in production)
+}
+
+// IdentityConfigured reports whether the citizen API can verify tokens.
+func (c Config) IdentityConfigured() bool {
+	return c.IDPIssuer != "" && c.IDPAudience != "" && c.IDPJWKSURL != ""
+}
+
+// Development reports whether GATEWAY_ENV is development.
+func (c Config) Development() bool { return c.Env == EnvDevelopment }
+
+// Error names the setting that stopped start-up.
+type Error struct {
+	Setting string
+	Problem string
+}
+
+func (e *Error) Error() string { return e.Setting + ": " + e.Problem }
+
+// Load reads the configuration from getenv (os.Getenv in production, a map in
+// tests). It returns the first problem found.
+func Load(getenv func(string) string) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		DatabaseURL:         r.required("DATABASE_URL"),
+		Addr:                r.str("GATEWAY_ADDR", ":8080"),
+		Env:                 r.str("GATEWAY_ENV", EnvProduction),
+		IdempotencyTTL:      r.duration("IDEMPOTENCY_TTL", 24*time.Hour),
+		BankCallbackTimeout: r.duration("BANK_CALLBACK_TIMEOUT", 90*time.Second),
+		ExpiryInterval:      r.duration("EXPIRY_INTERVAL", 30*time.Second),
+		ShutdownTimeout:     r.duration("SHUTDOWN_TIMEOUT", 20*time.Second),
+		DatabaseMaxConns:    int32(r.integer("DATABASE_MAX_CONNS", 32, 2, 1000)),
+		Workers:             r.boolean("GATEWAY_WORKERS", true),
+		LogLevel:            r.str("LOG_LEVEL", "info"),
+		WebhookRetryFactor:  r.float("WEBHOOK_RETRY_FACTOR", 1, 0.0001, 1),
+	}
+	if r.err != nil {
+		return Config{}, r.err
+	}
+	if c.Env != EnvProduction && c.Env != EnvDevelopment {
+		return Config{}, &Error{"GATEWAY_ENV", "must be production or development"}
+	}
+	if err := checkURL("DATABASE_URL", c.DatabaseURL, "postgres", "postgresql"); err != nil {
+		return Config{}, err
+	}
+	c.RedisURL = strings.TrimSpace(getenv("REDIS_URL"))
+	if addrs := strings.TrimSpace(getenv("REDIS_ADDRS")); addrs != "" {
+		for _, a := range strings.Split(addrs, ",") {
+			a = strings.TrimSpace(a)
+			if a == "" || !strings.Contains(a, ":") {
+				return Config{}, &Error{"REDIS_ADDRS", "must be comma-separated host:port pairs"}
+			}
+			c.RedisAddrs = append(c.RedisAddrs, a)
+		}
+	}
+	switch {
+	case c.RedisURL == "" && len(c.RedisAddrs) == 0:
+		return Config{}, &Error{"REDIS_URL", "is required (or REDIS_ADDRS for a cluster)"}
+	case c.RedisURL != "" && len(c.RedisAddrs) > 0:
+		return Config{}, &Error{"REDIS_URL", "set REDIS_URL or REDIS_ADDRS, not both"}
+	case c.RedisURL != "":
+		if err := checkURL("REDIS_URL", c.RedisURL, "redis", "rediss"); err != nil {
+			return Config{}, err
+		}
+	}
+	raw, err := masterKey(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	c.MasterKey = raw
+	if c.IdempotencyTTL < 24*time.Hour {
+		return Config{}, &Error{"IDEMPOTENCY_TTL", "must be at least 24h"}
+	}
+	if c.BankCallbackTimeout <= 0 {
+		return Config{}, &Error{"BANK_CALLBACK_TIMEOUT", "must be positive"}
+	}
+	if c.ExpiryInterval <= 0 {
+		return Config{}, &Error{"EXPIRY_INTERVAL", "must be positive"}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return Config{}, &Error{"LOG_LEVEL", "must be debug, info, warn or error"}
+	}
+	if _, _, err := splitAddr(c.Addr); err != nil {
+		return Config{}, &Error{"GATEWAY_ADDR", "must be host:port or :port"}
+	}
+
+	c.IDPIssuer = strings.TrimSpace(getenv("IDP_ISSUER"))
+	c.IDPAudience = strings.TrimSpace(getenv("IDP_AUDIENCE"))
+	c.IDPJWKSURL = strings.TrimSpace(getenv("IDP_JWKS_URL"))
+	set := 0
+	for _, v := range []string{c.IDPIssuer, c.IDPAudience, c.IDPJWKSURL} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 0 && set != 3 {
+		for _, s := range []struct{ name, v string }{{"IDP_ISSUER", c.IDPIssuer}, {"IDP_AUDIENCE", c.IDPAudience}, {"IDP_JWKS_URL", c.IDPJWKSURL}} {
+			if s.v == "" {
+				return Config{}, &Error{s.name, "is required when any IDP_ setting is given"}
+			}
+		}
+	}
+	if c.IDPJWKSURL != "" {
+		u, err := url.Parse(c.IDPJWKSURL)
+		switch {
+		case err != nil:
+			return Config{}, &Error{"IDP_JWKS_URL", "is not a URL"}
+		case u.Scheme == "https" || u.Scheme == "file":
+		case u.Scheme == "http" && c.Development():
+		case u.Scheme == "http":
+			return Config{}, &Error{"IDP_JWKS_URL", "must be https:// or file:// (http:// only with GATEWAY_ENV=development)"}
+		default:
+			return Config{}, &Error{"IDP_JWKS_URL", "must be https:// or file://"}
+		}
+	}
+	return c, nil
+}
+
+type reader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (r *reader) fail(name, problem string) {
+	if r.err == nil {
+		r.err = &Error{name, problem}
+	}
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) required(name string) string {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		r.fail(name, "is required")
+	}
+	return v
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.fail(name, fmt.Sprintf("%q is not a Go duration such as 90s or 24h", v))
+		return def
+	}
+	return d
+}
+
+func (r *reader) integer(name string, def, lo, hi int) int {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}
+
+func (r *reader) float(name string, def, lo, hi float64) float64 {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < lo || f > hi {
+		r.fail(name, fmt.Sprintf("must be a number from %g to %g", lo, hi))
+		return def
+	}
+	return f
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, "must be true or false")
+		return def
+	}
+	return b
+}
+
+func checkURL(name, raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return &Error{name, "is not a URL"}
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return nil
+		}
+	}
+	return &Error{name, fmt.Sprintf("must be a %s:// URL", schemes[0])}
+}
+
+func splitAddr(addr string) (string, int, error) {
+	i := strings.LastIndex(addr, ":")
+	if i < 0 {
+		return "", 0, fmt.Errorf("no port")
+	}
+	p, err := strconv.Atoi(addr[i+1:])
+	if err != nil || p < 0 || p > 65535 {
+		return "", 0, fmt.Errorf("bad port")
+	}
+	return addr[:i], p, nil
+}
+
+// Operator is what gatewayctl needs: the database, and the master key for
+// commands that read or write secrets.
+type Operator struct {
+	DatabaseURL string
+	MasterKey   []byte
+	Env         string
+}
+
+// LoadOperator reads DATABASE_URL and, when needKey, GATEWAY_MASTER_KEY.
+func LoadOperator(getenv func(string) string, needKey bool) (Operator, error) {
+	o := Operator{DatabaseURL: strings.TrimSpace(getenv("DATABASE_URL")), Env: strings.TrimSpace(getenv("GATEWAY_ENV"))}
+	if o.Env == "" {
+		o.Env = EnvProduction
+	}
+	if o.DatabaseURL == "" {
+		return o, &Error{"DATABASE_URL", "is required"}
+	}
+	if err := checkURL("DATABASE_URL", o.DatabaseURL, "postgres", "postgresql"); err != nil {
+		return o, err
+	}
+	if needKey {
+		k, err := masterKey(getenv)
+		if err != nil {
+			return o, err
+		}
+		o.MasterKey = k
+	}
+	return o, nil
+}
+
+func masterKey(getenv func(string) string) ([]byte, error) {
+	key := strings.TrimSpace(getenv("GATEWAY_MASTER_KEY"))
+	if key == "" {
+		return nil, &Error{"GATEWAY_MASTER_KEY", "is required (base64 of 32 random bytes)"}
+	}
+	raw, err := base64.StdEncoding.DecodeString(key)
+	if err != nil || len(raw) != 32 {
+		return nil, &Error{"GATEWAY_MASTER_KEY", "must be base64 of exactly 32 bytes"}
+	}
+	return raw, nil
+}

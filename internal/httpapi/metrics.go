@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the gateway's Prometheus metrics.
+type Metrics struct {
+	Registry       *prometheus.Registry
+	Requests       *prometheus.CounterVec
+	Latency        *prometheus.HistogramVec
+	Idempotency    *prometheus.CounterVec
+	RedisFallbacks prometheus.Counter
+}
+
+// NewMetrics registers the metrics, including payment requests by state read
+// from PostgreSQL at scrape time.
+func NewMetrics(pool *pgxpool.Pool) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "gateway_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		Idempotency: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_idempotency_total", Help: "Idempotency outcomes: replay_redis, replay_postgres, in_use, reused, fallback.",
+		}, []string{"outcome"}),
+		RedisFallbacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_redis_fallbacks_total", Help: "Redis calls that failed or were skipped, falling back to PostgreSQL.",
+		}),
+	}
+	reg.MustRegister(m.Requests, m.Latency, m.Idempotency, m.RedisFallbacks,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if pool != nil {
+		reg.MustRegister(&stateCollector{pool: pool, desc: prometheus.NewDesc("gateway_payment_requests",
+			"Payment requests by state.", []string{"state"}, nil)})
+	}
+	return m
+}
+
+type stateCollector struct {
+	pool *pgxpool.Pool
+	desc *prometheus.Desc
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	rows, err := c.pool.Query(ctx, `SELECT status, count(*) FROM payment_requests GROUP BY status`)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n int64
+		if rows.Scan(&state, &n) == nil {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), state)
+		}
+	}
+}

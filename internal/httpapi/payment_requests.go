@@ -1,0 +1,172 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/wire"
+)
+
+type createItemBody struct {
+	Code        string          `json:"code"`
+	Description string          `json:"description"`
+	Amount      json.RawMessage `json:"amount"`
+}
+
+type createPaymentRequestBody struct {
+	CitizenPID  string            `json:"citizen_pid"`
+	DossierCode string            `json:"dossier_code"`
+	ServiceCode string            `json:"service_code"`
+	Description string            `json:"description"`
+	Items       []createItemBody  `json:"items"`
+	Amount      json.RawMessage   `json:"amount"`
+	Currency    string            `json:"currency"`
+	ExpiresAt   *string           `json:"expires_at"`
+	Metadata    map[string]string `json:"metadata"`
+}
+
+// amountText returns the amount if raw is a JSON string, else nil (a number
+// or anything else is an invalid amount, not a type error).
+func amountText(raw json.RawMessage) *string {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return nil
+	}
+	return &s
+}
+
+func toCreateInput(b createPaymentRequestBody) (payment.CreateInput, error) {
+	in := payment.CreateInput{
+		CitizenPID: b.CitizenPID, DossierCode: b.DossierCode, ServiceCode: b.ServiceCode,
+		Description: b.Description, Amount: amountText(b.Amount), Currency: b.Currency, Metadata: b.Metadata,
+	}
+	for _, it := range b.Items {
+		in.Items = append(in.Items, payment.ItemInput{Code: it.Code, Description: it.Description, Amount: amountText(it.Amount)})
+	}
+	if b.ExpiresAt != nil {
+		t, err := time.Parse(time.RFC3339, *b.ExpiresAt)
+		if err != nil {
+			return in, fault.Field(fault.InvalidExpiry, "expires_at", "expires_at must be an RFC 3339 time")
+		}
+		in.ExpiresAt = &t
+	}
+	return in, nil
+}
+
+func (s *Server) createPaymentRequest(c *gin.Context) {
+	key, err := idempotencyKey(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var body createPaymentRequestBody
+	if err := decode(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	in, err := toCreateInput(body)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	draft, err := payment.Validate(in, s.Now())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	p := portalOf(c)
+	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
+		r, err := s.Service.CreatePaymentRequest(ctx, tx, p.ID, draft)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, wire.ToPaymentRequest(r), nil
+	})
+}
+
+func (s *Server) getPaymentRequest(c *gin.Context) {
+	r, err := s.Service.GetPaymentRequest(c.Request.Context(), postgres.RequestScope{PortalID: portalOf(c).ID}, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, wire.ToPaymentRequest(r))
+}
+
+func (s *Server) cancelPaymentRequest(c *gin.Context) {
+	key, err := idempotencyKey(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := emptyOrObject(c); err != nil {
+		s.fail(c, err)
+		return
+	}
+	p := portalOf(c)
+	reqID := c.Param("id")
+	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
+		r, err := s.Service.CancelPaymentRequest(ctx, tx, p.ID, reqID)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, wire.ToPaymentRequest(r), nil
+	})
+}
+
+// emptyOrObject accepts an empty body or an empty JSON object.
+func emptyOrObject(c *gin.Context) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if len(body) == 0 {
+		return nil
+	}
+	var v struct{}
+	return decode(c, &v)
+}
+
+func (s *Server) listPaymentRequests(c *gin.Context) {
+	q, err := parseQuery(c, "status", "dossier_code")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	f := postgres.RequestFilter{Scope: postgres.RequestScope{PortalID: portalOf(c).ID}, Limit: q.limit, Before: q.cursor,
+		Status: q.params["status"], DossierCode: q.params["dossier_code"]}
+	s.writeRequestList(c, f)
+}
+
+func (s *Server) writeRequestList(c *gin.Context, f postgres.RequestFilter) {
+	if f.Status != "" && !payment.ValidStatus(f.Status) {
+		s.fail(c, fault.Field(fault.InvalidRequest, "status", "status is not a payment request state"))
+		return
+	}
+	if len(f.DossierCode) > 64 {
+		s.fail(c, fault.Field(fault.InvalidRequest, "dossier_code", "dossier_code is at most 64 characters"))
+		return
+	}
+	rs, more, err := s.Service.ListPaymentRequests(c.Request.Context(), f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := wire.List[wire.PaymentRequest]{Data: make([]wire.PaymentRequest, 0, len(rs))}
+	for _, r := range rs {
+		out.Data = append(out.Data, wire.ToPaymentRequest(r))
+	}
+	if more {
+		cur := encodeCursor("pr", rs[len(rs)-1].ID)
+		out.NextCursor = &cur
+	}
+	c.JSON(http.StatusOK, out)
+}

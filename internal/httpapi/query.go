@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/citizenpay/gateway/internal/fault"
+)
+
+type listQuery struct {
+	limit  int
+	cursor string // decoded position
+	params map[string]string
+}
+
+// parseQuery reads limit, cursor and the allowed filters; any other
+// parameter, or a repeated one, is refused.
+func parseQuery(c *gin.Context, allowed ...string) (listQuery, error) {
+	q := listQuery{limit: 20, params: map[string]string{}}
+	ok := map[string]bool{"limit": true, "cursor": true}
+	for _, a := range allowed {
+		ok[a] = true
+	}
+	for name, vals := range c.Request.URL.Query() {
+		if !ok[name] {
+			return q, fault.Field(fault.InvalidRequest, name, "unknown query parameter "+name)
+		}
+		if len(vals) != 1 {
+			return q, fault.Field(fault.InvalidRequest, name, name+" may be given once")
+		}
+		q.params[name] = vals[0]
+	}
+	if v, has := q.params["limit"]; has {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return q, fault.Field(fault.InvalidRequest, "limit", "limit must be an integer from 1 to 100")
+		}
+		q.limit = n
+	}
+	if v, has := q.params["cursor"]; has && v != "" {
+		kind := "pr"
+		if len(allowed) == 0 {
+			kind = "ev"
+		}
+		pos, err := decodeCursor(kind, v)
+		if err != nil {
+			return q, err
+		}
+		q.cursor = pos
+	}
+	return q, nil
+}
+
+func encodeCursor(kind, pos string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + pos))
+}
+
+func decodeCursor(kind, s string) (string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	pos, ok := strings.CutPrefix(string(raw), kind+":")
+	if err != nil || !ok || pos == "" {
+		return "", fault.Field(fault.InvalidRequest, "cursor", "cursor is not one this list gave")
+	}
+	return pos, nil
+}

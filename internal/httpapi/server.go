@@ -1,0 +1,194 @@
+// Package httpapi is the gateway's HTTP adapter: the Gin router, request
+// authentication, idempotency, and the translation between wire shapes and
+// the service. Handlers translate; they decide nothing.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/idempotency"
+	"github.com/citizenpay/gateway/internal/identity"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/redisstore"
+	"github.com/citizenpay/gateway/internal/service"
+)
+
+// MaxBody is the largest request body accepted (PROTOCOL.md §1).
+const MaxBody = 64 << 10
+
+// Deps is what the HTTP layer needs.
+type Deps struct {
+	Log      *slog.Logger
+	Pool     *pgxpool.Pool
+	Redis    *redisstore.Store
+	Service  *service.Service
+	Guard    *idempotency.Guard
+	Portals  *postgres.PortalStore
+	Metrics  *Metrics
+	Identity *identity.Verifier // nil: the citizen API answers identity_not_configured
+	OpenAPI  []byte
+	Now      func() time.Time
+}
+
+// Server holds the router and its dependencies.
+type Server struct {
+	Deps
+	portals *portalCache
+}
+
+// New builds the router.
+func New(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Server{Deps: d, portals: newPortalCache(d.Portals)}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true
+	r.HandleMethodNotAllowed = false
+	r.Use(s.observe, s.recover)
+	r.NoRoute(func(c *gin.Context) {
+		s.fail(c, fault.New(fault.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.OpenAPI) })
+
+	portal := r.Group("/v1", s.authenticatePortal)
+	portal.POST("/payment-requests", s.createPaymentRequest)
+	portal.GET("/payment-requests", s.listPaymentRequests)
+	portal.GET("/payment-requests/:id", s.getPaymentRequest)
+	portal.POST("/payment-requests/:id/cancel", s.cancelPaymentRequest)
+	portal.GET("/events", s.listEvents)
+	return r
+}
+
+const (
+	ctxRequestID = "request_id"
+	ctxPortal    = "portal"
+	ctxActor     = "actor"
+)
+
+func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
+
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// observe gives every request an id, and logs and measures it once.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	rid := c.GetHeader("X-Request-Id")
+	if !validRequestID(rid) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		rid = "req_" + hex.EncodeToString(b[:])
+	}
+	c.Set(ctxRequestID, rid)
+	c.Header("X-Request-Id", rid)
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	elapsed := time.Since(start)
+	s.Metrics.Requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
+	s.Metrics.Latency.WithLabelValues(route, c.Request.Method).Observe(elapsed.Seconds())
+	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", rid), slog.String("method", c.Request.Method), slog.String("route", route),
+		slog.Int("status", status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+	}
+	if a := c.GetString(ctxActor); a != "" {
+		attrs = append(attrs, slog.String("actor", a))
+	}
+	if e, ok := c.Get("error"); ok {
+		attrs = append(attrs, slog.String("error", e.(error).Error()))
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.Log.LogAttrs(c.Request.Context(), level, "request", attrs...)
+}
+
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.Log.Error("panic", "request_id", requestID(c), "panic", v)
+			s.fail(c, fault.New(fault.Internal, "panic"))
+		}
+	}()
+	c.Next()
+}
+
+// fail answers with the problem for err. Internal errors are logged by
+// observe and never shown.
+func (s *Server) fail(c *gin.Context, err error) {
+	if _, ok := fault.As(err); !ok {
+		c.Set("error", err)
+		if isUnavailable(err) {
+			err = fault.New(fault.Unavailable, "the gateway cannot reach its database just now; retry shortly")
+		}
+	}
+	status, body := problemFor(err, requestID(c))
+	switch fault.CodeOf(err) {
+	case fault.IdempotencyKeyInUse:
+		c.Header("Retry-After", "1")
+	case fault.Unavailable, fault.BankUnavailable, fault.IdentityNotConfigured, fault.RateLimited:
+		c.Header("Retry-After", "5")
+	}
+	c.Data(status, "application/problem+json", body)
+	c.Abort()
+}
+
+func isUnavailable(err error) bool {
+	return postgres.IsUnavailable(err)
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	out := gin.H{"postgres": "ok", "redis": "ok"}
+	status := http.StatusOK
+	if err := s.Pool.Ping(ctx); err != nil {
+		out["postgres"] = "unavailable"
+		status = http.StatusServiceUnavailable
+		c.Header("Retry-After", "5")
+	}
+	if s.Redis == nil || s.Redis.Ping(ctx) != nil {
+		out["redis"] = "degraded"
+	}
+	c.JSON(status, out)
+}

@@ -1,0 +1,269 @@
+// Package idempotency makes every mutating request run at most once per
+// key (PROTOCOL.md §4). Redis is the fast path: one script takes the
+// in-flight lock or returns the stored response. PostgreSQL is the truth: the
+// record is inserted first in the transaction that makes the change, so a
+// concurrent duplicate waits on its unique key and then replays; a Redis miss
+// or outage always falls through to it.
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/jcs"
+)
+
+// Claim names one operation: a caller's scope and key, and the fingerprint
+// of what was asked.
+type Claim struct {
+	Scope       string
+	Key         string
+	Fingerprint [32]byte
+}
+
+// Fingerprint is SHA-256 of METHOD "\n" path "\n" JCS(body); an empty body
+// contributes the empty string.
+func Fingerprint(method, path string, body []byte) ([32]byte, error) {
+	var canon []byte
+	if len(bytes.TrimSpace(body)) > 0 {
+		c, err := jcs.Transform(body)
+		if err != nil {
+			return [32]byte{}, err
+		}
+		canon = c
+	}
+	h := sha256.New()
+	h.Write([]byte(method))
+	h.Write([]byte{'\n'})
+	h.Write([]byte(path))
+	h.Write([]byte{'\n'})
+	h.Write(canon)
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out, nil
+}
+
+// CheckKey validates an Idempotency-Key header value: 1–255 printable ASCII.
+func CheckKey(key string) error {
+	if key == "" {
+		return fault.New(fault.IdempotencyKeyMissing, "this request changes something: send an Idempotency-Key header")
+	}
+	if len(key) > 255 {
+		return fault.New(fault.IdempotencyKeyInvalid, "Idempotency-Key must be at most 255 characters")
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return fault.New(fault.IdempotencyKeyInvalid, "Idempotency-Key must be printable ASCII")
+		}
+	}
+	return nil
+}
+
+// Response is a finished request's status and body, replayed byte for byte.
+type Response struct {
+	Status int
+	Body   []byte
+}
+
+// FastState is what the fast path found for a claim.
+type FastState int
+
+// States of the fast path.
+const (
+	FastAcquired FastState = iota + 1 // the lock is ours: run it
+	FastInUse                         // another request holds the lock
+	FastReused                        // the key holds another fingerprint
+	FastDone                          // finished: the response is attached
+)
+
+// FastPath is the Redis side. Any error means "not known here": the guard
+// falls through to PostgreSQL.
+type FastPath interface {
+	Acquire(ctx context.Context, c Claim, token string, lockTTL time.Duration) (FastState, Response, error)
+	Complete(ctx context.Context, c Claim, r Response, ttl time.Duration) error
+	Release(ctx context.Context, c Claim, token string) error
+}
+
+// Op does the guarded work in tx and returns the response to store.
+type Op func(ctx context.Context, tx pgx.Tx) (Response, error)
+
+// Render turns an Op's refusal that was decided on current state into the
+// response to store (its changes are rolled back); it reports false for
+// errors that must store nothing, which then reach the caller of Do.
+type Render func(error) (Response, bool)
+
+// Guard runs operations exactly once per claim.
+type Guard struct {
+	Pool    *pgxpool.Pool
+	Fast    FastPath
+	TTL     time.Duration // how long Redis keeps finished responses
+	LockTTL time.Duration // how long an in-flight lock outlives a dead process
+	// Observe, if set, is told of each outcome: "replay_redis",
+	// "replay_postgres", "in_use", "reused", "fallback".
+	Observe func(outcome string)
+}
+
+func (g *Guard) observe(o string) {
+	if g.Observe != nil {
+		g.Observe(o)
+	}
+}
+
+// Do runs op once for c. It returns the response and whether it is a replay.
+// Errors are *fault.Error for in-use and reused keys, or internal errors.
+func (g *Guard) Do(ctx context.Context, c Claim, op Op, render Render) (Response, bool, error) {
+	token := newToken()
+	bg := context.WithoutCancel(ctx)
+	fastOK := false
+	if g.Fast != nil {
+		state, resp, err := g.Fast.Acquire(ctx, c, token, g.LockTTL)
+		switch {
+		case err != nil:
+			g.observe("fallback")
+		case state == FastDone:
+			g.observe("replay_redis")
+			return resp, true, nil
+		case state == FastInUse:
+			g.observe("in_use")
+			return Response{}, false, errInUse()
+		case state == FastReused:
+			g.observe("reused")
+			return Response{}, false, errReused()
+		default:
+			fastOK = true
+		}
+	}
+	resp, replayed, err := g.runPostgres(ctx, c, op, render)
+	if err != nil {
+		if fastOK {
+			_ = g.Fast.Release(bg, c, token)
+		}
+		return Response{}, false, err
+	}
+	if g.Fast != nil && (fastOK || replayed) {
+		_ = g.Fast.Complete(bg, c, resp, g.TTL)
+	}
+	return resp, replayed, nil
+}
+
+func (g *Guard) runPostgres(ctx context.Context, c Claim, op Op, render Render) (Response, bool, error) {
+	for attempt := 0; ; attempt++ {
+		resp, replayed, err := g.tryPostgres(ctx, c, op, render)
+		if errors.Is(err, errVanished) && attempt < 3 {
+			continue
+		}
+		return resp, replayed, err
+	}
+}
+
+var errVanished = errors.New("idempotency record vanished")
+
+func (g *Guard) tryPostgres(ctx context.Context, c Claim, op Op, render Render) (Response, bool, error) {
+	tx, err := g.Pool.Begin(ctx)
+	if err != nil {
+		return Response{}, false, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+	// Inserting first makes a concurrent duplicate wait here until this
+	// transaction ends, then find the finished record.
+	tag, err := tx.Exec(ctx, `INSERT INTO idempotency_records (scope, key, fingerprint)
+		VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, c.Scope, c.Key, c.Fingerprint[:])
+	if err != nil {
+		return Response{}, false, fmt.Errorf("insert idempotency record: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		_ = tx.Rollback(ctx)
+		return g.replayFromPostgres(ctx, c)
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return Response{}, false, fmt.Errorf("savepoint: %w", err)
+	}
+	resp, opErr := op(ctx, sp)
+	if opErr != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return Response{}, false, fmt.Errorf("rollback to savepoint: %w", rerr)
+		}
+		stored, ok := Response{}, false
+		if render != nil {
+			stored, ok = render(opErr)
+		}
+		if !ok {
+			return Response{}, false, opErr
+		}
+		resp = stored
+	} else if err := sp.Commit(ctx); err != nil {
+		return Response{}, false, fmt.Errorf("release savepoint: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE idempotency_records SET response_status = $3, response_body = $4
+		WHERE scope = $1 AND key = $2`, c.Scope, c.Key, resp.Status, resp.Body); err != nil {
+		return Response{}, false, fmt.Errorf("store idempotent response: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return Response{}, false, fmt.Errorf("commit: %w", err)
+	}
+	return resp, false, nil
+}
+
+func (g *Guard) replayFromPostgres(ctx context.Context, c Claim) (Response, bool, error) {
+	var fp []byte
+	var status *int
+	var body []byte
+	err := g.Pool.QueryRow(ctx, `SELECT fingerprint, response_status, response_body
+		FROM idempotency_records WHERE scope = $1 AND key = $2`, c.Scope, c.Key).Scan(&fp, &status, &body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Response{}, false, errVanished
+	}
+	if err != nil {
+		return Response{}, false, fmt.Errorf("read idempotency record: %w", err)
+	}
+	if !bytes.Equal(fp, c.Fingerprint[:]) {
+		g.observe("reused")
+		return Response{}, false, errReused()
+	}
+	if status == nil {
+		// Committed without a response cannot happen: the response is
+		// written in the same transaction. Treat it as still running.
+		g.observe("in_use")
+		return Response{}, false, errInUse()
+	}
+	g.observe("replay_postgres")
+	return Response{Status: *status, Body: body}, true, nil
+}
+
+func errInUse() error {
+	return fault.New(fault.IdempotencyKeyInUse, "a request with this Idempotency-Key is still running; retry shortly")
+}
+
+func errReused() error {
+	return fault.New(fault.IdempotencyKeyReused, "this Idempotency-Key was used for a different request")
+}
+
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Purge deletes PostgreSQL records older than keep (at least 72 h by
+// PROTOCOL.md §4), returning how many went.
+func Purge(ctx context.Context, pool *pgxpool.Pool, keep time.Duration) (int64, error) {
+	if keep < 72*time.Hour {
+		keep = 72 * time.Hour
+	}
+	tag, err := pool.Exec(ctx, `DELETE FROM idempotency_records WHERE created_at < now() - make_interval(secs => $1)`, keep.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("purge idempotency records: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

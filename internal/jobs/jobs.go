@@ -1,0 +1,104 @@
+// Package jobs holds the gateway's background work as River jobs. Timers are
+// jobs, not goroutines, so that any number of gateway processes share them
+// through PostgreSQL and a dead node's work is picked up by the others.
+// Job arguments carry ids, never personal data.
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/citizenpay/gateway/internal/idempotency"
+	"github.com/citizenpay/gateway/internal/service"
+)
+
+// ExpireArgs asks for overdue pending payment requests to be expired.
+type ExpireArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ExpireArgs) Kind() string { return "expire_payment_requests" }
+
+// ExpireWorker expires overdue requests in batches until none are left.
+type ExpireWorker struct {
+	river.WorkerDefaults[ExpireArgs]
+	Service *service.Service
+	Log     *slog.Logger
+}
+
+// Work implements river.Worker.
+func (w *ExpireWorker) Work(ctx context.Context, _ *river.Job[ExpireArgs]) error {
+	total := 0
+	for {
+		n, err := w.Service.ExpireDue(ctx, 200)
+		if err != nil {
+			return err
+		}
+		total += n
+		if n < 200 {
+			break
+		}
+	}
+	if total > 0 {
+		w.Log.Info("expired payment requests", "count", total)
+	}
+	return nil
+}
+
+// PurgeArgs asks for old idempotency records to be deleted.
+type PurgeArgs struct{}
+
+// Kind implements river.JobArgs.
+func (PurgeArgs) Kind() string { return "purge_idempotency_records" }
+
+// PurgeWorker deletes idempotency records past their keeping time.
+type PurgeWorker struct {
+	river.WorkerDefaults[PurgeArgs]
+	Pool *pgxpool.Pool
+	Keep time.Duration
+}
+
+// Work implements river.Worker.
+func (w *PurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
+	_, err := idempotency.Purge(ctx, w.Pool, w.Keep)
+	return err
+}
+
+// Config is what the background workers need.
+type Config struct {
+	Pool           *pgxpool.Pool
+	Service        *service.Service
+	Log            *slog.Logger
+	ExpiryInterval time.Duration
+	IdempotencyTTL time.Duration
+	Work           bool // false: a client that only inserts jobs
+}
+
+// NewClient builds the River client with the gateway's workers and periodic
+// jobs.
+func NewClient(c Config) (*river.Client[pgx.Tx], error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &ExpireWorker{Service: c.Service, Log: c.Log})
+	river.AddWorker(workers, &PurgeWorker{Pool: c.Pool, Keep: 3 * c.IdempotencyTTL})
+	cfg := &river.Config{
+		Workers: workers,
+		Logger:  c.Log.With("component", "river"),
+	}
+	if c.Work {
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}}
+		cfg.PeriodicJobs = []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(c.ExpiryInterval),
+				func() (river.JobArgs, *river.InsertOpts) {
+					return ExpireArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: c.ExpiryInterval}}
+				}, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil }, nil),
+		}
+	}
+	return river.NewClient(riverpgxv5.New(c.Pool), cfg)
+}

@@ -1,0 +1,63 @@
+// Package portal is the domain of onboarded public-service portals: their
+// credentials and the rule that an old signing secret keeps working for a
+// day after a rotation.
+package portal
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
+
+// RotationGrace is how long a replaced secret keeps working.
+const RotationGrace = 24 * time.Hour
+
+// Portal is an onboarded portal with its secrets in clear (they live in
+// memory only; at rest they are sealed).
+type Portal struct {
+	ID                     string
+	Name                   string
+	KeyID                  string
+	Secret                 string
+	PreviousSecret         string
+	PreviousSecretExpires  time.Time
+	WebhookURL             string
+	WebhookSecret          string
+	PreviousWebhookSecret  string
+	PreviousWebhookExpires time.Time
+	WebhookDisabledAt      *time.Time
+	CreatedAt              time.Time
+}
+
+// SigningSecrets returns the secrets a request may be signed with at now.
+func (p *Portal) SigningSecrets(now time.Time) []string {
+	out := []string{p.Secret}
+	if p.PreviousSecret != "" && now.Before(p.PreviousSecretExpires) {
+		out = append(out, p.PreviousSecret)
+	}
+	return out
+}
+
+// WebhookSecrets returns the webhook secrets to sign with at now: both
+// during a rotation.
+func (p *Portal) WebhookSecrets(now time.Time) []string {
+	out := []string{p.WebhookSecret}
+	if p.PreviousWebhookSecret != "" && now.Before(p.PreviousWebhookExpires) {
+		out = append(out, p.PreviousWebhookSecret)
+	}
+	return out
+}
+
+// NewKeyID returns a new public key id.
+func NewKeyID() string { return "pk_" + randomHex(12) }
+
+// NewSecret returns a new signing secret.
+func NewSecret() string { return "psk_" + randomHex(32) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b)
+}

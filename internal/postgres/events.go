@@ -1,0 +1,78 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// StoredEvent is an event as kept: its number in the portal's sequence and
+// its body exactly as portals receive it.
+type StoredEvent struct {
+	ID      string
+	Seq     int64
+	Type    string
+	Payload []byte
+}
+
+// InsertEvent writes an event in the transaction of the change it reports.
+// Its sequence number comes later, from SequenceEvents.
+func InsertEvent(ctx context.Context, q Querier, id, portalID, typ string, payload []byte, at time.Time) error {
+	if _, err := q.Exec(ctx, `INSERT INTO events (id, portal_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		id, portalID, typ, payload, at); err != nil {
+		return fmt.Errorf("insert event %s: %w", id, err)
+	}
+	return nil
+}
+
+// SequenceEvents numbers the portal's committed, unnumbered events in the
+// order they became visible. It holds the portal's row lock while it works,
+// so numbers are given in one order and an event that committed late gets a
+// number after every event a poller has already seen.
+func SequenceEvents(ctx context.Context, pool *pgxpool.Pool, portalID string) error {
+	return InTx(ctx, pool, func(tx pgx.Tx) error {
+		var seq int64
+		// NO KEY UPDATE: does not block inserts that reference the portal.
+		err := tx.QueryRow(ctx, `SELECT event_seq FROM portals WHERE id = $1 FOR NO KEY UPDATE`, portalID).Scan(&seq)
+		if err != nil {
+			return fmt.Errorf("lock portal %s for sequencing: %w", portalID, err)
+		}
+		// A new statement: its snapshot sees every sequencing committed
+		// before the lock was granted.
+		tag, err := tx.Exec(ctx, `UPDATE events e SET seq = $2 + n.rn
+			FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS rn
+			      FROM events WHERE portal_id = $1 AND seq IS NULL) n
+			WHERE e.id = n.id`, portalID, seq)
+		if err != nil {
+			return fmt.Errorf("sequence events of %s: %w", portalID, err)
+		}
+		if n := tag.RowsAffected(); n > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE portals SET event_seq = event_seq + $2 WHERE id = $1`, portalID, n); err != nil {
+				return fmt.Errorf("advance event sequence of %s: %w", portalID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ListEvents returns up to limit of the portal's numbered events after seq.
+func ListEvents(ctx context.Context, q Querier, portalID string, after int64, limit int) ([]StoredEvent, error) {
+	rows, err := q.Query(ctx, `SELECT id, seq, type, payload FROM events
+		WHERE portal_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, portalID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredEvent
+	for rows.Next() {
+		var e StoredEvent
+		if err := rows.Scan(&e.ID, &e.Seq, &e.Type, &e.Payload); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,255 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/shopspring/decimal"
+
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/payment"
+)
+
+// Querier is what a pool, a connection and a transaction share.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// itemRow is an item as stored in the items column.
+type itemRow struct {
+	Code        string `json:"code"`
+	Description string `json:"description"`
+	Amount      string `json:"amount"`
+}
+
+func toDBItems(items []payment.Item) ([]byte, error) {
+	rows := make([]itemRow, len(items))
+	for i, it := range items {
+		rows[i] = itemRow{Code: it.Code, Description: it.Description, Amount: it.Amount.StringFixed(0)}
+	}
+	return json.Marshal(rows)
+}
+
+func toBusItems(raw []byte) ([]payment.Item, error) {
+	var rows []itemRow
+	if err := json.Unmarshal(raw, &rows); err != nil {
+		return nil, err
+	}
+	out := make([]payment.Item, len(rows))
+	for i, r := range rows {
+		amt, err := decimal.NewFromString(r.Amount)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = payment.Item{Code: r.Code, Description: r.Description, Amount: amt}
+	}
+	return out, nil
+}
+
+// SealedPID is a personal ID number as stored: blind index and ciphertext.
+type SealedPID struct {
+	Index  []byte
+	Sealed []byte
+}
+
+// InsertPaymentRequest inserts r. A second live request for the same
+// dossier is refused with duplicate_dossier.
+func InsertPaymentRequest(ctx context.Context, q Querier, r *payment.Request, pid SealedPID) error {
+	items, err := toDBItems(r.Items)
+	if err != nil {
+		return err
+	}
+	meta, err := json.Marshal(r.Metadata)
+	if err != nil {
+		return err
+	}
+	_, err = q.Exec(ctx, `INSERT INTO payment_requests (id, portal_id, status, version, citizen_pid_index, citizen_pid_sealed,
+		citizen_pid_masked, dossier_code, service_code, description, items, amount, currency, amount_refunded, metadata,
+		expires_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		r.ID, r.PortalID, r.Status, r.Version, pid.Index, pid.Sealed, r.CitizenPIDMasked, r.DossierCode, r.ServiceCode,
+		r.Description, items, r.Amount, r.Currency, r.AmountRefunded, meta, r.ExpiresAt, r.CreatedAt, r.UpdatedAt)
+	if IsUniqueViolation(err, "payment_requests_live_dossier") {
+		return fault.New(fault.DuplicateDossier, "dossier %s already has a live payment request", r.DossierCode)
+	}
+	if err != nil {
+		return fmt.Errorf("insert payment request %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+const requestColumns = `id, portal_id, status, version, citizen_pid_masked, dossier_code, service_code, description,
+	items, amount, currency, amount_refunded, metadata, expires_at, created_at, updated_at,
+	paid_attempt_id, paid_bank_code, paid_bank_reference, paid_at`
+
+func scanRequest(row pgx.Row) (*payment.Request, error) {
+	var r payment.Request
+	var items, meta []byte
+	var attempt, bank, ref *string
+	var paidAt *time.Time
+	if err := row.Scan(&r.ID, &r.PortalID, &r.Status, &r.Version, &r.CitizenPIDMasked, &r.DossierCode, &r.ServiceCode,
+		&r.Description, &items, &r.Amount, &r.Currency, &r.AmountRefunded, &meta, &r.ExpiresAt, &r.CreatedAt, &r.UpdatedAt,
+		&attempt, &bank, &ref, &paidAt); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.Items, err = toBusItems(items); err != nil {
+		return nil, fmt.Errorf("payment request %s items: %w", r.ID, err)
+	}
+	if err := json.Unmarshal(meta, &r.Metadata); err != nil {
+		return nil, fmt.Errorf("payment request %s metadata: %w", r.ID, err)
+	}
+	if attempt != nil {
+		r.Payment = &payment.Payment{AttemptID: *attempt, BankCode: deref(bank), BankReference: deref(ref)}
+		if paidAt != nil {
+			r.Payment.PaidAt = *paidAt
+		}
+	}
+	return &r, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func notFound(what, id string) error { return fault.New(fault.NotFound, "no %s %s", what, id) }
+
+// RequestScope limits which payment requests a caller may see: a portal's
+// own, or those addressed to a citizen.
+type RequestScope struct {
+	PortalID      string
+	CitizenPIDIdx []byte
+}
+
+func (s RequestScope) where(args *[]any) string {
+	if s.PortalID != "" {
+		*args = append(*args, s.PortalID)
+		return fmt.Sprintf("portal_id = $%d", len(*args))
+	}
+	*args = append(*args, s.CitizenPIDIdx)
+	return fmt.Sprintf("citizen_pid_index = $%d", len(*args))
+}
+
+// GetPaymentRequest returns the request id within scope, or not_found.
+func GetPaymentRequest(ctx context.Context, q Querier, scope RequestScope, id string) (*payment.Request, error) {
+	args := []any{id}
+	r, err := scanRequest(q.QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = $1 AND `+scope.where(&args), args...))
+	if IsNoRows(err) {
+		return nil, notFound("payment request", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get payment request %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// RequestFilter narrows a list.
+type RequestFilter struct {
+	Scope       RequestScope
+	Status      string
+	DossierCode string
+	Before      string // id: list those older than it
+	Limit       int
+}
+
+// ListPaymentRequests returns up to f.Limit requests, newest first, and
+// whether more follow.
+func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter) ([]*payment.Request, bool, error) {
+	var args []any
+	conds := []string{f.Scope.where(&args)}
+	if f.Status != "" {
+		args = append(args, f.Status)
+		conds = append(conds, fmt.Sprintf("status = $%d", len(args)))
+	}
+	if f.DossierCode != "" {
+		args = append(args, f.DossierCode)
+		conds = append(conds, fmt.Sprintf("dossier_code = $%d", len(args)))
+	}
+	if f.Before != "" {
+		args = append(args, f.Before)
+		conds = append(conds, fmt.Sprintf("id < $%d", len(args)))
+	}
+	args = append(args, f.Limit+1)
+	rows, err := q.Query(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE `+strings.Join(conds, " AND ")+
+		fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)), args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list payment requests: %w", err)
+	}
+	defer rows.Close()
+	var out []*payment.Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("list payment requests: %w", err)
+	}
+	more := len(out) > f.Limit
+	if more {
+		out = out[:f.Limit]
+	}
+	return out, more, nil
+}
+
+// LockPaymentRequest reads the request id within scope FOR UPDATE, so that
+// of two racing changes one waits and then sees the other's result.
+func LockPaymentRequest(ctx context.Context, tx pgx.Tx, scope RequestScope, id string) (*payment.Request, error) {
+	args := []any{id}
+	where := "id = $1"
+	if scope.PortalID != "" || scope.CitizenPIDIdx != nil {
+		where += " AND " + scope.where(&args)
+	}
+	r, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE `+where+` FOR UPDATE`, args...))
+	if IsNoRows(err) {
+		return nil, notFound("payment request", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock payment request %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// SavePaymentRequest writes r's mutable fields. It is conditional on the
+// version r was read at, so a change made without the lock cannot win.
+func SavePaymentRequest(ctx context.Context, tx pgx.Tx, r *payment.Request, readVersion int) error {
+	var attempt, bank, ref *string
+	var paidAt *time.Time
+	if p := r.Payment; p != nil {
+		attempt, bank, ref, paidAt = &p.AttemptID, &p.BankCode, &p.BankReference, &p.PaidAt
+	}
+	tag, err := tx.Exec(ctx, `UPDATE payment_requests SET status = $3, version = $4, amount_refunded = $5,
+		paid_attempt_id = $6, paid_bank_code = $7, paid_bank_reference = $8, paid_at = $9, updated_at = $10
+		WHERE id = $1 AND version = $2`,
+		r.ID, readVersion, r.Status, r.Version, r.AmountRefunded, attempt, bank, ref, paidAt, r.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("save payment request %s: %w", r.ID, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fault.New(fault.InvalidState, "payment request %s changed meanwhile", r.ID)
+	}
+	return nil
+}
+
+// DuePaymentRequests returns the ids of pending requests past their expiry,
+// skipping those another worker holds.
+func DuePaymentRequests(ctx context.Context, tx pgx.Tx, now time.Time, limit int) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT id FROM payment_requests WHERE status = 'pending' AND expires_at <= $1
+		ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find due payment requests: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

@@ -1,0 +1,161 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/keyring"
+	"github.com/citizenpay/gateway/internal/portal"
+)
+
+// PortalStore persists portals with their secrets sealed under keys derived
+// from the master key.
+type PortalStore struct {
+	pool   *pgxpool.Pool
+	sealer *keyring.Sealer
+}
+
+// NewPortalStore returns a PortalStore.
+func NewPortalStore(pool *pgxpool.Pool, k *keyring.Keyring) *PortalStore {
+	return &PortalStore{pool: pool, sealer: k.Sealer("portal-secrets")}
+}
+
+func (s *PortalStore) seal(portalID, what, v string) []byte {
+	if v == "" {
+		return nil
+	}
+	return s.sealer.Seal([]byte(v), []byte(portalID+"/"+what))
+}
+
+func (s *PortalStore) open(portalID, what string, b []byte) (string, error) {
+	if b == nil {
+		return "", nil
+	}
+	v, err := s.sealer.Open(b, []byte(portalID+"/"+what))
+	if err != nil {
+		return "", fmt.Errorf("open %s of portal %s: %w", what, portalID, err)
+	}
+	return string(v), nil
+}
+
+// Create inserts p.
+func (s *PortalStore) Create(ctx context.Context, p *portal.Portal) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO portals (id, name, key_id, secret_sealed, webhook_url, webhook_secret_sealed, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+		p.ID, p.Name, p.KeyID, s.seal(p.ID, "secret", p.Secret), p.WebhookURL, s.seal(p.ID, "webhook", p.WebhookSecret), p.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert portal %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+const portalColumns = `id, name, key_id, secret_sealed, previous_secret_sealed, previous_secret_expires_at,
+	webhook_url, webhook_secret_sealed, previous_webhook_secret_sealed, previous_webhook_secret_expires_at,
+	webhook_disabled_at, created_at`
+
+func (s *PortalStore) scan(row pgx.Row) (*portal.Portal, error) {
+	var p portal.Portal
+	var sec, prev, wh, prevWh []byte
+	var prevExp, prevWhExp *time.Time
+	if err := row.Scan(&p.ID, &p.Name, &p.KeyID, &sec, &prev, &prevExp, &p.WebhookURL, &wh, &prevWh, &prevWhExp,
+		&p.WebhookDisabledAt, &p.CreatedAt); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.Secret, err = s.open(p.ID, "secret", sec); err != nil {
+		return nil, err
+	}
+	if p.PreviousSecret, err = s.open(p.ID, "secret", prev); err != nil {
+		return nil, err
+	}
+	if p.WebhookSecret, err = s.open(p.ID, "webhook", wh); err != nil {
+		return nil, err
+	}
+	if p.PreviousWebhookSecret, err = s.open(p.ID, "webhook", prevWh); err != nil {
+		return nil, err
+	}
+	if prevExp != nil {
+		p.PreviousSecretExpires = *prevExp
+	}
+	if prevWhExp != nil {
+		p.PreviousWebhookExpires = *prevWhExp
+	}
+	return &p, nil
+}
+
+// ByKeyID returns the portal with key id, or a not_found fault.
+func (s *PortalStore) ByKeyID(ctx context.Context, keyID string) (*portal.Portal, error) {
+	p, err := s.scan(s.pool.QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE key_id = $1`, keyID))
+	if IsNoRows(err) {
+		return nil, fault.New(fault.NotFound, "no portal with key id %s", keyID)
+	}
+	return p, err
+}
+
+// ByID returns the portal with id, or a not_found fault.
+func (s *PortalStore) ByID(ctx context.Context, id string) (*portal.Portal, error) {
+	p, err := s.scan(s.pool.QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE id = $1 OR key_id = $1`, id))
+	if IsNoRows(err) {
+		return nil, fault.New(fault.NotFound, "no portal %s", id)
+	}
+	return p, err
+}
+
+// List returns every portal, oldest first.
+func (s *PortalStore) List(ctx context.Context) ([]*portal.Portal, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+portalColumns+` FROM portals ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list portals: %w", err)
+	}
+	defer rows.Close()
+	var out []*portal.Portal
+	for rows.Next() {
+		p, err := s.scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// RotateSecret replaces the signing secret with secret; the old one keeps
+// working until graceUntil.
+func (s *PortalStore) RotateSecret(ctx context.Context, id, secret string, graceUntil time.Time) error {
+	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		p, err := s.scan(tx.QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE id = $1 OR key_id = $1 FOR UPDATE`, id))
+		if IsNoRows(err) {
+			return fault.New(fault.NotFound, "no portal %s", id)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE portals SET secret_sealed = $2, previous_secret_sealed = $3,
+			previous_secret_expires_at = $4, updated_at = now() WHERE id = $1`,
+			p.ID, s.seal(p.ID, "secret", secret), s.seal(p.ID, "secret", p.Secret), graceUntil)
+		return err
+	})
+}
+
+// RotateWebhookSecret replaces the webhook secret; webhooks are signed with
+// both until graceUntil.
+func (s *PortalStore) RotateWebhookSecret(ctx context.Context, id, secret string, graceUntil time.Time) error {
+	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		p, err := s.scan(tx.QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE id = $1 OR key_id = $1 FOR UPDATE`, id))
+		if IsNoRows(err) {
+			return fault.New(fault.NotFound, "no portal %s", id)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE portals SET webhook_secret_sealed = $2, previous_webhook_secret_sealed = $3,
+			previous_webhook_secret_expires_at = $4, updated_at = now() WHERE id = $1`,
+			p.ID, s.seal(p.ID, "webhook", secret), s.seal(p.ID, "webhook", p.WebhookSecret), graceUntil)
+		return err
+	})
+}

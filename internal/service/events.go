@@ -1,0 +1,16 @@
+package service
+
+import (
+	"context"
+
+	"github.com/citizenpay/gateway/internal/postgres"
+)
+
+// ListEvents returns up to limit of a portal's events after the cursor
+// position, numbering any that committed since the last call first.
+func (s *Service) ListEvents(ctx context.Context, portalID string, after int64, limit int) ([]postgres.StoredEvent, error) {
+	if err := postgres.SequenceEvents(ctx, s.Pool, portalID); err != nil {
+		return nil, err
+	}
+	return postgres.ListEvents(ctx, s.Pool, portalID, after, limit)
+}

@@ -1,0 +1,113 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/id"
+	"github.com/citizenpay/gateway/internal/money"
+	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/pii"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/shopspring/decimal"
+)
+
+// CreatePaymentRequest records a validated draft for portalID in tx, with
+// its payment_request.created event.
+func (s *Service) CreatePaymentRequest(ctx context.Context, tx pgx.Tx, portalID string, d payment.Draft) (*payment.Request, error) {
+	now := s.now()
+	r := &payment.Request{
+		ID: id.New(id.PaymentRequest), PortalID: portalID, Status: payment.StatusPending, Version: 1,
+		CitizenPIDMasked: pii.MaskPID(d.CitizenPID), DossierCode: d.DossierCode, ServiceCode: d.ServiceCode,
+		Description: d.Description, Items: d.Items, Amount: d.Amount, Currency: money.Currency,
+		AmountRefunded: decimal.Zero, Metadata: d.Metadata, ExpiresAt: d.ExpiresAt, CreatedAt: now, UpdatedAt: now,
+	}
+	sealed := postgres.SealedPID{Index: s.PII.Index(pii.KindPID, d.CitizenPID), Sealed: s.PII.Seal(pii.KindPID, d.CitizenPID)}
+	if err := postgres.InsertPaymentRequest(ctx, tx, r, sealed); err != nil {
+		return nil, err
+	}
+	if err := s.emit(ctx, tx, EventRequestCreated, r, nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// GetPaymentRequest returns a request the caller may see.
+func (s *Service) GetPaymentRequest(ctx context.Context, scope postgres.RequestScope, reqID string) (*payment.Request, error) {
+	if !id.HasPrefix(reqID, id.PaymentRequest) {
+		return nil, fault.New(fault.NotFound, "no payment request %s", reqID)
+	}
+	return postgres.GetPaymentRequest(ctx, s.Pool, scope, reqID)
+}
+
+// ListPaymentRequests lists the caller's requests, newest first.
+func (s *Service) ListPaymentRequests(ctx context.Context, f postgres.RequestFilter) ([]*payment.Request, bool, error) {
+	return postgres.ListPaymentRequests(ctx, s.Pool, f)
+}
+
+// UpdatePaymentRequest is the one way a request changes: it locks the row,
+// lets change decide on the current state, saves the result and writes the
+// event change names (if any), all in tx.
+func (s *Service) UpdatePaymentRequest(ctx context.Context, tx pgx.Tx, scope postgres.RequestScope, reqID string,
+	change func(r *payment.Request) (event string, err error)) (*payment.Request, error) {
+	if !id.HasPrefix(reqID, id.PaymentRequest) {
+		return nil, fault.New(fault.NotFound, "no payment request %s", reqID)
+	}
+	r, err := postgres.LockPaymentRequest(ctx, tx, scope, reqID)
+	if err != nil {
+		return nil, err
+	}
+	read := r.Version
+	event, err := change(r)
+	if err != nil {
+		return nil, err
+	}
+	if r.Version == read {
+		return r, nil
+	}
+	if err := postgres.SavePaymentRequest(ctx, tx, r, read); err != nil {
+		return nil, err
+	}
+	if event != "" {
+		if err := s.emit(ctx, tx, event, r, nil); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// CancelPaymentRequest cancels a pending request of portalID.
+func (s *Service) CancelPaymentRequest(ctx context.Context, tx pgx.Tx, portalID, reqID string) (*payment.Request, error) {
+	now := s.now()
+	return s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{PortalID: portalID}, reqID, func(r *payment.Request) (string, error) {
+		return EventRequestCanceled, r.Cancel(now)
+	})
+}
+
+// ExpireDue moves up to limit overdue pending requests to expired, each with
+// its event, and returns how many it moved. Workers on several nodes share
+// the work: rows another holds are skipped.
+func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := postgres.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+		now := s.now()
+		ids, err := postgres.DuePaymentRequests(ctx, tx, now, limit)
+		if err != nil {
+			return err
+		}
+		for _, reqID := range ids {
+			_, err := s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{}, reqID, func(r *payment.Request) (string, error) {
+				return EventRequestExpired, r.Expire(now)
+			})
+			if err != nil {
+				return fmt.Errorf("expire %s: %w", reqID, err)
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

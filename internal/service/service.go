@@ -1,0 +1,68 @@
+// Package service carries out what portals and citizens ask: it loads
+// domain objects, lets the domain decide, and persists the result with its
+// events in one transaction. Handlers translate; this package decides
+// nothing the domain can decide itself.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/citizenpay/gateway/internal/id"
+	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/pii"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/wire"
+)
+
+// Event types (PROTOCOL.md §8).
+const (
+	EventRequestCreated       = "payment_request.created"
+	EventRequestPaid          = "payment_request.paid"
+	EventRequestPaymentFailed = "payment_request.payment_failed"
+	EventRequestExpired       = "payment_request.expired"
+	EventRequestCanceled      = "payment_request.canceled"
+	EventRequestRefunded      = "payment_request.refunded"
+	EventRefundSucceeded      = "refund.succeeded"
+	EventRefundFailed         = "refund.failed"
+)
+
+// Service is the gateway's application core.
+type Service struct {
+	Pool *pgxpool.Pool
+	PII  *pii.Protector
+	Now  func() time.Time
+	// OnEvent, if set, is called inside the transaction that writes an
+	// event (to enqueue its delivery in the same transaction).
+	OnEvent func(ctx context.Context, tx pgx.Tx, eventID, portalID string) error
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Microsecond)
+	}
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+// emit writes an event with a snapshot of r (and rf, if any) in tx.
+func (s *Service) emit(ctx context.Context, tx pgx.Tx, typ string, r *payment.Request, rf *wire.Refund) error {
+	evID := id.New(id.Event)
+	snap := wire.ToPaymentRequest(r)
+	ev := wire.Event{ID: evID, Type: typ, CreatedAt: wire.Time(r.UpdatedAt), Data: wire.EventData{PaymentRequest: &snap, Refund: rf}}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	if err := postgres.InsertEvent(ctx, tx, evID, r.PortalID, typ, body, r.UpdatedAt); err != nil {
+		return err
+	}
+	if s.OnEvent != nil {
+		return s.OnEvent(ctx, tx, evID, r.PortalID)
+	}
+	return nil
+}
