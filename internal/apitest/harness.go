@@ -1,0 +1,270 @@
+// Package apitest runs a whole gateway for HTTP tests: its own database
+// cloned from the migrated template, its own Redis key space, the real
+// router behind httptest, and a portal whose requests it signs. Every
+// exchange is checked against api/openapi.yaml.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/citizenpay/gateway/internal/app"
+	"github.com/citizenpay/gateway/internal/config"
+	"github.com/citizenpay/gateway/internal/id"
+	"github.com/citizenpay/gateway/internal/portal"
+	"github.com/citizenpay/gateway/internal/signature"
+	"github.com/citizenpay/gateway/internal/testenv"
+	"github.com/citizenpay/gateway/internal/webhook"
+)
+
+// MasterKey is the tests' master key.
+var MasterKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+
+// Harness is a running gateway for one test.
+type Harness struct {
+	T      testing.TB
+	DB     *testenv.DB
+	App    *app.App
+	Server *httptest.Server
+	Portal *portal.Portal
+	Logs   *LogBuffer
+	Env    map[string]string
+}
+
+// Option changes the gateway's environment before it is built.
+type Option func(env map[string]string)
+
+// WithEnv sets one environment variable.
+func WithEnv(k, v string) Option { return func(env map[string]string) { env[k] = v } }
+
+// New starts a gateway for t. Workers do not run unless WithEnv("GATEWAY_WORKERS", "true").
+func New(t testing.TB, opts ...Option) *Harness {
+	t.Helper()
+	db := testenv.NewDB(t)
+	env := map[string]string{
+		"DATABASE_URL":       db.URL,
+		"REDIS_URL":          testenv.RedisURL(t),
+		"GATEWAY_MASTER_KEY": MasterKey,
+		"GATEWAY_ENV":        "development",
+		"GATEWAY_WORKERS":    "false",
+		"EXPIRY_INTERVAL":    "1s",
+	}
+	for _, o := range opts {
+		o(env)
+	}
+	return start(t, db, env)
+}
+
+func start(t testing.TB, db *testenv.DB, env map[string]string) *Harness {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &LogBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	prefix := "t" + strings.TrimPrefix(id.New("x"), "x_") + ":"
+	a, err := app.Build(ctx, cfg, log, app.Options{Pool: db.Pool, RedisPrefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Harness{T: t, DB: db, App: a, Logs: logs, Env: env}
+	h.Server = httptest.NewServer(a.Handler)
+	if err := a.StartWorkers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = a.StopWorkers(sctx)
+		h.Server.Close()
+		a.Close()
+	})
+	h.Portal = h.NewPortal("Test portal")
+	return h
+}
+
+// NewPortal onboards another portal.
+func (h *Harness) NewPortal(name string) *portal.Portal {
+	h.T.Helper()
+	whsec, err := webhook.NewSecret()
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	p := &portal.Portal{ID: id.New(id.Portal), Name: name, KeyID: portal.NewKeyID(), Secret: portal.NewSecret(),
+		WebhookURL: "http://127.0.0.1:9/webhooks", WebhookSecret: whsec, CreatedAt: time.Now().UTC()}
+	if err := h.App.Portals.Create(context.Background(), p); err != nil {
+		h.T.Fatal(err)
+	}
+	return p
+}
+
+// Response is a finished exchange.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// Map decodes the body as an object.
+func (r *Response) Map(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	r.JSON(t, &m)
+	return m
+}
+
+// Code returns a problem's code, or "".
+func (r *Response) Code() string {
+	var p struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal(r.Body, &p)
+	return p.Code
+}
+
+// Request describes one call.
+type Request struct {
+	Method         string
+	Path           string // request target: path and query, as sent
+	Body           []byte
+	IdempotencyKey string
+	Header         http.Header
+	Portal         *portal.Portal // nil: the harness's portal
+	Secret         string         // sign with this instead of the portal's secret
+	Timestamp      time.Time      // zero: now
+	Unsigned       bool
+}
+
+// Do sends r and validates the exchange against the OpenAPI contract.
+func (h *Harness) Do(r Request) *Response {
+	h.T.Helper()
+	req, err := http.NewRequest(r.Method, h.Server.URL+r.Path, bytes.NewReader(r.Body))
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	if len(r.Body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if r.IdempotencyKey != "" {
+		req.Header.Set(signature.HeaderIdempotencyKey, r.IdempotencyKey)
+	}
+	if !r.Unsigned {
+		p := r.Portal
+		if p == nil {
+			p = h.Portal
+		}
+		secret := p.Secret
+		if r.Secret != "" {
+			secret = r.Secret
+		}
+		ts := r.Timestamp
+		if ts.IsZero() {
+			ts = time.Now()
+		}
+		req.Header.Set(signature.HeaderPortalKey, p.KeyID)
+		signature.SignRequest(req, secret, r.Body, ts)
+	}
+	return h.Send(req, r.Body)
+}
+
+// Send sends a prepared request and validates the exchange.
+func (h *Harness) Send(req *http.Request, body []byte) *Response {
+	h.T.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	res := &Response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+	ValidateExchange(h.T, req, body, res)
+	return res
+}
+
+// Post sends a signed POST with a JSON body and an idempotency key.
+func (h *Harness) Post(path, key string, body any) *Response {
+	h.T.Helper()
+	return h.Do(Request{Method: http.MethodPost, Path: path, Body: Marshal(h.T, body), IdempotencyKey: key})
+}
+
+// Get sends a signed GET.
+func (h *Harness) Get(path string) *Response {
+	h.T.Helper()
+	return h.Do(Request{Method: http.MethodGet, Path: path})
+}
+
+// Marshal encodes v, passing []byte and string through.
+func Marshal(t testing.TB, v any) []byte {
+	t.Helper()
+	switch b := v.(type) {
+	case nil:
+		return nil
+	case []byte:
+		return b
+	case string:
+		return []byte(b)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Count returns the number of rows of a query such as "SELECT count(*) FROM t".
+func (h *Harness) Count(query string, args ...any) int {
+	h.T.Helper()
+	var n int
+	if err := h.DB.Pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		h.T.Fatal(err)
+	}
+	return n
+}
+
+// LogBuffer collects log lines safely from many goroutines.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}

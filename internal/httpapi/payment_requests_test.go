@@ -1,0 +1,356 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/citizenpay/gateway/internal/apitest"
+)
+
+func createBody(dossier string) map[string]any {
+	return map[string]any{
+		"citizen_pid":  "079203001234",
+		"dossier_code": dossier,
+		"service_code": "1.001234",
+		"description":  "Lệ phí cấp giấy phép xây dựng",
+		"items": []map[string]any{
+			{"code": "LE_PHI", "description": "Lệ phí", "amount": "50000"},
+			{"code": "PHI", "description": "Phí thẩm định", "amount": "25000"},
+		},
+		"amount":   "75000",
+		"currency": "VND",
+		"metadata": map[string]string{"office": "Q1"},
+	}
+}
+
+func TestCreateGetListCancel(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t)
+	res := h.Post("/v1/payment-requests", "create-1", createBody("HCM-1"))
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+	pr := res.Map(t)
+	checks := map[string]any{
+		"status": "pending", "version": float64(1), "citizen_pid_masked": "079******234", "dossier_code": "HCM-1",
+		"amount": "75000", "currency": "VND", "amount_refunded": "0", "payment": nil, "object": "payment_request",
+	}
+	for k, want := range checks {
+		if pr[k] != want {
+			t.Errorf("%s = %v, want %v", k, pr[k], want)
+		}
+	}
+	if strings.Contains(string(res.Body), "079203001234") {
+		t.Fatal("the clear pid is in the response")
+	}
+	exp, err := time.Parse(time.RFC3339, pr["expires_at"].(string))
+	if err != nil || exp.Sub(time.Now()) < 23*time.Hour || exp.Sub(time.Now()) > 25*time.Hour {
+		t.Errorf("default expiry %v", pr["expires_at"])
+	}
+	if !strings.HasSuffix(pr["created_at"].(string), "Z") {
+		t.Errorf("created_at not in UTC: %v", pr["created_at"])
+	}
+	prID := pr["id"].(string)
+
+	got := h.Get("/v1/payment-requests/" + prID)
+	if got.Status != 200 || !bytes.Equal(got.Body, res.Body) {
+		t.Fatalf("get: %d %s\nwant %s", got.Status, got.Body, res.Body)
+	}
+
+	// A second live request for the dossier is refused, and that refusal is replayed.
+	dup := h.Post("/v1/payment-requests", "create-2", createBody("HCM-1"))
+	if dup.Status != 409 || dup.Code() != "duplicate_dossier" {
+		t.Fatalf("duplicate dossier: %d %s", dup.Status, dup.Body)
+	}
+	again := h.Post("/v1/payment-requests", "create-2", createBody("HCM-1"))
+	if again.Status != 409 || !bytes.Equal(again.Body, dup.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("stored refusal not replayed: %d %s", again.Status, again.Body)
+	}
+
+	for i := 2; i <= 4; i++ {
+		if r := h.Post("/v1/payment-requests", fmt.Sprintf("c-%d", i), createBody(fmt.Sprintf("HCM-%d", i))); r.Status != 201 {
+			t.Fatalf("create %d: %d", i, r.Status)
+		}
+	}
+	var page struct {
+		Data       []map[string]any `json:"data"`
+		NextCursor *string          `json:"next_cursor"`
+	}
+	h.Get("/v1/payment-requests?limit=3").JSON(t, &page)
+	if len(page.Data) != 3 || page.NextCursor == nil || page.Data[0]["dossier_code"] != "HCM-4" {
+		t.Fatalf("first page: %+v", page)
+	}
+	cursor := *page.NextCursor
+	page.NextCursor = nil
+	h.Get("/v1/payment-requests?limit=3&cursor=" + cursor).JSON(t, &page)
+	if len(page.Data) != 1 || page.NextCursor != nil || page.Data[0]["id"] != prID {
+		t.Fatalf("second page: %+v", page)
+	}
+	h.Get("/v1/payment-requests?dossier_code=HCM-2").JSON(t, &page)
+	if len(page.Data) != 1 || page.Data[0]["dossier_code"] != "HCM-2" {
+		t.Fatalf("dossier filter: %+v", page)
+	}
+
+	canceled := h.Post("/v1/payment-requests/"+prID+"/cancel", "cancel-1", nil)
+	if canceled.Status != 200 {
+		t.Fatalf("cancel: %d %s", canceled.Status, canceled.Body)
+	}
+	cm := canceled.Map(t)
+	if cm["status"] != "canceled" || cm["version"] != float64(2) {
+		t.Fatalf("cancel result: %v", cm)
+	}
+	h.Get("/v1/payment-requests?status=canceled").JSON(t, &page)
+	if len(page.Data) != 1 || page.Data[0]["id"] != prID {
+		t.Fatalf("status filter: %+v", page)
+	}
+	// Canceling again with a new key: invalid_state.
+	if r := h.Post("/v1/payment-requests/"+prID+"/cancel", "cancel-2", nil); r.Status != 409 || r.Code() != "invalid_state" {
+		t.Fatalf("second cancel: %d %s", r.Status, r.Body)
+	}
+	// The dossier is free again once its request is canceled.
+	if r := h.Post("/v1/payment-requests", "create-again", createBody("HCM-1")); r.Status != 201 {
+		t.Fatalf("dossier not freed: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestOtherPortalSeesNotFound(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t)
+	res := h.Post("/v1/payment-requests", "k", createBody("D-1"))
+	prID := res.Map(t)["id"].(string)
+	other := h.NewPortal("Other portal")
+	for _, r := range []apitest.Request{
+		{Method: "GET", Path: "/v1/payment-requests/" + prID, Portal: other},
+		{Method: "POST", Path: "/v1/payment-requests/" + prID + "/cancel", Portal: other, IdempotencyKey: "x"},
+		{Method: "GET", Path: "/v1/payment-requests/pr_nonexistent"},
+	} {
+		got := h.Do(r)
+		if got.Status != 404 || got.Code() != "not_found" {
+			t.Errorf("%s %s: %d %s", r.Method, r.Path, got.Status, got.Body)
+		}
+	}
+	var page struct{ Data []any }
+	h.Do(apitest.Request{Method: "GET", Path: "/v1/payment-requests", Portal: other}).JSON(t, &page)
+	if len(page.Data) != 0 {
+		t.Fatalf("other portal lists %d requests", len(page.Data))
+	}
+	if h.Count("SELECT count(*) FROM payment_requests WHERE status = 'pending'") != 1 {
+		t.Fatal("the other portal changed the request")
+	}
+}
+
+func TestIdempotencyKeyRules(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t)
+	body := createBody("K-1")
+	first := h.Post("/v1/payment-requests", "key-1", body)
+	if first.Status != 201 {
+		t.Fatalf("create: %d", first.Status)
+	}
+	// The same body with other key order and white space: a replay.
+	reordered := `{ "currency":"VND", "amount":"75000", "metadata":{"office":"Q1"},
+		"items":[{"amount":"50000","description":"Lệ phí","code":"LE_PHI"},{"description":"Phí thẩm định","code":"PHI","amount":"25000"}],
+		"description":"Lệ phí cấp giấy phép xây dựng", "service_code":"1.001234", "dossier_code":"K-1", "citizen_pid":"079203001234" }`
+	replay := h.Post("/v1/payment-requests", "key-1", reordered)
+	if replay.Status != 201 || !bytes.Equal(replay.Body, first.Body) || replay.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %s", replay.Status, replay.Body)
+	}
+	// The same key with another body: 422, nothing runs.
+	other := createBody("K-2")
+	if r := h.Post("/v1/payment-requests", "key-1", other); r.Status != 422 || r.Code() != "idempotency_key_reused" {
+		t.Fatalf("reused key: %d %s", r.Status, r.Body)
+	}
+	// The same key on another path is another request too.
+	prID := first.Map(t)["id"].(string)
+	if r := h.Post("/v1/payment-requests/"+prID+"/cancel", "key-1", nil); r.Status != 422 || r.Code() != "idempotency_key_reused" {
+		t.Fatalf("reused key on another path: %d %s", r.Status, r.Body)
+	}
+	if r := h.Post("/v1/payment-requests", "", other); r.Status != 400 || r.Code() != "idempotency_key_missing" {
+		t.Fatalf("missing key: %d %s", r.Status, r.Body)
+	}
+	if r := h.Post("/v1/payment-requests", strings.Repeat("k", 256), other); r.Status != 400 || r.Code() != "idempotency_key_invalid" {
+		t.Fatalf("long key: %d %s", r.Status, r.Body)
+	}
+	if r := h.Post("/v1/payment-requests", "tab\tkey", other); r.Status != 400 || r.Code() != "idempotency_key_invalid" {
+		t.Fatalf("control character in key: %d %s", r.Status, r.Body)
+	}
+	// Keys are scoped to the portal: another portal may use key-1 for its own request.
+	p2 := h.NewPortal("Second")
+	r := h.Do(apitest.Request{Method: "POST", Path: "/v1/payment-requests", Body: apitest.Marshal(t, body), IdempotencyKey: "key-1", Portal: p2})
+	if r.Status != 201 || r.Map(t)["id"] == prID {
+		t.Fatalf("other portal's key-1: %d %s", r.Status, r.Body)
+	}
+	if n := h.Count("SELECT count(*) FROM payment_requests"); n != 2 {
+		t.Fatalf("%d payment requests, want 2", n)
+	}
+}
+
+func TestSignatureRefusals(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t)
+	body := apitest.Marshal(t, createBody("S-1"))
+	cases := []struct {
+		name string
+		req  apitest.Request
+	}{
+		{"wrong secret", apitest.Request{Method: "POST", Path: "/v1/payment-requests", Body: body, IdempotencyKey: "s", Secret: "psk_wrong"}},
+		{"old timestamp", apitest.Request{Method: "POST", Path: "/v1/payment-requests", Body: body, IdempotencyKey: "s", Timestamp: time.Now().Add(-301 * time.Second)}},
+		{"future timestamp", apitest.Request{Method: "POST", Path: "/v1/payment-requests", Body: body, IdempotencyKey: "s", Timestamp: time.Now().Add(301 * time.Second)}},
+		{"unsigned", apitest.Request{Method: "GET", Path: "/v1/payment-requests", Unsigned: true}},
+		{"unknown key id", apitest.Request{Method: "GET", Path: "/v1/payment-requests", Unsigned: true,
+			Header: http.Header{"X-Portal-Key": {"pk_unknown"}, "X-Timestamp": {fmt.Sprint(time.Now().Unix())}, "X-Signature": {"v1=00"}}}},
+	}
+	for _, c := range cases {
+		res := h.Do(c.req)
+		if res.Status != 401 || res.Code() != "invalid_signature" {
+			t.Errorf("%s: %d %s", c.name, res.Status, res.Body)
+		}
+	}
+	// Tampering after signing: the body, the query, the idempotency key.
+	tamper := func(name string, mutate func(r *http.Request) []byte) {
+		req := signedRequest(t, h, "POST", "/v1/payment-requests?x=1", body, "s")
+		b := mutate(req)
+		if res := h.Send(req, b); res.Status != 401 {
+			t.Errorf("%s: %d %s", name, res.Status, res.Body)
+		}
+	}
+	tamper("body", func(r *http.Request) []byte {
+		b := bytes.Replace(body, []byte("75000"), []byte("75001"), 1)
+		r.Body, r.ContentLength = ioNop(b), int64(len(b))
+		return b
+	})
+	tamper("query", func(r *http.Request) []byte { r.URL.RawQuery = "x=2"; return body })
+	tamper("idempotency key", func(r *http.Request) []byte { r.Header.Set("Idempotency-Key", "t"); return body })
+	if n := h.Count("SELECT count(*) FROM payment_requests") + h.Count("SELECT count(*) FROM idempotency_records"); n != 0 {
+		t.Fatalf("refused requests wrote %d rows", n)
+	}
+	// A rotated secret: the new one works, the old one too for 24 h.
+	old := h.Portal.Secret
+	if err := h.App.Portals.RotateSecret(t.Context(), h.Portal.ID, "psk_rotated", time.Now().Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"psk_rotated", old} {
+		if res := h.Do(apitest.Request{Method: "GET", Path: "/v1/payment-requests", Secret: secret}); res.Status != 200 {
+			t.Errorf("secret %s after rotation: %d", secret[:8], res.Status)
+		}
+	}
+}
+
+func TestValidationRefusals(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t)
+	with := func(mod func(m map[string]any)) map[string]any {
+		m := createBody("V-1")
+		mod(m)
+		return m
+	}
+	item := func(amount any) []map[string]any {
+		return []map[string]any{{"code": "LE_PHI", "description": "Lệ phí", "amount": amount}}
+	}
+	soon := time.Now().Add(-time.Minute).Format(time.RFC3339)
+	far := time.Now().Add(31 * 24 * time.Hour).Format(time.RFC3339)
+	cases := []struct {
+		name   string
+		body   any
+		status int
+		code   string
+	}{
+		{"amount with decimals", with(func(m map[string]any) { m["amount"] = "75000.0" }), 422, "invalid_amount"},
+		{"amount in exponent form", with(func(m map[string]any) { m["amount"] = "7.5e4" }), 422, "invalid_amount"},
+		{"negative amount", with(func(m map[string]any) { m["amount"] = "-1" }), 422, "invalid_amount"},
+		{"leading zero", with(func(m map[string]any) { m["amount"] = "075000" }), 422, "invalid_amount"},
+		{"amount as a number", with(func(m map[string]any) { m["amount"] = 75000 }), 422, "invalid_amount"},
+		{"zero amount", with(func(m map[string]any) { m["amount"] = "0" }), 422, "invalid_amount"},
+		{"item amount as a number", with(func(m map[string]any) { m["items"] = item(75000); m["amount"] = "75000" }), 422, "invalid_amount"},
+		{"items not summing", with(func(m map[string]any) { m["amount"] = "75001" }), 422, "amount_mismatch"},
+		{"expiry in the past", with(func(m map[string]any) { m["expires_at"] = soon }), 422, "invalid_expiry"},
+		{"expiry past 30 days", with(func(m map[string]any) { m["expires_at"] = far }), 422, "invalid_expiry"},
+		{"expiry not a time", with(func(m map[string]any) { m["expires_at"] = "tomorrow" }), 422, "invalid_expiry"},
+		{"pid with 11 digits", with(func(m map[string]any) { m["citizen_pid"] = "07920300123" }), 422, "invalid_pid"},
+		{"pid with an unknown province", with(func(m map[string]any) { m["citizen_pid"] = "003203001234" }), 422, "invalid_pid"},
+		{"pid with letters", with(func(m map[string]any) { m["citizen_pid"] = "07920300123A" }), 422, "invalid_pid"},
+		{"unknown field", with(func(m map[string]any) { m["tip"] = "1" }), 400, "invalid_request"},
+		{"wrong type", with(func(m map[string]any) { m["description"] = 5 }), 400, "invalid_request"},
+		{"metadata value not a string", with(func(m map[string]any) { m["metadata"] = map[string]any{"a": 1} }), 400, "invalid_request"},
+		{"malformed JSON", `{"citizen_pid":`, 400, "invalid_request"},
+		{"two JSON values", `{} {}`, 400, "invalid_request"},
+		{"no items", with(func(m map[string]any) { m["items"] = []any{} }), 422, "validation_failed"},
+		{"51 items", with(func(m map[string]any) {
+			its := make([]map[string]any, 51)
+			for i := range its {
+				its[i] = map[string]any{"code": "X", "description": "x", "amount": "1"}
+			}
+			m["items"], m["amount"] = its, "51"
+		}), 422, "validation_failed"},
+		{"other currency", with(func(m map[string]any) { m["currency"] = "USD" }), 422, "validation_failed"},
+		{"empty dossier code", with(func(m map[string]any) { m["dossier_code"] = "" }), 422, "validation_failed"},
+		{"dossier code of 65", with(func(m map[string]any) { m["dossier_code"] = strings.Repeat("D", 65) }), 422, "validation_failed"},
+		{"description of 141", with(func(m map[string]any) { m["description"] = strings.Repeat("ệ", 141) }), 422, "validation_failed"},
+		{"21 metadata pairs", with(func(m map[string]any) {
+			md := map[string]string{}
+			for i := 0; i < 21; i++ {
+				md[fmt.Sprint("k", i)] = "v"
+			}
+			m["metadata"] = md
+		}), 422, "validation_failed"},
+		{"several problems", with(func(m map[string]any) { m["amount"] = "x"; m["citizen_pid"] = "1" }), 422, "validation_failed"},
+		{"oversized body", with(func(m map[string]any) { m["description"] = strings.Repeat("a", 70<<10) }), 413, "payload_too_large"},
+	}
+	for i, c := range cases {
+		res := h.Post("/v1/payment-requests", fmt.Sprint("v-", i), c.body)
+		if res.Status != c.status || res.Code() != c.code {
+			t.Errorf("%s: got %d %s, want %d %s", c.name, res.Status, res.Body, c.status, c.code)
+			continue
+		}
+		var p struct {
+			Type, Title, Detail, RequestID string
+			Status                         int
+			Errors                         []struct{ Field, Code, Message string }
+		}
+		res.JSON(t, &p)
+		if p.Status != c.status || p.Title == "" || p.Detail == "" || res.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: not a full problem: %s", c.name, res.Body)
+		}
+		if c.status == 422 && len(p.Errors) == 0 {
+			t.Errorf("%s: no field errors listed", c.name)
+		}
+	}
+	if n := h.Count("SELECT count(*) FROM payment_requests") + h.Count("SELECT count(*) FROM idempotency_records") +
+		h.Count("SELECT count(*) FROM events"); n != 0 {
+		t.Fatalf("refused requests wrote %d rows", n)
+	}
+	// A refused request stores nothing: the same key then runs a corrected body.
+	if res := h.Post("/v1/payment-requests", "v-0", createBody("V-1")); res.Status != 201 {
+		t.Fatalf("corrected retry: %d %s", res.Status, res.Body)
+	}
+	for _, q := range []string{"?limit=0", "?limit=101", "?limit=x", "?status=paidish", "?cursor=bogus", "?sort=asc", "?limit=1&limit=2"} {
+		if res := h.Get("/v1/payment-requests" + q); res.Status != 400 || res.Code() != "invalid_request" {
+			t.Errorf("list%s: %d %s", q, res.Status, res.Body)
+		}
+	}
+}
+
+func TestRequestIDEchoed(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t)
+	res := h.Do(apitest.Request{Method: "GET", Path: "/v1/payment-requests/pr_x", Header: http.Header{"X-Request-Id": {"my-req-1"}}})
+	if res.Header.Get("X-Request-Id") != "my-req-1" {
+		t.Fatalf("X-Request-Id %q", res.Header.Get("X-Request-Id"))
+	}
+	var p map[string]any
+	_ = json.Unmarshal(res.Body, &p)
+	if p["request_id"] != "my-req-1" {
+		t.Fatalf("problem request_id %v", p["request_id"])
+	}
+	if h.Get("/v1/payment-requests").Header.Get("X-Request-Id") == "" {
+		t.Fatal("no generated request id")
+	}
+	if !strings.Contains(h.Logs.String(), `"request_id":"my-req-1"`) {
+		t.Fatal("the request's log line lacks its id")
+	}
+}
