@@ -86,9 +86,12 @@ CREATE TABLE linked_accounts (
     rejection_reason    text,
     verification_id     text NOT NULL UNIQUE CHECK (verification_id LIKE 'av\_%'),
     verification_sent_at timestamptz,
+    verification_outcome text CHECK (verification_outcome IN ('succeeded', 'failed')),
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
-    CHECK (NOT is_default OR status = 'active')
+    CHECK (NOT is_default OR status = 'active'),
+    CHECK (status <> 'active' OR verification_outcome = 'succeeded'),
+    CHECK ((status = 'rejected') = (rejection_reason IS NOT NULL))
 );
 
 -- An account number at a bank is active for one citizen only (PROTOCOL.md §6).
@@ -139,13 +142,15 @@ CREATE TABLE ledger_transactions (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     cause       text NOT NULL UNIQUE,
     kind        text NOT NULL CHECK (kind IN ('debit_succeeded', 'refund_succeeded')),
-    created_at  timestamptz NOT NULL DEFAULT now()
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    -- A debit's posting is caused by an attempt, a refund's by a refund.
+    CHECK ((kind = 'debit_succeeded' AND cause LIKE 'pa\_%') OR (kind = 'refund_succeeded' AND cause LIKE 'rf\_%'))
 );
 
 CREATE TABLE ledger_postings (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     transaction_id  bigint NOT NULL REFERENCES ledger_transactions (id),
-    account         text NOT NULL CHECK (account ~ '^(bank_clearing|portal_payable):'),
+    account         text NOT NULL CHECK (account ~ '^(bank_clearing|portal_payable):[^:[:space:]]+$'),
     direction       text NOT NULL CHECK (direction IN ('debit', 'credit')),
     amount          numeric(20, 0) NOT NULL CHECK (amount > 0),
     currency        text NOT NULL CHECK (currency = 'VND')
@@ -160,20 +165,38 @@ CREATE TRIGGER ledger_transactions_append_only BEFORE UPDATE OR DELETE ON ledger
     FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
 CREATE TRIGGER ledger_postings_append_only BEFORE UPDATE OR DELETE ON ledger_postings
     FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+CREATE TRIGGER ledger_transactions_no_truncate BEFORE TRUNCATE ON ledger_transactions
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only();
+CREATE TRIGGER ledger_postings_no_truncate BEFORE TRUNCATE ON ledger_postings
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only();
 
--- Every ledger transaction balances, checked at commit.
+-- Every ledger transaction has postings and balances, checked at commit: on
+-- each posting, and on the transaction itself so that one left without
+-- postings is refused too.
 CREATE FUNCTION ledger_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    net numeric;
+    txid bigint;
+    n    bigint;
+    net  numeric;
 BEGIN
-    SELECT coalesce(sum(CASE direction WHEN 'debit' THEN amount ELSE -amount END), 0)
-      INTO net FROM ledger_postings WHERE transaction_id = NEW.transaction_id;
+    IF TG_TABLE_NAME = 'ledger_transactions' THEN
+        txid := NEW.id;
+    ELSE
+        txid := NEW.transaction_id;
+    END IF;
+    SELECT count(*), coalesce(sum(CASE direction WHEN 'debit' THEN amount ELSE -amount END), 0)
+      INTO n, net FROM ledger_postings WHERE transaction_id = txid;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'ledger transaction % has no postings', txid USING ERRCODE = 'check_violation';
+    END IF;
     IF net <> 0 THEN
-        RAISE EXCEPTION 'ledger transaction % does not balance (net %)', NEW.transaction_id, net;
+        RAISE EXCEPTION 'ledger transaction % does not balance (net %)', txid, net USING ERRCODE = 'check_violation';
     END IF;
     RETURN NULL;
 END $$;
 CREATE CONSTRAINT TRIGGER ledger_postings_balanced AFTER INSERT ON ledger_postings
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_check_balanced();
+CREATE CONSTRAINT TRIGGER ledger_transactions_balanced AFTER INSERT ON ledger_transactions
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_check_balanced();
 
 -- Bank callbacks applied, kept as evidence; unique by (bank, event id).
@@ -183,10 +206,13 @@ CREATE TABLE bank_events (
     type         text NOT NULL,
     object_id    text,
     result       text NOT NULL,
-    body         jsonb NOT NULL,
+    body         json NOT NULL, -- kept byte for byte as received
     received_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (bank_code, event_id)
 );
+-- An outcome is applied once: of all the callbacks about one debit, refund
+-- or verification, at most one is 'applied' (DOMAIN.md invariant 4).
+CREATE UNIQUE INDEX bank_events_applied_once ON bank_events (object_id) WHERE result = 'applied';
 
 -- Events for portals. seq is given after commit, in the order events become
 -- visible, so that a poller's cursor never passes an event that committed late.
@@ -197,14 +223,21 @@ CREATE TABLE events (
     type              text NOT NULL,
     payload           json NOT NULL, -- kept byte for byte as sent
     delivery_status   text NOT NULL DEFAULT 'pending' CHECK (delivery_status IN ('pending', 'delivered', 'failed')),
-    delivery_attempts integer NOT NULL DEFAULT 0,
+    delivery_attempts integer NOT NULL DEFAULT 0 CHECK (delivery_attempts >= 0),
+    -- Bumped by each redelivery: a delivery job of an older generation does nothing.
+    delivery_generation integer NOT NULL DEFAULT 0 CHECK (delivery_generation >= 0),
+    -- When a redelivery last put the event back in line: the retry horizon runs from here (or created_at).
+    delivery_requeued_at timestamptz,
     last_attempt_at   timestamptz,
-    last_error        text,
+    last_error        text CHECK (length(last_error) <= 500), -- a short reason, never an answer's body
     delivered_at      timestamptz,
     created_at        timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (portal_id, seq)
+    UNIQUE (portal_id, seq),
+    CHECK ((delivery_status = 'delivered') = (delivered_at IS NOT NULL))
 );
 CREATE INDEX events_unsequenced ON events (portal_id, created_at, id) WHERE seq IS NULL;
+-- Redelivery of a portal's failed events, and the invariant check of undelivered ones.
+CREATE INDEX events_undelivered ON events (portal_id, delivery_status, created_at) WHERE delivery_status <> 'delivered';
 
 -- The truth behind idempotency keys (PROTOCOL.md §4): written in the same
 -- transaction as the change it guards. Only the request's fingerprint is kept.

@@ -83,13 +83,23 @@ trap 'exit 143' TERM
 # --- extra development processes -------------------------------------------------
 
 # Each helper is one start_bg line; add its command to the go build below.
-# start_banksim() { start_bg banksim bin/banksim --addr 127.0.0.1:8091; }
-# start_devidp() { start_bg devidp bin/devidp --addr 127.0.0.1:8092; }
-# start_webhook_listener() { start_bg webhooks bin/gatewayctl webhooks listen --addr 127.0.0.1:8090 --portal "$DEV_DIR/portal.json"; }
+# The sandbox bank SBX (its secret in .dev/bank.json) holds two accounts: 0071000123456 of
+# pid 079203001234 and 0071000999999 of pid 001090012345. The development identity
+# provider mints tokens for any citizen (bin/devidp token …).
+start_banksim() {
+	start_bg banksim bin/banksim --addr 127.0.0.1:8092 --code SBX --base-path /api/gw \
+		--secret-file "$DEV_DIR/bank.secret" --callback-url "$(gateway_url)/v1/bank-callbacks/SBX" \
+		--account "0071000123456:079203001234:Nguyen Van An:10000000" \
+		--account "0071000999999:001090012345:Tran Thi Binh:500000"
+}
+start_devidp() { start_bg devidp bin/devidp serve --addr 127.0.0.1:8091; }
+# The development portal's webhook URL is http://127.0.0.1:8090/webhooks: gatewayctl listen
+# verifies each delivery and prints it, one JSON line per event, in .dev/log/webhooks.log.
+start_webhook_listener() { start_bg webhooks bin/gatewayctl listen --port 8090 --portal-file "$DEV_DIR/portal.json"; }
 start_helpers() {
-	# start_banksim
-	# start_devidp
-	# start_webhook_listener
+	start_banksim
+	start_devidp
+	start_webhook_listener
 	:
 }
 
@@ -132,6 +142,29 @@ dev_portal() {
 	chmod 600 "$file"
 }
 
+# dev_bank onboards the sandbox bank once; its secret goes to .dev/bank.secret for banksim.
+dev_bank() {
+	local file=$DEV_DIR/bank.json
+	if [[ ! -s $file ]]; then
+		log "onboarding the sandbox bank SBX in $file"
+		if ! (umask 077 && bin/gatewayctl bank create --code SBX --name "Sandbox bank" \
+			--base-url http://127.0.0.1:8092/api/gw >"$file.tmp"); then
+			rm -f "$file.tmp"
+			die "bin/gatewayctl bank create failed"
+		fi
+		mv "$file.tmp" "$file"
+	fi
+	(umask 077 && sed -n 's/.*"secret": *"\(bsk_[0-9a-f]*\)".*/\1/p' "$file" >"$DEV_DIR/bank.secret")
+	[[ -s $DEV_DIR/bank.secret ]] || die "$file holds no secret"
+}
+
+# The gateway trusts the development identity provider started below.
+idp_env() {
+	export IDP_ISSUER=${IDP_ISSUER:-http://127.0.0.1:8091}
+	export IDP_AUDIENCE=${IDP_AUDIENCE:-citizenpay-gateway}
+	export IDP_JWKS_URL=${IDP_JWKS_URL:-http://127.0.0.1:8091/.well-known/jwks.json}
+}
+
 gateway_url() {
 	case $GATEWAY_ADDR in
 	:*) echo "http://127.0.0.1$GATEWAY_ADDR" ;;
@@ -145,11 +178,17 @@ banner() {
 
   Gateway      $(gateway_url)  (GATEWAY_ADDR=$GATEWAY_ADDR)
   Portal       $DEV_DIR/portal.json  (key id, secret and webhook secret)
+  Webhooks     gatewayctl listen on 127.0.0.1:8090, verified events in $LOG_DIR/webhooks.log
+  Sandbox bank SBX on http://127.0.0.1:8092/api/gw ($DEV_DIR/bank.json), log in $LOG_DIR/banksim.log
+  Identity     devidp on http://127.0.0.1:8091, log in $LOG_DIR/devidp.log
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_URL
 
   A first signed request, from another terminal:
     bin/gatewayctl request --portal $DEV_DIR/portal.json GET /v1/payment-requests
+
+  A citizen's token (the sandbox bank holds an account of this pid):
+    bin/devidp token --pid 079203001234 --name "Nguyen Van An" --birthdate 2003-05-17
 
   Ctrl-C stops everything this run started.
 
@@ -160,12 +199,14 @@ main() {
 	mkdir -p "$DEV_DIR" "$LOG_DIR"
 	services_up
 	log "building bin/gateway and bin/gatewayctl"
-	go build -o bin/ ./cmd/gateway ./cmd/gatewayctl
+	go build -o bin/ ./cmd/gateway ./cmd/gatewayctl ./cmd/banksim ./cmd/devidp
 	master_key
 	export GATEWAY_ENV=development
 	export GATEWAY_ADDR=${GATEWAY_ADDR:-:8080}
 	bin/gatewayctl migrate
 	dev_portal
+	dev_bank
+	idp_env
 	start_helpers
 	banner
 	start_bg_console gateway bin/gateway

@@ -22,6 +22,13 @@ const usage = `gatewayctl: operate the payment gateway
   gatewayctl portal list
   gatewayctl portal rotate-secret --portal ID
   gatewayctl portal rotate-webhook-secret --portal ID
+  gatewayctl bank create --code C --name N --base-url U
+  gatewayctl bank list
+  gatewayctl bank rotate-secret --code C   (the old secret keeps verifying callbacks for 24 h)
+  gatewayctl portal enable-webhook --portal ID   (after a 410; queues the events held meanwhile)
+  gatewayctl events redeliver --event EVT_ID | --portal ID --failed
+  gatewayctl listen [--port 8090] [--secret whsec_…|--portal-file .dev/portal.json] [--forward URL]
+  gatewayctl verify [--logs FILE]... [--redis-url URL [--redis-prefix P]] [--accounts FILE] [--horizon 80h]
   gatewayctl request [--portal FILE] [--url URL] [--data JSON|@FILE] [--idempotency-key K] METHOD PATH
 
 Environment: DATABASE_URL, GATEWAY_MASTER_KEY (as the gateway reads them).
@@ -69,6 +76,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.portal(args[1:])
 	case "request":
 		return e.request(args[1:])
+	case "verify":
+		return e.verify(args[1:])
+	case "bank":
+		return e.bank(args[1:])
+	case "events":
+		return e.events(args[1:])
+	case "listen":
+		return e.listen(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

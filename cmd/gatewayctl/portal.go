@@ -159,6 +159,11 @@ func (e env) portal(args []string) error {
 			return err
 		}
 		return e.printJSON(map[string]any{"portal_id": *which, "webhook_secret": secret, "dual_signing_until": grace})
+	case "enable-webhook":
+		if *which == "" {
+			return fmt.Errorf("--portal is required")
+		}
+		return e.enableWebhook(pool, *which)
 	}
 	return errUsage
 }

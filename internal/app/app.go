@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/citizenpay/gateway/api"
+	"github.com/citizenpay/gateway/internal/bankclient"
 	"github.com/citizenpay/gateway/internal/config"
 	"github.com/citizenpay/gateway/internal/httpapi"
 	"github.com/citizenpay/gateway/internal/idempotency"
@@ -43,6 +44,12 @@ type App struct {
 	Metrics  *httpapi.Metrics
 	Handler  http.Handler
 	ownsPool bool
+
+	// Banks, their clients, citizens and the banks' callbacks (wired in banks.go).
+	Banks       *service.Banks
+	BankClients *bankclient.Clients
+	Citizens    *service.Citizens
+	Callbacks   *service.Callbacks
 }
 
 // Options adjust Build for tests.
@@ -79,13 +86,25 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	a.Store = redisstore.New(a.Redis, opts.RedisPrefix, a.Metrics.RedisFallbacks.Inc)
 	a.Portals = postgres.NewPortalStore(a.Pool, a.Keys)
 	a.Service = &service.Service{Pool: a.Pool, PII: a.PII}
+	a.wireBanks(cfg)
 	a.River, err = jobs.NewClient(jobs.Config{
 		Pool: a.Pool, Service: a.Service, Log: log, ExpiryInterval: cfg.ExpiryInterval,
 		IdempotencyTTL: cfg.IdempotencyTTL, Work: cfg.Workers,
+		Portals: a.Portals, Development: cfg.Development(), WebhookRetryFactor: cfg.WebhookRetryFactor,
+		Registry: a.Metrics.Registry,
+		Citizens: a.Citizens, BankClients: a.BankClients, BankCallbackTimeout: cfg.BankCallbackTimeout,
+		BankBreakerCooldown: cfg.BankBreakerCooldown,
+		PII:                 a.PII, StatusScheduleScale: cfg.StatusScheduleScale,
 	})
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("background jobs: %w", err)
+	}
+	a.Citizens.Enqueue = jobs.EnqueueAt(a.River)
+	a.Service.Enqueue = jobs.Enqueue(a.River)
+	// Each event's delivery job is written in the event's transaction.
+	a.Service.OnEvent = func(ctx context.Context, tx pgx.Tx, eventID, _ string) error {
+		return jobs.EnqueueDelivery(ctx, a.River, tx, eventID)
 	}
 	var verifier *identity.Verifier
 	if cfg.IdentityConfigured() {
@@ -104,6 +123,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	a.Handler = httpapi.New(httpapi.Deps{
 		Log: log, Pool: a.Pool, Redis: a.Store, Service: a.Service, Guard: guard, Portals: a.Portals,
 		Metrics: a.Metrics, Identity: verifier, OpenAPI: api.OpenAPI,
+		Banks: a.Banks, Citizens: a.Citizens, Callbacks: a.Callbacks, BankOpen: a.BankClients.Open,
 	})
 	return a, nil
 }
@@ -126,6 +146,9 @@ func (a *App) StopWorkers(ctx context.Context) error {
 
 // Close releases the pools.
 func (a *App) Close() {
+	if a.BankClients != nil {
+		a.BankClients.Close()
+	}
 	if a.Redis != nil {
 		_ = a.Redis.Close()
 	}

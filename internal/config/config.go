@@ -36,12 +36,17 @@ type Config struct {
 
 	// Settings beyond §9, all with defaults; they let tests and operators
 	// tune timers without touching code.
-	ExpiryInterval     time.Duration // how often overdue pending requests are expired
-	ShutdownTimeout    time.Duration // how long in-flight requests get on SIGTERM
-	DatabaseMaxConns   int32
-	Workers            bool // run background workers in this process
-	LogLevel           string
-	WebhookRetryFactor float64 // scales the webhook retry schedule (1 in production)
+	ExpiryInterval      time.Duration // how often overdue pending requests are expired
+	ShutdownTimeout     time.Duration // how long in-flight requests get on SIGTERM
+	DatabaseMaxConns    int32
+	Workers             bool // run background workers in this process
+	LogLevel            string
+	WebhookRetryFactor  float64 // scales the webhook retry schedule (1 in production)
+	StatusScheduleScale float64 // scales the bank status-query schedule after its first step (1 in production)
+
+	BankRequestTimeout         time.Duration // bounds one request to a bank
+	BankBreakerCooldown        time.Duration // how long a bank's open circuit refuses calls
+	AccountVerificationTimeout time.Duration // a link without the bank's answer is then rejected (bank_timeout)
 }
 
 // IdentityConfigured reports whether the citizen API can verify tokens.
@@ -76,6 +81,11 @@ func Load(getenv func(string) string) (Config, error) {
 		Workers:             r.boolean("GATEWAY_WORKERS", true),
 		LogLevel:            r.str("LOG_LEVEL", "info"),
 		WebhookRetryFactor:  r.float("WEBHOOK_RETRY_FACTOR", 1, 0.0001, 1),
+		StatusScheduleScale: r.float("BANK_STATUS_SCHEDULE_SCALE", 1, 0.00001, 1),
+
+		BankRequestTimeout:         r.duration("BANK_REQUEST_TIMEOUT", 10*time.Second),
+		BankBreakerCooldown:        r.duration("BANK_BREAKER_COOLDOWN", 30*time.Second),
+		AccountVerificationTimeout: r.duration("ACCOUNT_VERIFICATION_TIMEOUT", 24*time.Hour),
 	}
 	if r.err != nil {
 		return Config{}, r.err
@@ -116,6 +126,15 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.BankCallbackTimeout <= 0 {
 		return Config{}, &Error{"BANK_CALLBACK_TIMEOUT", "must be positive"}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"BANK_REQUEST_TIMEOUT", c.BankRequestTimeout}, {"BANK_BREAKER_COOLDOWN", c.BankBreakerCooldown},
+		{"ACCOUNT_VERIFICATION_TIMEOUT", c.AccountVerificationTimeout}} {
+		if d.v <= 0 {
+			return Config{}, &Error{d.name, "must be positive"}
+		}
 	}
 	if c.ExpiryInterval <= 0 {
 		return Config{}, &Error{"EXPIRY_INTERVAL", "must be positive"}

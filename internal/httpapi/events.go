@@ -18,7 +18,7 @@ type eventList struct {
 // listEvents pages through a portal's events in commit order. next_cursor
 // is always set: after the last event, or the same position when none came.
 func (s *Server) listEvents(c *gin.Context) {
-	q, err := parseQuery(c)
+	q, err := parseQuery(c, "ev")
 	if err != nil {
 		s.fail(c, err)
 		return

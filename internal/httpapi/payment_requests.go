@@ -136,7 +136,7 @@ func emptyOrObject(c *gin.Context) error {
 }
 
 func (s *Server) listPaymentRequests(c *gin.Context) {
-	q, err := parseQuery(c, "status", "dossier_code")
+	q, err := parseQuery(c, "pr", "status", "dossier_code")
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -49,7 +49,7 @@ func TestCreateGetListCancel(t *testing.T) {
 		t.Fatal("the clear pid is in the response")
 	}
 	exp, err := time.Parse(time.RFC3339, pr["expires_at"].(string))
-	if err != nil || exp.Sub(time.Now()) < 23*time.Hour || exp.Sub(time.Now()) > 25*time.Hour {
+	if err != nil || time.Until(exp) < 23*time.Hour || time.Until(exp) > 25*time.Hour {
 		t.Errorf("default expiry %v", pr["expires_at"])
 	}
 	if !strings.HasSuffix(pr["created_at"].(string), "Z") {
@@ -87,7 +87,7 @@ func TestCreateGetListCancel(t *testing.T) {
 	}
 	cursor := *page.NextCursor
 	page.NextCursor = nil
-	h.Get("/v1/payment-requests?limit=3&cursor=" + cursor).JSON(t, &page)
+	h.Get("/v1/payment-requests?limit=3&cursor="+cursor).JSON(t, &page)
 	if len(page.Data) != 1 || page.NextCursor != nil || page.Data[0]["id"] != prID {
 		t.Fatalf("second page: %+v", page)
 	}

@@ -77,6 +77,7 @@ func problemFor(err error, requestID string) (int, []byte) {
 	}
 	status, known := statusOf[e.Code]
 	if !known {
+		e = &fault.Error{Code: fault.Internal}
 		status = http.StatusInternalServerError
 	}
 	p := Problem{

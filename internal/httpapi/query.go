@@ -18,7 +18,7 @@ type listQuery struct {
 
 // parseQuery reads limit, cursor and the allowed filters; any other
 // parameter, or a repeated one, is refused.
-func parseQuery(c *gin.Context, allowed ...string) (listQuery, error) {
+func parseQuery(c *gin.Context, cursorKind string, allowed ...string) (listQuery, error) {
 	q := listQuery{limit: 20, params: map[string]string{}}
 	ok := map[string]bool{"limit": true, "cursor": true}
 	for _, a := range allowed {
@@ -41,11 +41,7 @@ func parseQuery(c *gin.Context, allowed ...string) (listQuery, error) {
 		q.limit = n
 	}
 	if v, has := q.params["cursor"]; has && v != "" {
-		kind := "pr"
-		if len(allowed) == 0 {
-			kind = "ev"
-		}
-		pos, err := decodeCursor(kind, v)
+		pos, err := decodeCursor(cursorKind, v)
 		if err != nil {
 			return q, err
 		}

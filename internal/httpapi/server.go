@@ -39,6 +39,13 @@ type Deps struct {
 	Identity *identity.Verifier // nil: the citizen API answers identity_not_configured
 	OpenAPI  []byte
 	Now      func() time.Time
+	// BankOpen reports whether a bank's circuit breaker is open.
+	BankOpen func(bankCode string) bool
+
+	// The citizen API and the banks' callbacks (PROTOCOL.md §6, §7).
+	Banks     *service.Banks
+	Citizens  *service.Citizens
+	Callbacks *service.Callbacks
 }
 
 // Server holds the router and its dependencies.
@@ -72,7 +79,11 @@ func New(d Deps) http.Handler {
 	portal.GET("/payment-requests", s.listPaymentRequests)
 	portal.GET("/payment-requests/:id", s.getPaymentRequest)
 	portal.POST("/payment-requests/:id/cancel", s.cancelPaymentRequest)
+	portal.POST("/payment-requests/:id/refunds", s.createRefund)
+	portal.GET("/refunds/:id", s.getRefund)
 	portal.GET("/events", s.listEvents)
+	s.citizenRoutes(r)
+	s.bankCallbackRoutes(r)
 	return r
 }
 

@@ -6,15 +6,20 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/citizenpay/gateway/internal/bankclient"
 	"github.com/citizenpay/gateway/internal/idempotency"
+	"github.com/citizenpay/gateway/internal/pii"
+	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/service"
 )
 
@@ -77,6 +82,22 @@ type Config struct {
 	ExpiryInterval time.Duration
 	IdempotencyTTL time.Duration
 	Work           bool // false: a client that only inserts jobs
+
+	// Webhook delivery (PROTOCOL.md §8).
+	Portals            Portals               // the portal store, which opens webhook secrets
+	Development        bool                  // also deliver to http:// and private addresses
+	WebhookRetryFactor float64               // scales the retry schedule (WEBHOOK_RETRY_FACTOR)
+	Registry           prometheus.Registerer // gets the deliveries metric; nil: not registered
+
+	// Account verification (PROTOCOL.md §6, §7); nil Citizens: not wired.
+	Citizens            *service.Citizens
+	BankClients         *bankclient.Clients
+	BankCallbackTimeout time.Duration // when a bank that answered 202 is asked again
+	BankBreakerCooldown time.Duration // how long an open circuit is waited out
+
+	// Clearing (PROTOCOL.md §7): debits and refunds; nil PII: not wired.
+	PII                 *pii.Protector
+	StatusScheduleScale float64 // scales the status-query schedule (tests)
 }
 
 // NewClient builds the River client with the gateway's workers and periodic
@@ -85,12 +106,17 @@ func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &ExpireWorker{Service: c.Service, Log: c.Log})
 	river.AddWorker(workers, &PurgeWorker{Pool: c.Pool, Keep: 3 * c.IdempotencyTTL})
+	addDeliveryWorker(workers, c)
+	addAccountWorkers(workers, c)
+	addClearingWorkers(workers, c)
 	cfg := &river.Config{
 		Workers: workers,
 		Logger:  c.Log.With("component", "river"),
 	}
 	if c.Work {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}}
+		cfg.Queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: webhookWorkers}
+		cfg.Queues[QueueBanks] = river.QueueConfig{MaxWorkers: bankWorkers}
 		cfg.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(c.ExpiryInterval),
 				func() (river.JobArgs, *river.InsertOpts) {
@@ -101,4 +127,35 @@ func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 		}
 	}
 	return river.NewClient(riverpgxv5.New(c.Pool), cfg)
+}
+
+func addClearingWorkers(workers *river.Workers, c Config) {
+	if c.PII == nil || c.BankClients == nil {
+		return
+	}
+	scale := c.StatusScheduleScale
+	if scale <= 0 {
+		scale = 1
+	}
+	cl := &Clearing{
+		Pool: c.Pool, Service: c.Service, PII: c.PII, Banks: BankClients{Clients: c.BankClients},
+		Log: c.Log.With("component", "clearing"), CallbackTimeout: c.BankCallbackTimeout, TimerScale: scale,
+		Incident: postgres.InsertIncident,
+	}
+	river.AddWorker(workers, &SendDebitWorker{Clearing: cl})
+	river.AddWorker(workers, &CheckDebitWorker{Clearing: cl})
+	river.AddWorker(workers, &SendRefundWorker{Clearing: cl})
+	river.AddWorker(workers, &CheckRefundWorker{Clearing: cl})
+}
+
+// Enqueue inserts a job in tx on its queue: bank work on the banks queue,
+// so that it never waits behind webhooks or timers.
+func Enqueue(client *river.Client[pgx.Tx]) func(ctx context.Context, tx pgx.Tx, job service.Job) error {
+	return func(ctx context.Context, tx pgx.Tx, job service.Job) error {
+		opts := &river.InsertOpts{Queue: QueueBanks}
+		if _, err := client.InsertTx(ctx, tx, job, opts); err != nil {
+			return fmt.Errorf("insert %s job: %w", job.Kind(), err)
+		}
+		return nil
+	}
 }

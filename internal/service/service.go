@@ -40,6 +40,8 @@ type Service struct {
 	// OnEvent, if set, is called inside the transaction that writes an
 	// event (to enqueue its delivery in the same transaction).
 	OnEvent func(ctx context.Context, tx pgx.Tx, eventID, portalID string) error
+	// Enqueue inserts a job in tx (River's InsertTx).
+	Enqueue func(ctx context.Context, tx pgx.Tx, job Job) error
 }
 
 func (s *Service) now() time.Time {

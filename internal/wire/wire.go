@@ -114,3 +114,16 @@ type Refund struct {
 	CreatedAt        string  `json:"created_at"`
 	UpdatedAt        string  `json:"updated_at"`
 }
+
+// ToRefund converts a domain refund.
+func ToRefund(r *payment.Refund) Refund {
+	out := Refund{ID: r.ID, Object: "refund", PaymentRequestID: r.RequestID, Status: string(r.Status),
+		Amount: money.Format(r.Amount), Currency: r.Currency, CreatedAt: Time(r.CreatedAt), UpdatedAt: Time(r.UpdatedAt)}
+	if r.Reason != "" {
+		out.Reason = &r.Reason
+	}
+	if r.FailureReason != "" {
+		out.FailureReason = &r.FailureReason
+	}
+	return out
+}

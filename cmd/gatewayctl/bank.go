@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/citizenpay/gateway/internal/config"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/service"
+)
+
+// bank onboards and lists banks, and rotates their secrets (PROTOCOL.md §9):
+//
+//	bank create --code C --name N --base-url U   → {"bank_code","secret"}
+//	bank list
+//	bank rotate-secret --code C                  → the old secret keeps verifying callbacks for 24 h
+func (e env) bank(args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	fs := newFlags("bank " + args[0])
+	code := fs.String("code", "", "bank code (2-16 of A-Z, 0-9)")
+	name := fs.String("name", "", "bank name")
+	baseURL := fs.String("base-url", "", "the bank's API base URL; a path is allowed")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+		return errUsage
+	}
+	pool, k, op, err := e.open(true)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	banks := &service.Banks{Store: postgres.NewBankStore(pool, k)}
+	switch args[0] {
+	case "create":
+		b, err := banks.Onboard(e.ctx, *code, *name, *baseURL, op.Env == config.EnvDevelopment)
+		if err != nil {
+			return fmt.Errorf("bank create: %w", err)
+		}
+		return e.printJSON(map[string]string{"bank_code": b.Code, "secret": b.Secret})
+	case "list":
+		bs, err := banks.List(e.ctx)
+		if err != nil {
+			return err
+		}
+		out := make([]map[string]any, 0, len(bs))
+		for _, b := range bs {
+			row := map[string]any{"bank_code": b.Code, "name": b.Name, "base_url": b.BaseURL, "created_at": b.CreatedAt.UTC()}
+			if b.PreviousSecret != "" && time.Now().Before(b.PreviousSecretExpires) {
+				row["previous_secret_valid_until"] = b.PreviousSecretExpires.UTC()
+			}
+			out = append(out, row)
+		}
+		return e.printJSON(out)
+	case "rotate-secret":
+		if *code == "" {
+			return fmt.Errorf("--code is required")
+		}
+		b, err := banks.RotateSecret(e.ctx, *code)
+		if err != nil {
+			return err
+		}
+		return e.printJSON(map[string]any{"bank_code": b.Code, "secret": b.Secret,
+			"previous_secret_valid_until": b.PreviousSecretExpires.UTC()})
+	}
+	return errUsage
+}

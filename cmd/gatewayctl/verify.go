@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/citizenpay/gateway/internal/verify"
+)
+
+// stringList is a flag that may be given more than once.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// verify checks every invariant of DOMAIN.md and prints the report as JSON.
+// Any violation ends the command with status 1; warnings and open
+// incidents do not.
+func (e env) verify(args []string) error {
+	fs := newFlags("verify")
+	var logs stringList
+	fs.Var(&logs, "logs", "a log file to scan for personal data (may be repeated)")
+	redisURL := fs.String("redis-url", "", "a Redis to scan for personal data")
+	redisPrefix := fs.String("redis-prefix", "", "scan only Redis keys with this prefix")
+	accounts := fs.String("accounts", "", "a file of account numbers known to be in use, one a line, to look for in clear")
+	horizon := fs.Duration("horizon", verify.DefaultRetryHorizon, "an event older than this must be delivered or failed")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || *horizon <= 0 {
+		return errUsage
+	}
+	opts := verify.Options{RetryHorizon: *horizon, LogFiles: logs, RedisPrefix: *redisPrefix}
+	if *accounts != "" {
+		known, err := readLines(*accounts)
+		if err != nil {
+			return fmt.Errorf("--accounts: %w", err)
+		}
+		opts.KnownAccountNumbers = known
+	}
+	if *redisURL != "" {
+		ro, err := redis.ParseURL(*redisURL)
+		if err != nil {
+			return fmt.Errorf("--redis-url: %w", err)
+		}
+		rdb := redis.NewClient(ro)
+		defer rdb.Close()
+		opts.Redis = rdb
+	}
+	pool, _, _, err := e.open(false)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rep, err := verify.Check(e.ctx, pool, opts)
+	if err != nil {
+		return err
+	}
+	if err := e.printJSON(rep); err != nil {
+		return err
+	}
+	if rep.OK {
+		return nil
+	}
+	var broken []string
+	for _, r := range rep.Invariants {
+		if !r.OK {
+			broken = append(broken, fmt.Sprintf("%d %s (%d)", r.Invariant, r.Name, len(r.Violations)+r.Omitted))
+		}
+	}
+	fmt.Fprintf(e.stderr, "gatewayctl verify: invariants violated: %s\n", strings.Join(broken, ", "))
+	return errExit
+}
+
+// readLines returns the file's non-empty lines, trimmed.
+func readLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out, sc.Err()
+}

@@ -1,0 +1,206 @@
+// Package account is the domain of linked bank accounts (PROTOCOL.md §6,
+// DOMAIN.md): a citizen's account at a bank, confirmed by the bank before it
+// can be used, and the rules of its states. It knows nothing of HTTP, SQL or
+// Redis.
+package account
+
+import (
+	"strings"
+	"time"
+
+	"github.com/citizenpay/gateway/internal/fault"
+)
+
+// Status is a linked account's state.
+type Status string
+
+// The states of a linked account:
+// pending_verification → active | rejected; pending_verification | active → unlinked.
+const (
+	StatusPending  Status = "pending_verification"
+	StatusActive   Status = "active"
+	StatusRejected Status = "rejected"
+	StatusUnlinked Status = "unlinked"
+)
+
+// ValidStatus reports whether s names a state.
+func ValidStatus(s string) bool {
+	switch Status(s) {
+	case StatusPending, StatusActive, StatusRejected, StatusUnlinked:
+		return true
+	}
+	return false
+}
+
+// MaxLive is the most accounts a citizen may have active or awaiting their
+// bank's answer. PROTOCOL.md §6 allows at most 10 active; counting pending
+// links too keeps that bound without ever refusing a bank's confirmation,
+// and stops a citizen from piling up verifications at banks.
+const MaxLive = 10
+
+// Reasons the gateway rejects an account itself; otherwise the reason is the
+// bank's own reason code.
+const (
+	// ReasonBankTimeout: the bank gave no answer within the verification timeout.
+	ReasonBankTimeout = "bank_timeout"
+	// ReasonAccountTaken: the bank confirmed the holder, but meanwhile the
+	// number became active for another citizen.
+	ReasonAccountTaken = "account_taken"
+	// ReasonRejectedByBank stands in for a failure without a reason code.
+	ReasonRejectedByBank = "rejected_by_bank"
+)
+
+// Outcome is what the bank said about a verification.
+type Outcome string
+
+// Verification outcomes.
+const (
+	OutcomeSucceeded Outcome = "succeeded"
+	OutcomeFailed    Outcome = "failed"
+)
+
+// Account is a linked account. The number itself is never held here: only
+// its mask (the clear number lives sealed in the store and in memory only on
+// its way to the bank).
+type Account struct {
+	ID                  string
+	CitizenID           string
+	BankCode            string
+	NumberMasked        string
+	Status              Status
+	IsDefault           bool
+	RejectionReason     string
+	VerificationID      string
+	VerificationOutcome Outcome // empty until the bank has answered
+	VerificationSentAt  *time.Time
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// Live reports whether the account is active or awaiting its bank.
+func (a *Account) Live() bool { return a.Status == StatusPending || a.Status == StatusActive }
+
+func (a *Account) invalid(what string) error {
+	return fault.New(fault.InvalidState, "account %s is %s: it cannot be %s", a.ID, a.Status, what)
+}
+
+// Activate makes a pending account active after the bank confirmed its
+// holder; it becomes the default when the citizen has none.
+func (a *Account) Activate(hasDefault bool, now time.Time) error {
+	if a.Status != StatusPending {
+		return a.invalid("activated")
+	}
+	a.Status, a.IsDefault, a.VerificationOutcome, a.UpdatedAt = StatusActive, !hasDefault, OutcomeSucceeded, now
+	return nil
+}
+
+// Reject ends a pending account with a reason.
+func (a *Account) Reject(reason string, now time.Time) error {
+	if a.Status != StatusPending {
+		return a.invalid("rejected")
+	}
+	a.Status, a.RejectionReason, a.UpdatedAt = StatusRejected, reason, now
+	return nil
+}
+
+// Unlink ends a pending or active account. Unlinking the default leaves the
+// citizen without one.
+func (a *Account) Unlink(now time.Time) error {
+	if !a.Live() {
+		return a.invalid("unlinked")
+	}
+	a.Status, a.IsDefault, a.UpdatedAt = StatusUnlinked, false, now
+	return nil
+}
+
+// MakeDefault makes an active account the default.
+func (a *Account) MakeDefault(now time.Time) error {
+	if a.Status != StatusActive {
+		return fault.New(fault.AccountNotActive, "account %s is %s: only an active account can be the default", a.ID, a.Status)
+	}
+	if !a.IsDefault {
+		a.IsDefault, a.UpdatedAt = true, now
+	}
+	return nil
+}
+
+// Decision is what a bank's verification outcome does to an account.
+type Decision int
+
+// Decisions, in the order Decide considers them.
+const (
+	// Duplicate: the same outcome was applied before; nothing changes.
+	Duplicate Decision = iota + 1
+	// Conflict: the outcome contradicts what was applied; nothing changes
+	// and the operator is told.
+	Conflict
+	// Apply: the account awaits this outcome: activate or reject it.
+	Apply
+	// Record: the account has moved on (unlinked while pending, or given up
+	// after the timeout with the same verdict): the outcome is kept, the
+	// state stays.
+	Record
+)
+
+// Decide says what outcome o does to a, applied at most once: a repeat is a
+// duplicate, a contradiction a conflict. A success that arrives after the
+// gateway gave up waiting contradicts the rejection it already announced.
+func (a *Account) Decide(o Outcome) Decision {
+	switch {
+	case a.VerificationOutcome == o:
+		return Duplicate
+	case a.VerificationOutcome != "":
+		return Conflict
+	case a.Status == StatusPending:
+		return Apply
+	case a.Status == StatusUnlinked:
+		return Record
+	case a.Status == StatusRejected && o == OutcomeFailed:
+		return Record
+	}
+	return Conflict
+}
+
+// Settle applies the bank's outcome o (with its reason code when failed) and
+// returns what it did. hasDefault says whether the citizen already has a
+// default account. Only Apply and Record change a.
+func (a *Account) Settle(o Outcome, reasonCode string, hasDefault bool, now time.Time) Decision {
+	d := a.Decide(o)
+	switch {
+	case d == Apply && o == OutcomeSucceeded:
+		_ = a.Activate(hasDefault, now) // Decide saw it pending
+	case d == Apply:
+		_ = a.Reject(BankReason(reasonCode), now)
+		a.VerificationOutcome = OutcomeFailed
+	case d == Record:
+		a.VerificationOutcome, a.UpdatedAt = o, now
+	}
+	return d
+}
+
+// Taken rejects a pending account whose holder the bank confirmed but whose
+// number became active for another citizen meanwhile.
+func (a *Account) Taken(now time.Time) error {
+	if err := a.Reject(ReasonAccountTaken, now); err != nil {
+		return err
+	}
+	a.VerificationOutcome = OutcomeSucceeded
+	return nil
+}
+
+// BankReason returns the rejection reason for a bank's reason code: the code
+// as given, bounded to 64 printable ASCII characters, or
+// ReasonRejectedByBank when there is none.
+func BankReason(code string) string {
+	code = strings.TrimSpace(code)
+	b := make([]byte, 0, min(len(code), 64))
+	for i := 0; i < len(code) && len(b) < 64; i++ {
+		if c := code[i]; c > 0x20 && c < 0x7f {
+			b = append(b, c)
+		}
+	}
+	if len(b) == 0 {
+		return ReasonRejectedByBank
+	}
+	return string(b)
+}

@@ -1,0 +1,195 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/citizenpay/gateway/internal/account"
+	"github.com/citizenpay/gateway/internal/bank"
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/pii"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/service"
+	"github.com/citizenpay/gateway/internal/wire"
+)
+
+type linkAccountBody struct {
+	BankCode      string `json:"bank_code"`
+	AccountNumber string `json:"account_number"`
+}
+
+// toLinkInput checks the bank and the number; every problem is listed.
+func (s *Server) toLinkInput(ctx context.Context, b linkAccountBody) (service.LinkInput, error) {
+	var problems []fault.FieldError
+	add := func(field, msg string) {
+		problems = append(problems, fault.FieldError{Field: field, Code: fault.ValidationFailed, Message: msg})
+	}
+	if err := bank.CheckCode(b.BankCode); err != nil {
+		add("bank_code", "bank_code must be a bank's code: 2 to 16 of A-Z and 0-9")
+	} else if _, err := s.Banks.Bank(ctx, b.BankCode); fault.Is(err, fault.NotFound) {
+		add("bank_code", "no bank with this code is connected to the gateway")
+	} else if err != nil {
+		return service.LinkInput{}, err
+	}
+	number, err := pii.NormalizeAccount(b.AccountNumber)
+	if err != nil {
+		add("account_number", "account_number must be 6 to 19 digits (spaces, dashes and dots are ignored)")
+	}
+	switch len(problems) {
+	case 0:
+		return service.LinkInput{BankCode: b.BankCode, Number: number}, nil
+	case 1:
+		return service.LinkInput{}, &fault.Error{Code: fault.ValidationFailed, Message: problems[0].Message, Fields: problems}
+	}
+	return service.LinkInput{}, &fault.Error{Code: fault.ValidationFailed, Message: "some fields are invalid", Fields: problems}
+}
+
+// linkAccount starts linking an account: 202 with the account pending its
+// bank's confirmation.
+func (s *Server) linkAccount(c *gin.Context) {
+	key, err := idempotencyKey(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var body linkAccountBody
+	if err := decode(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	in, err := s.toLinkInput(c.Request.Context(), body)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	sess := citizenOf(c)
+	citizenID, err := sess.ID(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	in.HolderName = sess.who.Name
+	// The idempotency fingerprint is a plain hash of the body: over the
+	// clear number it would let anyone holding it guess the number. It is
+	// taken over the number's keyed blind index instead.
+	c.Set(ctxBody, fingerprintBody(in.BankCode, s.Citizens.PII.Index(pii.KindAccount, in.Number)))
+	s.mutate(c, "citizen:"+citizenID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
+		a, err := s.Citizens.Link(ctx, tx, citizenID, in)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusAccepted, wire.ToLinkedAccount(a), nil
+	})
+}
+
+func fingerprintBody(bankCode string, accountIndex []byte) []byte {
+	b, _ := json.Marshal(map[string]string{"bank_code": bankCode, "account_index": hex.EncodeToString(accountIndex)})
+	return b
+}
+
+// unlinkAccount ends one of the citizen's accounts.
+func (s *Server) unlinkAccount(c *gin.Context) {
+	s.changeAccount(c, s.Citizens.Unlink)
+}
+
+// setDefaultAccount makes one of the citizen's active accounts the default.
+func (s *Server) setDefaultAccount(c *gin.Context) {
+	s.changeAccount(c, s.Citizens.SetDefault)
+}
+
+func (s *Server) changeAccount(c *gin.Context, change func(ctx context.Context, tx pgx.Tx, citizenID, accID string) (*account.Account, error)) {
+	key, err := idempotencyKey(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := emptyOrObject(c); err != nil {
+		s.fail(c, err)
+		return
+	}
+	citizenID, err := citizenOf(c).ID(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	accID := c.Param("id")
+	s.mutate(c, "citizen:"+citizenID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
+		a, err := change(ctx, tx, citizenID, accID)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, wire.ToLinkedAccount(a), nil
+	})
+}
+
+// listAccounts lists the citizen's accounts, newest first. A citizen never
+// seen has none; reading creates nothing.
+func (s *Server) listAccounts(c *gin.Context) {
+	limit, before, err := parseAccountQuery(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	sess := citizenOf(c)
+	citizenID := sess.knownID()
+	if citizenID == "" {
+		if citizenID, err = s.Citizens.Find(c.Request.Context(), sess.PIDIndex()); err != nil {
+			s.fail(c, err)
+			return
+		}
+		if citizenID != "" {
+			sess.remember(citizenID)
+		}
+	}
+	as, more, err := s.Citizens.ListAccounts(c.Request.Context(), postgres.AccountFilter{CitizenID: citizenID, Before: before, Limit: limit})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := wire.List[wire.LinkedAccount]{Data: make([]wire.LinkedAccount, 0, len(as))}
+	for _, a := range as {
+		out.Data = append(out.Data, wire.ToLinkedAccount(a))
+	}
+	if more {
+		cur := encodeCursor("acc", as[len(as)-1].ID)
+		out.NextCursor = &cur
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// parseAccountQuery reads limit (1–100, default 20) and cursor; any other
+// parameter, or a repeated one, is refused.
+func parseAccountQuery(c *gin.Context) (int, string, error) {
+	limit, before := 20, ""
+	for name, vals := range c.Request.URL.Query() {
+		if len(vals) != 1 {
+			return 0, "", fault.Field(fault.InvalidRequest, name, name+" may be given once")
+		}
+		switch name {
+		case "limit":
+			n, err := strconv.Atoi(vals[0])
+			if err != nil || n < 1 || n > 100 {
+				return 0, "", fault.Field(fault.InvalidRequest, "limit", "limit must be an integer from 1 to 100")
+			}
+			limit = n
+		case "cursor":
+			if vals[0] == "" {
+				continue
+			}
+			pos, err := decodeCursor("acc", vals[0])
+			if err != nil {
+				return 0, "", err
+			}
+			before = pos
+		default:
+			return 0, "", fault.Field(fault.InvalidRequest, name, "unknown query parameter "+name)
+		}
+	}
+	return limit, before, nil
+}

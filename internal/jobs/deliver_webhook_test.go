@@ -1,0 +1,588 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/citizenpay/gateway/internal/apitest"
+	"github.com/citizenpay/gateway/internal/jobs"
+	"github.com/citizenpay/gateway/internal/portal"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/webhook"
+)
+
+// fastRetries runs the workers with the retry schedule shrunk a thousandfold
+// (5 s becomes 5 ms).
+func fastRetries() []apitest.Option {
+	return []apitest.Option{apitest.WithEnv("GATEWAY_WORKERS", "true"), apitest.WithEnv("WEBHOOK_RETRY_FACTOR", "0.001")}
+}
+
+// received is one delivery attempt as the portal saw it.
+type received struct {
+	id, timestamp string
+	header        http.Header
+	body          []byte
+	status        int
+	verified      map[string]error // by secret, checked on receipt by the official library
+}
+
+// endpoint is a portal's webhook endpoint. answer decides each attempt's
+// status and headers from the event id and its attempt number (from 1).
+type endpoint struct {
+	srv     *httptest.Server
+	secrets []string
+	answer  atomic.Pointer[func(id string, n int) (int, http.Header)]
+	mu      sync.Mutex
+	got     []received
+}
+
+func newEndpoint(t *testing.T, secrets []string, answer func(id string, n int) (int, http.Header)) *endpoint {
+	t.Helper()
+	e := &endpoint{secrets: secrets}
+	e.setAnswer(answer)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/webhooks", e.serve)
+	e.srv = httptest.NewServer(mux)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *endpoint) setAnswer(f func(id string, n int) (int, http.Header)) { e.answer.Store(&f) }
+
+func (e *endpoint) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rec := received{id: r.Header.Get(webhook.HeaderID), timestamp: r.Header.Get(webhook.HeaderTimestamp),
+		header: r.Header.Clone(), body: body, verified: map[string]error{}}
+	for _, s := range e.secrets {
+		wh, err := standardwebhooks.NewWebhook(s)
+		if err == nil {
+			err = wh.Verify(body, r.Header)
+		}
+		rec.verified[s] = err
+	}
+	e.mu.Lock()
+	n := 1
+	for _, g := range e.got {
+		if g.id == rec.id {
+			n++
+		}
+	}
+	status, header := (*e.answer.Load())(rec.id, n)
+	rec.status = status
+	e.got = append(e.got, rec)
+	e.mu.Unlock()
+	for k, v := range header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(status)
+}
+
+// attempts returns the attempts received for event id.
+func (e *endpoint) attempts(id string) []received {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []received
+	for _, g := range e.got {
+		if g.id == id {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func ok(string, int) (int, http.Header) { return http.StatusOK, nil }
+
+// pointPortal sends the portal's webhooks to url.
+func pointPortal(t *testing.T, h *apitest.Harness, p *portal.Portal, url string) {
+	t.Helper()
+	if _, err := h.DB.Pool.Exec(context.Background(), `UPDATE portals SET webhook_url = $2 WHERE id = $1`, p.ID, url); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func createBody(dossier string) map[string]any {
+	return map[string]any{
+		"citizen_pid": "079203001234", "dossier_code": dossier, "service_code": "1.001234",
+		"description": "Lệ phí cấp giấy phép xây dựng",
+		"items":       []map[string]any{{"code": "LE_PHI", "description": "Lệ phí", "amount": "75000"}},
+		"amount":      "75000", "currency": "VND",
+	}
+}
+
+// createRequest creates a payment request, which writes one event, and
+// returns that event's id.
+func createRequest(t *testing.T, h *apitest.Harness, dossier string) string {
+	t.Helper()
+	res := h.Post("/v1/payment-requests", "create-"+dossier, createBody(dossier))
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create %s: %d %s", dossier, res.Status, res.Body)
+	}
+	var evID string
+	err := h.DB.Pool.QueryRow(context.Background(), `SELECT id FROM events
+		WHERE payload::jsonb #>> '{data,payment_request,id}' = $1 AND type = 'payment_request.created'`, res.Map(t)["id"]).Scan(&evID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evID
+}
+
+func delivery(t *testing.T, h *apitest.Harness, eventID string) *postgres.Delivery {
+	t.Helper()
+	d, err := postgres.DeliveryByEventID(context.Background(), h.DB.Pool, eventID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// waitFor polls cond until it holds, or fails the test after 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// deliveries returns the deliveries metric for outcome.
+func deliveries(t *testing.T, h *apitest.Harness, outcome string) float64 {
+	t.Helper()
+	mfs, err := h.App.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "gateway_webhook_deliveries_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == outcome {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// deliveryJob returns the River job that delivers eventID.
+func deliveryJob(t *testing.T, h *apitest.Harness, eventID string) (state string, scheduledAt time.Time) {
+	t.Helper()
+	err := h.DB.Pool.QueryRow(context.Background(), `SELECT state, scheduled_at FROM river_job
+		WHERE kind = 'deliver_webhook' AND args->>'event_id' = $1 ORDER BY id DESC LIMIT 1`, eventID).Scan(&state, &scheduledAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return state, scheduledAt
+}
+
+func TestDeliveryEndpointDownThenUp(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t, fastRetries()...)
+	const downFor = 3
+	ep := newEndpoint(t, []string{h.Portal.WebhookSecret}, func(_ string, n int) (int, http.Header) {
+		if n <= downFor {
+			return http.StatusServiceUnavailable, nil
+		}
+		return http.StatusOK, nil
+	})
+	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
+	var ids []string
+	for _, dossier := range []string{"HCM-1", "HCM-2", "HCM-3"} {
+		ids = append(ids, createRequest(t, h, dossier))
+	}
+	waitFor(t, "every event delivered", func() bool {
+		return h.Count(`SELECT count(*) FROM events WHERE delivery_status = 'delivered'`) == len(ids)
+	})
+	for _, id := range ids {
+		d := delivery(t, h, id)
+		if d.Attempts != downFor+1 || d.DeliveredAt == nil || d.LastError != "" || d.LastAttemptAt == nil || !d.LastAttemptAt.Equal(*d.DeliveredAt) {
+			t.Errorf("%s: attempts %d, delivered_at %v, last_error %q; want %d attempts, delivered, no error",
+				id, d.Attempts, d.DeliveredAt, d.LastError, downFor+1)
+		}
+		got := ep.attempts(id)
+		if len(got) != downFor+1 {
+			t.Fatalf("%s: %d attempts received, want %d", id, len(got), downFor+1)
+		}
+		succeeded := 0
+		for i, a := range got {
+			if a.status/100 == 2 {
+				succeeded++
+			}
+			if string(a.body) != string(d.Payload) {
+				t.Errorf("%s attempt %d: body differs from the stored event", id, i+1)
+			}
+			if ct := a.header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("%s attempt %d: Content-Type %q", id, i+1, ct)
+			}
+			if err := a.verified[h.Portal.WebhookSecret]; err != nil {
+				t.Errorf("%s attempt %d: standardwebhooks refuses: %v", id, i+1, err)
+			}
+		}
+		if succeeded != 1 {
+			t.Errorf("%s: %d attempts answered 2xx, want 1", id, succeeded)
+		}
+		// Each attempt is signed at its own time: the last comes ≥ 1.9 s
+		// (5 ms + 300 ms + 1.8 s, jittered) after the first.
+		first, _ := strconv.ParseInt(got[0].timestamp, 10, 64)
+		last, _ := strconv.ParseInt(got[len(got)-1].timestamp, 10, 64)
+		if last <= first {
+			t.Errorf("%s: webhook-timestamp %d on the last attempt, %d on the first: not signed anew", id, last, first)
+		}
+	}
+	if n := deliveries(t, h, jobs.OutcomeDelivered); n != float64(len(ids)) {
+		t.Errorf("delivered metric %v, want %d", n, len(ids))
+	}
+	if n := deliveries(t, h, jobs.OutcomeRetry); n != float64(len(ids)*downFor) {
+		t.Errorf("retry metric %v, want %d", n, len(ids)*downFor)
+	}
+	// Job arguments hold the event id and nothing else (DOMAIN.md invariant 7).
+	rows, err := h.DB.Pool.Query(context.Background(), `SELECT args::text FROM river_job WHERE kind = 'deliver_webhook'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var args string
+		if err := rows.Scan(&args); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if !strings.HasPrefix(args, `{"event_id": "evt_`) || strings.Count(args, ":") != 1 || strings.Contains(args, "079203001234") {
+			t.Errorf("job args %s", args)
+		}
+	}
+	if n != len(ids) {
+		t.Errorf("%d delivery jobs, want one per event (%d)", n, len(ids))
+	}
+}
+
+func TestDeliveryDualSigningDuringRotation(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t, fastRetries()...)
+	oldSecret := h.Portal.WebhookSecret
+	newSecret, err := webhook.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := h.App.Portals.RotateWebhookSecret(ctx, h.Portal.ID, newSecret, time.Now().Add(portal.RotationGrace)); err != nil {
+		t.Fatal(err)
+	}
+	ep := newEndpoint(t, []string{oldSecret, newSecret}, ok)
+	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
+
+	during := createRequest(t, h, "HCM-ROT-1")
+	waitFor(t, "the delivery during the grace", func() bool { return len(ep.attempts(during)) == 1 })
+	a := ep.attempts(during)[0]
+	if n := len(strings.Fields(a.header.Get(webhook.HeaderSignature))); n != 2 {
+		t.Errorf("during the grace: %d signatures, want 2", n)
+	}
+	for name, s := range map[string]string{"old": oldSecret, "new": newSecret} {
+		if err := a.verified[s]; err != nil {
+			t.Errorf("during the grace, a portal holding the %s secret refuses: %v", name, err)
+		}
+	}
+
+	// The grace is over: the old secret signs no more.
+	if _, err := h.DB.Pool.Exec(ctx, `UPDATE portals SET previous_webhook_secret_expires_at = now() - interval '1 second' WHERE id = $1`, h.Portal.ID); err != nil {
+		t.Fatal(err)
+	}
+	after := createRequest(t, h, "HCM-ROT-2")
+	waitFor(t, "the delivery after the grace", func() bool { return len(ep.attempts(after)) == 1 })
+	a = ep.attempts(after)[0]
+	if n := len(strings.Fields(a.header.Get(webhook.HeaderSignature))); n != 1 {
+		t.Errorf("after the grace: %d signatures, want 1", n)
+	}
+	if err := a.verified[newSecret]; err != nil {
+		t.Errorf("after the grace, the new secret: %v", err)
+	}
+	if err := a.verified[oldSecret]; !errors.Is(err, standardwebhooks.ErrNoMatchingSignature) {
+		t.Errorf("after the grace, the old secret: %v, want ErrNoMatchingSignature", err)
+	}
+}
+
+func TestDelivery410DisablesEndpointUntilEnabled(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t, fastRetries()...)
+	ep := newEndpoint(t, nil, func(string, int) (int, http.Header) { return http.StatusGone, nil })
+	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
+	ctx := context.Background()
+
+	first := createRequest(t, h, "HCM-GONE-1")
+	waitFor(t, "the endpoint disabled", func() bool {
+		return h.Count(`SELECT count(*) FROM portals WHERE id = $1 AND webhook_disabled_at IS NOT NULL`, h.Portal.ID) == 1
+	})
+	waitFor(t, "the first job finished", func() bool { s, _ := deliveryJob(t, h, first); return s == "completed" })
+	d := delivery(t, h, first)
+	if d.Status != postgres.DeliveryPending || d.Attempts != 1 || !strings.Contains(d.LastError, "410") {
+		t.Errorf("after 410: %s, %d attempts, %q; want pending, 1 attempt, 410", d.Status, d.Attempts, d.LastError)
+	}
+	// An event written while the endpoint is disabled is held, not sent.
+	second := createRequest(t, h, "HCM-GONE-2")
+	waitFor(t, "the second job finished", func() bool { s, _ := deliveryJob(t, h, second); return s == "completed" })
+	if n := len(ep.attempts(second)); n != 0 {
+		t.Errorf("%d attempts to a disabled endpoint", n)
+	}
+	if n := len(ep.attempts(first)); n != 1 {
+		t.Errorf("%d attempts after 410, want 1", n)
+	}
+	if d := delivery(t, h, second); d.Status != postgres.DeliveryPending || d.Attempts != 0 {
+		t.Errorf("held event: %s, %d attempts; want pending, 0", d.Status, d.Attempts)
+	}
+	if deliveries(t, h, jobs.OutcomeDisabled) != 1 || deliveries(t, h, jobs.OutcomeHeld) != 1 {
+		t.Errorf("metrics: disabled %v, held %v; want 1, 1", deliveries(t, h, jobs.OutcomeDisabled), deliveries(t, h, jobs.OutcomeHeld))
+	}
+
+	// The operator enables it again: both events are delivered.
+	ep.setAnswer(ok)
+	r, wasDisabled, err := jobs.EnableWebhook(ctx, h.DB.Pool, h.App.River, h.Portal.KeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wasDisabled || r.PortalID != h.Portal.ID || len(r.Events) != 2 {
+		t.Errorf("enable: %+v, was disabled %v; want both events queued", r, wasDisabled)
+	}
+	waitFor(t, "both events delivered", func() bool {
+		return h.Count(`SELECT count(*) FROM events WHERE delivery_status = 'delivered'`) == 2
+	})
+	if d := delivery(t, h, first); d.Attempts != 1 {
+		t.Errorf("after enabling: %d attempts, want 1 (a fresh schedule)", d.Attempts)
+	}
+}
+
+func TestDeliveryRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t, fastRetries()...)
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(other.Close)
+	ep := newEndpoint(t, nil, func(string, int) (int, http.Header) {
+		return http.StatusMovedPermanently, http.Header{"Location": {other.URL + "/webhooks"}}
+	})
+	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
+	id := createRequest(t, h, "HCM-REDIRECT")
+	waitFor(t, "two attempts", func() bool { return len(ep.attempts(id)) >= 2 })
+	d := delivery(t, h, id)
+	if d.Status != postgres.DeliveryPending || d.Attempts < 1 || !strings.Contains(d.LastError, "HTTP 301 (redirects are not followed)") {
+		t.Errorf("after a redirect: %s, %d attempts, %q", d.Status, d.Attempts, d.LastError)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
+	}
+}
+
+func TestDeliveryHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		retryAfter func(now time.Time) string
+		want       time.Duration
+	}{
+		{name: "seconds", retryAfter: func(time.Time) string { return "3600" }, want: time.Hour},
+		{name: "HTTP date", retryAfter: func(now time.Time) string { return now.Add(2 * time.Hour).UTC().Format(http.TimeFormat) }, want: 2 * time.Hour},
+		{name: "capped at 24 h", retryAfter: func(time.Time) string { return "604800" }, want: 24 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := apitest.New(t, fastRetries()...)
+			ep := newEndpoint(t, nil, func(_ string, n int) (int, http.Header) {
+				if n == 1 {
+					return http.StatusServiceUnavailable, http.Header{"Retry-After": {tt.retryAfter(time.Now())}}
+				}
+				return http.StatusOK, nil
+			})
+			pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
+			id := createRequest(t, h, "HCM-RA")
+			waitFor(t, "the job snoozed", func() bool { s, _ := deliveryJob(t, h, id); return s == "scheduled" })
+			_, next := deliveryJob(t, h, id)
+			d := delivery(t, h, id)
+			if d.Attempts != 1 || d.LastAttemptAt == nil {
+				t.Fatalf("%d attempts, want 1", d.Attempts)
+			}
+			// The schedule alone would retry in 5 ms; an HTTP date has
+			// whole seconds, hence the one-second slack below the wait.
+			if wait := next.Sub(*d.LastAttemptAt); wait < tt.want-time.Second || wait > tt.want+time.Minute {
+				t.Errorf("next attempt %v after the failed one, want %v", wait, tt.want)
+			}
+
+			// A redelivery does not wait: the job is made due now.
+			r, err := jobs.Redeliver(context.Background(), h.DB.Pool, h.App.River, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Events) != 1 || r.Events[0].Generation != 1 {
+				t.Errorf("redeliver: %+v, want generation 1", r)
+			}
+			waitFor(t, "the redelivery", func() bool { return delivery(t, h, id).Status == postgres.DeliveryDelivered })
+			if n := len(ep.attempts(id)); n != 2 {
+				t.Errorf("%d attempts, want 2", n)
+			}
+		})
+	}
+}
+
+func TestRedeliverFailedEvents(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t, fastRetries()...)
+	ep := newEndpoint(t, []string{h.Portal.WebhookSecret}, ok)
+	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
+	ctx := context.Background()
+	a, b := createRequest(t, h, "HCM-RD-1"), createRequest(t, h, "HCM-RD-2")
+	waitFor(t, "both delivered", func() bool {
+		return h.Count(`SELECT count(*) FROM events WHERE delivery_status = 'delivered'`) == 2
+	})
+	// As if the portal had been down past the last attempt.
+	if _, err := h.DB.Pool.Exec(ctx, `UPDATE events SET delivery_status = 'failed', delivered_at = NULL,
+		delivery_attempts = 10, last_error = 'HTTP 500'`); err != nil {
+		t.Fatal(err)
+	}
+	r, err := jobs.Redeliver(ctx, h.DB.Pool, h.App.River, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.PortalID != h.Portal.ID || len(r.Events) != 1 || r.Events[0].Generation != 1 || r.Events[0].EventID != a {
+		t.Errorf("redeliver %s: %+v", a, r)
+	}
+	waitFor(t, a+" delivered again", func() bool { return delivery(t, h, a).Status == postgres.DeliveryDelivered })
+	if d := delivery(t, h, a); d.Attempts != 1 {
+		t.Errorf("%s: %d attempts, want 1 in the new series", a, d.Attempts)
+	}
+	if d := delivery(t, h, b); d.Status != postgres.DeliveryFailed {
+		t.Errorf("%s: %s, want failed still", b, d.Status)
+	}
+	// The retry horizon starts again at a redelivery.
+	requeued := `SELECT count(*) FROM events WHERE id = $1 AND delivery_requeued_at > now() - interval '1 minute'`
+	if h.Count(requeued, a) != 1 || h.Count(requeued, b) != 0 {
+		t.Errorf("delivery_requeued_at: set on %s %d, on %s %d; want 1, 0", a, h.Count(requeued, a), b, h.Count(requeued, b))
+	}
+	r, err = jobs.RedeliverAll(ctx, h.DB.Pool, h.App.River, h.Portal.ID, postgres.DeliveryFailed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Events) != 1 || r.Events[0].EventID != b {
+		t.Errorf("redeliver failed: %+v, want %s only", r, b)
+	}
+	waitFor(t, b+" delivered again", func() bool { return delivery(t, h, b).Status == postgres.DeliveryDelivered })
+	for _, id := range []string{a, b} {
+		got := ep.attempts(id)
+		if len(got) != 2 {
+			t.Errorf("%s received %d times, want 2", id, len(got))
+		}
+		for _, g := range got {
+			if g.verified[h.Portal.WebhookSecret] != nil {
+				t.Errorf("%s: %v", id, g.verified[h.Portal.WebhookSecret])
+			}
+		}
+	}
+	if _, err := jobs.Redeliver(ctx, h.DB.Pool, h.App.River, "evt_unknown"); err == nil || !strings.Contains(err.Error(), "not_found") {
+		t.Errorf("unknown event: %v", err)
+	}
+}
+
+func TestDeliveryRefusedInProduction(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t, append(fastRetries(), apitest.WithEnv("GATEWAY_ENV", "production"))...)
+	ep := newEndpoint(t, nil, ok)
+	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
+	id := createRequest(t, h, "HCM-PROD")
+	waitFor(t, "an attempt", func() bool { return delivery(t, h, id).Attempts >= 1 })
+	if d := delivery(t, h, id); d.Status != postgres.DeliveryPending || !strings.Contains(d.LastError, "https://") {
+		t.Errorf("%s, %q; want pending, refused for http://", d.Status, d.LastError)
+	}
+	tlsEP := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a private address was reached") }))
+	t.Cleanup(tlsEP.Close)
+	pointPortal(t, h, h.Portal, tlsEP.URL+"/webhooks")
+	waitFor(t, "a refusal for the private address", func() bool {
+		return strings.Contains(delivery(t, h, id).LastError, "private address")
+	})
+	if n := len(ep.attempts(id)); n != 0 {
+		t.Errorf("%d requests reached the http:// endpoint", n)
+	}
+}
+
+// worker returns a delivery worker run by hand on h's database.
+func worker(h *apitest.Harness, development bool) *jobs.DeliverWebhookWorker {
+	return &jobs.DeliverWebhookWorker{
+		Pool: h.DB.Pool, Portals: h.App.Portals, Sender: webhook.NewSender(development),
+		Retry: webhook.RetryPolicy{Rand: func() float64 { return 0.5 }},
+		Log:   slog.New(slog.DiscardHandler),
+	}
+}
+
+func work(w *jobs.DeliverWebhookWorker, eventID string) error {
+	return w.Work(context.Background(), &river.Job[jobs.DeliverWebhookArgs]{
+		JobRow: &rivertype.JobRow{ID: 1, Attempt: 1}, Args: jobs.DeliverWebhookArgs{EventID: eventID},
+	})
+}
+
+func TestDeliveryWorkerSchedule(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t) // no workers: the test runs the worker itself
+	ep := newEndpoint(t, nil, func(string, int) (int, http.Header) { return http.StatusInternalServerError, nil })
+	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
+	w := worker(h, true)
+	id := createRequest(t, h, "HCM-SCHED")
+
+	var snooze *river.JobSnoozeError
+	if err := work(w, id); !errors.As(err, &snooze) || snooze.Duration != 5*time.Second {
+		t.Fatalf("first failure: %v, want a 5 s snooze", err)
+	}
+	if err := work(w, id); !errors.As(err, &snooze) || snooze.Duration != 5*time.Minute {
+		t.Fatalf("second failure: %v, want a 5 min snooze", err)
+	}
+	// The ninth failure waits 24 h; the tenth is the last.
+	if _, err := h.DB.Pool.Exec(context.Background(), `UPDATE events SET delivery_attempts = 8 WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := work(w, id); !errors.As(err, &snooze) || snooze.Duration != 24*time.Hour {
+		t.Fatalf("ninth failure: %v, want a 24 h snooze", err)
+	}
+	if err := work(w, id); err != nil {
+		t.Fatalf("tenth failure: %v, want the job done", err)
+	}
+	d := delivery(t, h, id)
+	if d.Status != postgres.DeliveryFailed || d.Attempts != webhook.MaxAttempts || !strings.HasPrefix(d.LastError, "HTTP 500") {
+		t.Errorf("after the last attempt: %s, %d attempts, %q; want failed, %d, HTTP 500", d.Status, d.Attempts, d.LastError, webhook.MaxAttempts)
+	}
+	// A failed event is not sent again until it is redelivered.
+	before := len(ep.attempts(id))
+	if err := work(w, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ep.attempts(id)); n != before {
+		t.Errorf("a failed event was sent again")
+	}
+	// A job replaced by a redelivery does nothing.
+	if _, _, err := postgres.ResetDelivery(context.Background(), h.DB.Pool, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := work(w, id); err != nil || len(ep.attempts(id)) != before {
+		t.Errorf("a job of the previous generation: %v, sent %v", err, len(ep.attempts(id)) != before)
+	}
+	if d := delivery(t, h, id); d.Status != postgres.DeliveryPending || d.Attempts != 0 || d.Generation != 1 {
+		t.Errorf("after reset: %s, %d attempts, generation %d", d.Status, d.Attempts, d.Generation)
+	}
+	if err := work(w, "evt_missing"); !errors.As(err, new(*river.JobCancelError)) {
+		t.Errorf("unknown event: %v, want the job cancelled", err)
+	}
+}

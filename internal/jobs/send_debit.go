@@ -1,0 +1,197 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/money"
+	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/pii"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/service"
+)
+
+// Clearing is what the debit and refund workers share.
+type Clearing struct {
+	Pool            *pgxpool.Pool
+	Service         *service.Service
+	PII             *pii.Protector
+	Banks           Banks
+	Log             *slog.Logger
+	CallbackTimeout time.Duration
+	TimerScale      float64
+	// Incident records something the gateway will not decide alone.
+	Incident func(ctx context.Context, q postgres.Querier, kind, bankCode, objectID, summary string, evidence map[string]any) error
+}
+
+// CheckDebit asks a bank about a debit whose outcome is not known yet.
+type CheckDebit struct {
+	AttemptID string `json:"attempt_id"`
+	N         int    `json:"n"` // which check of the schedule
+}
+
+// Kind implements river.JobArgs.
+func (CheckDebit) Kind() string { return "check_debit" }
+
+// SendDebitWorker sends an attempt's debit. A final answer is applied; a
+// 202 or an unknown outcome is asked about on the status schedule. The same
+// Idempotency-Key (the attempt id) is used every time, so a retry after the
+// worker died mid-send executes nothing twice at the bank.
+type SendDebitWorker struct {
+	river.WorkerDefaults[service.SendDebit]
+	*Clearing
+}
+
+// Work implements river.Worker.
+func (w *SendDebitWorker) Work(ctx context.Context, job *river.Job[service.SendDebit]) error {
+	d, err := postgres.GetDebitDetails(ctx, w.Pool, job.Args.AttemptID)
+	if err != nil {
+		return err
+	}
+	a := d.Attempt
+	if a.Status != payment.OutcomePending {
+		return nil
+	}
+	if w.Banks.Open(a.BankCode) {
+		return river.JobSnooze(w.backoff(job.Attempt))
+	}
+	account, err := w.PII.Open(pii.KindAccount, d.AccountSealed)
+	if err != nil {
+		return fmt.Errorf("open account of %s: %w", a.ID, err)
+	}
+	holder, err := w.PII.Open(pii.KindPID, d.HolderPIDSealed)
+	if err != nil {
+		return fmt.Errorf("open holder of %s: %w", a.ID, err)
+	}
+	// Recorded before the send: a crash after the send still leaves a
+	// trace, and the retry re-sends with the same key.
+	if err := postgres.MarkSent(ctx, w.Pool, "payment_attempts", a.ID); err != nil {
+		return err
+	}
+	ans := w.Banks.Debit(ctx, a.BankCode, DebitOrder{
+		DebitID: a.ID, AccountNumber: account, HolderPID: holder, Amount: money.Format(a.Amount), Currency: a.Currency,
+		Description: d.Description, Reference: d.DossierCode, // the client derives the ASCII description
+	})
+	if ans.Kind == AnswerFinal {
+		return w.applyDebit(ctx, a.BankCode, a.ID, ans.Outcome)
+	}
+	return w.scheduleCheck(ctx, CheckDebit{AttemptID: a.ID, N: 0})
+}
+
+func (w *Clearing) backoff(attempt int) time.Duration {
+	d := time.Duration(attempt*attempt) * time.Second
+	if d > 5*time.Minute {
+		d = 5 * time.Minute
+	}
+	return d + time.Second
+}
+
+func (w *Clearing) scheduleCheck(ctx context.Context, args river.JobArgs) error {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return err
+	}
+	var n int
+	var sentID string
+	switch a := args.(type) {
+	case CheckDebit:
+		n, sentID = a.N, a.AttemptID
+	case CheckRefund:
+		n, sentID = a.N, a.RefundID
+	}
+	sched := StatusSchedule(w.CallbackTimeout, w.TimerScale)
+	if n >= len(sched) {
+		return w.Incident(ctx, w.Pool, "outcome_unknown", "", sentID,
+			"the bank's outcome is still unknown 24 h after the send", map[string]any{"checks": n})
+	}
+	sentAt, err := w.sentAt(ctx, args)
+	if err != nil {
+		return err
+	}
+	at := sentAt.Add(sched[n])
+	if at.Before(time.Now()) {
+		at = time.Now()
+	}
+	_, err = client.Insert(ctx, args, &river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	return err
+}
+
+func (w *Clearing) sentAt(ctx context.Context, args river.JobArgs) (time.Time, error) {
+	table, id := "payment_attempts", ""
+	switch a := args.(type) {
+	case CheckDebit:
+		id = a.AttemptID
+	case CheckRefund:
+		table, id = "refunds", a.RefundID
+	}
+	var t *time.Time
+	if err := w.Pool.QueryRow(ctx, `SELECT sent_at FROM `+table+` WHERE id = $1`, id).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("sent_at of %s: %w", id, err)
+	}
+	if t == nil {
+		return time.Now(), nil
+	}
+	return *t, nil
+}
+
+// applyDebit applies a final answer; a conflict becomes an incident, since
+// the bank's answer contradicts what the gateway already applied.
+func (w *Clearing) applyDebit(ctx context.Context, bankCode, id string, o payment.BankOutcome) error {
+	return w.apply(ctx, bankCode, id, func(tx pgx.Tx) (service.Applied, error) {
+		return w.Service.ApplyDebitOutcome(ctx, tx, bankCode, id, o)
+	})
+}
+
+func (w *Clearing) apply(ctx context.Context, bankCode, id string, fn func(pgx.Tx) (service.Applied, error)) error {
+	err := postgres.InTx(ctx, w.Pool, func(tx pgx.Tx) error {
+		_, err := fn(tx)
+		return err
+	})
+	var f *fault.Error
+	if errors.As(err, &f) {
+		return w.Incident(ctx, w.Pool, string(f.Code), bankCode, id, f.Message, map[string]any{"source": "bank answer"})
+	}
+	return err
+}
+
+// CheckDebitWorker asks a bank about a debit on the status schedule.
+type CheckDebitWorker struct {
+	river.WorkerDefaults[CheckDebit]
+	*Clearing
+}
+
+// Work implements river.Worker.
+func (w *CheckDebitWorker) Work(ctx context.Context, job *river.Job[CheckDebit]) error {
+	a, err := postgres.GetAttempt(ctx, w.Pool, job.Args.AttemptID, false)
+	if err != nil {
+		return err
+	}
+	if a.Status != payment.OutcomePending {
+		return nil
+	}
+	next := CheckDebit{AttemptID: a.ID, N: job.Args.N + 1}
+	ans := w.Banks.GetDebit(ctx, a.BankCode, a.ID)
+	switch ans.Kind {
+	case AnswerFinal:
+		return w.applyDebit(ctx, a.BankCode, a.ID, ans.Outcome)
+	case AnswerNotFound:
+		// Never received: send again with the same key.
+		client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := client.Insert(ctx, service.SendDebit{AttemptID: a.ID}, nil); err != nil {
+			return err
+		}
+		return w.scheduleCheck(ctx, next)
+	}
+	return w.scheduleCheck(ctx, next)
+}

@@ -1,0 +1,185 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/payment"
+)
+
+// InsertAttempt records a new pending attempt. PostgreSQL refuses a second
+// live attempt for one request: that becomes payment_in_progress.
+func InsertAttempt(ctx context.Context, tx pgx.Tx, a *payment.Attempt) error {
+	_, err := tx.Exec(ctx, `INSERT INTO payment_attempts (id, payment_request_id, account_id, bank_code, amount, currency,
+		status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+		a.ID, a.RequestID, a.AccountID, a.BankCode, a.Amount, a.Currency, a.Status, a.CreatedAt)
+	if IsUniqueViolation(err, "payment_attempts_live") {
+		return fault.New(fault.PaymentInProgress, "a payment of this request is already in progress")
+	}
+	if err != nil {
+		return fmt.Errorf("insert attempt %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+const attemptColumns = `id, payment_request_id, account_id, bank_code, amount, currency, status,
+	coalesce(bank_reference, ''), coalesce(failure_code, ''), coalesce(failure_message, ''), sent_at, outcome_at, created_at, updated_at`
+
+func scanAttempt(row pgx.Row) (*payment.Attempt, error) {
+	var a payment.Attempt
+	err := row.Scan(&a.ID, &a.RequestID, &a.AccountID, &a.BankCode, &a.Amount, &a.Currency, &a.Status,
+		&a.BankReference, &a.FailureCode, &a.FailureMessage, &a.SentAt, &a.OutcomeAt, &a.CreatedAt, &a.UpdatedAt)
+	return &a, err
+}
+
+// GetAttempt reads an attempt; lock takes its row lock.
+func GetAttempt(ctx context.Context, q Querier, id string, lock bool) (*payment.Attempt, error) {
+	sql := `SELECT ` + attemptColumns + ` FROM payment_attempts WHERE id = $1`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	a, err := scanAttempt(q.QueryRow(ctx, sql, id))
+	if IsNoRows(err) {
+		return nil, notFound("payment attempt", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get attempt %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// SaveAttempt writes an attempt's outcome.
+func SaveAttempt(ctx context.Context, tx pgx.Tx, a *payment.Attempt) error {
+	_, err := tx.Exec(ctx, `UPDATE payment_attempts SET status = $2, bank_reference = nullif($3, ''), failure_code = nullif($4, ''),
+		failure_message = nullif($5, ''), outcome_at = $6, updated_at = $7 WHERE id = $1`,
+		a.ID, a.Status, a.BankReference, a.FailureCode, a.FailureMessage, a.OutcomeAt, a.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("save attempt %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// MarkSent records the first time a debit or refund was sent.
+func MarkSent(ctx context.Context, q Querier, table, id string) error {
+	if table != "payment_attempts" && table != "refunds" {
+		return fmt.Errorf("mark sent: unknown table %s", table)
+	}
+	_, err := q.Exec(ctx, `UPDATE `+table+` SET sent_at = coalesce(sent_at, now()) WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("mark %s sent: %w", id, err)
+	}
+	return nil
+}
+
+// PayAccount is what paying needs to know of a linked account.
+type PayAccount struct {
+	ID       string
+	BankCode string
+	Status   string
+}
+
+// AccountForPayment returns the citizen's account id, or their default when
+// id is empty (nil, nil when they have none). The row is share-locked, so an
+// unlink racing the payment waits and then sees the pending debit.
+func AccountForPayment(ctx context.Context, q Querier, citizenID, id string) (*PayAccount, error) {
+	sql := `SELECT id, bank_code, status FROM linked_accounts WHERE citizen_id = $1 AND id = $2 FOR SHARE`
+	args := []any{citizenID, id}
+	if id == "" {
+		sql = `SELECT id, bank_code, status FROM linked_accounts WHERE citizen_id = $1 AND is_default FOR SHARE`
+		args = args[:1]
+	}
+	var a PayAccount
+	err := q.QueryRow(ctx, sql, args...).Scan(&a.ID, &a.BankCode, &a.Status)
+	if IsNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("account for payment: %w", err)
+	}
+	return &a, nil
+}
+
+// DebitDetails is what a debit request to a bank carries, personal data
+// still sealed.
+type DebitDetails struct {
+	Attempt         *payment.Attempt
+	AccountSealed   []byte
+	HolderPIDSealed []byte
+	Description     string
+	DossierCode     string
+}
+
+// GetDebitDetails reads what the bank must be sent for attempt id.
+func GetDebitDetails(ctx context.Context, q Querier, id string) (*DebitDetails, error) {
+	a, err := GetAttempt(ctx, q, id, false)
+	if err != nil {
+		return nil, err
+	}
+	d := &DebitDetails{Attempt: a}
+	err = q.QueryRow(ctx, `SELECT la.account_sealed, pr.citizen_pid_sealed, pr.description, pr.dossier_code
+		FROM payment_attempts pa JOIN linked_accounts la ON la.id = pa.account_id
+		JOIN payment_requests pr ON pr.id = pa.payment_request_id WHERE pa.id = $1`, id).
+		Scan(&d.AccountSealed, &d.HolderPIDSealed, &d.Description, &d.DossierCode)
+	if err != nil {
+		return nil, fmt.Errorf("debit details of %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// InsertRefund records a new pending refund.
+func InsertRefund(ctx context.Context, tx pgx.Tx, r *payment.Refund) error {
+	_, err := tx.Exec(ctx, `INSERT INTO refunds (id, payment_request_id, attempt_id, bank_code, amount, currency, reason,
+		status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, nullif($7, ''), $8, $9, $9)`,
+		r.ID, r.RequestID, r.AttemptID, r.BankCode, r.Amount, r.Currency, r.Reason, r.Status, r.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert refund %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+const refundColumns = `id, payment_request_id, attempt_id, bank_code, amount, currency, coalesce(reason, ''), status,
+	coalesce(failure_reason, ''), coalesce(bank_reference, ''), sent_at, created_at, updated_at`
+
+// GetRefund reads a refund; lock takes its row lock.
+func GetRefund(ctx context.Context, q Querier, id string, lock bool) (*payment.Refund, error) {
+	sql := `SELECT ` + refundColumns + ` FROM refunds WHERE id = $1`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	var r payment.Refund
+	err := q.QueryRow(ctx, sql, id).Scan(&r.ID, &r.RequestID, &r.AttemptID, &r.BankCode, &r.Amount, &r.Currency, &r.Reason,
+		&r.Status, &r.FailureReason, &r.BankReference, &r.SentAt, &r.CreatedAt, &r.UpdatedAt)
+	if IsNoRows(err) {
+		return nil, notFound("refund", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get refund %s: %w", id, err)
+	}
+	return &r, nil
+}
+
+// SaveRefund writes a refund's outcome.
+func SaveRefund(ctx context.Context, tx pgx.Tx, r *payment.Refund) error {
+	_, err := tx.Exec(ctx, `UPDATE refunds SET status = $2, failure_reason = nullif($3, ''), bank_reference = nullif($4, ''),
+		updated_at = $5 WHERE id = $1`, r.ID, r.Status, r.FailureReason, r.BankReference, r.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("save refund %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// ReservedRefunds sums a request's refunds that are pending or succeeded.
+// Call it with the request's row locked.
+func ReservedRefunds(ctx context.Context, tx pgx.Tx, requestID string) (decimal.Decimal, error) {
+	var sum decimal.Decimal
+	err := tx.QueryRow(ctx, `SELECT coalesce(sum(amount), 0) FROM refunds
+		WHERE payment_request_id = $1 AND status IN ('pending', 'succeeded')`, requestID).Scan(&sum)
+	if err != nil {
+		return sum, fmt.Errorf("sum refunds of %s: %w", requestID, err)
+	}
+	return sum, nil
+}

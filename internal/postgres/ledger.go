@@ -1,0 +1,94 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/citizenpay/gateway/internal/ledger"
+)
+
+// postLedgerSQL writes a transaction and its postings in one statement, so
+// in one round trip. A cause already in the ledger inserts nothing and
+// returns no row, without the error that would abort the caller's
+// transaction: the caller may still record the duplicate and commit. The
+// deferred balance triggers check the result at commit.
+const postLedgerSQL = `WITH t AS (
+	INSERT INTO ledger_transactions (cause, kind) VALUES ($1, $2)
+	ON CONFLICT (cause) DO NOTHING
+	RETURNING id
+), p AS (
+	INSERT INTO ledger_postings (transaction_id, account, direction, amount, currency)
+	SELECT t.id, x.account, x.direction, x.amount, $6
+	FROM t, unnest($3::text[], $4::text[], $5::numeric[]) WITH ORDINALITY AS x(account, direction, amount, n)
+	ORDER BY x.n
+	RETURNING 1
+)
+SELECT id, (SELECT count(*) FROM p) FROM t`
+
+// PostLedger writes t, which must come from ledger.DebitSucceeded or
+// ledger.RefundSucceeded, in tx: the transaction row and its postings
+// together. It returns an error wrapping ledger.ErrAlreadyPosted when t's
+// cause has been posted before (by this tx or any committed one; a
+// concurrent one for the same cause is waited for) and tx stays usable; an
+// error wrapping ledger.ErrInvalidTransaction, ErrInvalidAmount or
+// ErrUnbalanced for a malformed t, before anything is written; any other
+// error is PostgreSQL's.
+func PostLedger(ctx context.Context, tx pgx.Tx, t ledger.Transaction) error {
+	if err := t.Check(); err != nil {
+		return fmt.Errorf("post ledger transaction: %w", err)
+	}
+	ps := t.Postings()
+	accounts := make([]string, len(ps))
+	directions := make([]string, len(ps))
+	amounts := make([]string, len(ps)) // text, so no decimal codec is needed on the connection
+	for i, p := range ps {
+		accounts[i], directions[i], amounts[i] = string(p.Account), string(p.Direction), p.Amount.String()
+	}
+	var id, n int64
+	err := tx.QueryRow(ctx, postLedgerSQL, t.Cause(), string(t.Kind()), accounts, directions, amounts, t.Currency()).Scan(&id, &n)
+	if IsNoRows(err) {
+		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), ledger.ErrAlreadyPosted)
+	}
+	if err != nil {
+		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), err)
+	}
+	if n != int64(len(ps)) {
+		return fmt.Errorf("post ledger transaction for %s: wrote %d of %d postings", t.Cause(), n, len(ps))
+	}
+	return nil
+}
+
+// Balances returns every ledger account's total debits and credits, in
+// account order.
+func Balances(ctx context.Context, q Querier) ([]ledger.Balance, error) {
+	rows, err := q.Query(ctx, `SELECT account,
+			coalesce(sum(amount) FILTER (WHERE direction = 'debit'), 0)::text,
+			coalesce(sum(amount) FILTER (WHERE direction = 'credit'), 0)::text
+		FROM ledger_postings GROUP BY account ORDER BY account`)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger balances: %w", err)
+	}
+	defer rows.Close()
+	var out []ledger.Balance
+	for rows.Next() {
+		var account, debits, credits string
+		if err := rows.Scan(&account, &debits, &credits); err != nil {
+			return nil, fmt.Errorf("read ledger balances: %w", err)
+		}
+		b := ledger.Balance{Account: ledger.Account(account)}
+		if b.Debits, err = decimal.NewFromString(debits); err != nil {
+			return nil, fmt.Errorf("read ledger balance of %s: %w", account, err)
+		}
+		if b.Credits, err = decimal.NewFromString(credits); err != nil {
+			return nil, fmt.Errorf("read ledger balance of %s: %w", account, err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read ledger balances: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,190 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/postgres"
+)
+
+// Callback is a bank's signed callback (PROTOCOL.md §7), checked for form.
+type Callback struct {
+	BankCode   string
+	EventID    string
+	Type       string
+	OccurredAt time.Time
+	Data       json.RawMessage // the data object, as sent
+	Body       []byte          // the whole body, as sent: kept as evidence
+}
+
+// CallbackHandler applies one kind of callback in tx. It returns
+// ResultApplied or ResultDuplicate, or a refusal: not_found (an id never
+// sent to this bank), outcome_conflict or amount_differs, which the
+// dispatcher records as an incident while nothing else changes. Any other
+// error rolls everything back.
+type CallbackHandler func(ctx context.Context, tx pgx.Tx, cb Callback) (Applied, error)
+
+// callbackTypes are the callback types of PROTOCOL.md §7, with the data
+// field that names the gateway's id.
+var callbackTypes = map[string]string{
+	"account_verification.succeeded": "verification_id",
+	"account_verification.failed":    "verification_id",
+	"debit.succeeded":                "debit_id",
+	"debit.failed":                   "debit_id",
+	"refund.succeeded":               "refund_id",
+	"refund.failed":                  "refund_id",
+}
+
+// CallbackDedupe is the fast path of callback deduplication (Redis). Any
+// error means "not known here".
+type CallbackDedupe interface {
+	Seen(ctx context.Context, bankCode, eventID string) (string, bool, error)
+	Mark(ctx context.Context, bankCode, eventID, result string, ttl time.Duration) error
+}
+
+// DedupeTTL is how long the fast path remembers a callback's result.
+const DedupeTTL = 72 * time.Hour
+
+// Callbacks dispatches bank callbacks to their handlers, by the type's
+// prefix ("account_verification", "debit", "refund"), and applies each
+// (bank code, event id) at most once: the bank_events row is written first
+// in the transaction that applies it, so a repeat waits and then finds the
+// result. Register handlers before serving; a known type without a handler
+// is answered not_found.
+type Callbacks struct {
+	Pool     *pgxpool.Pool
+	Dedupe   CallbackDedupe // nil: PostgreSQL only
+	handlers map[string]CallbackHandler
+}
+
+// Handle registers h for callback types prefix.succeeded and prefix.failed.
+func (c *Callbacks) Handle(prefix string, h CallbackHandler) {
+	if c.handlers == nil {
+		c.handlers = map[string]CallbackHandler{}
+	}
+	c.handlers[prefix] = h
+}
+
+// incidentKinds are the refusals recorded for the operator.
+var incidentKinds = map[fault.Code]string{
+	fault.NotFound:         postgres.IncidentUnknownObject,
+	fault.OutcomeConflict:  postgres.IncidentOutcomeConflict,
+	fault.AmountDiffers:    postgres.IncidentAmountDiffers,
+	fault.UnknownEventType: postgres.IncidentUnknownEventType,
+}
+
+// Apply applies cb once. It returns ResultApplied the first time and
+// ResultDuplicate for a repeated event id or a second report of an applied
+// outcome; or the refusal, the same one each time the event id comes back,
+// recorded as an incident once.
+func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
+	if c.Dedupe != nil {
+		if prev, ok, err := c.Dedupe.Seen(ctx, cb.BankCode, cb.EventID); err == nil && ok && prev != postgres.ResultProcessing {
+			return replayed(cb, prev)
+		}
+	}
+	var result string
+	var refusal *fault.Error
+	repeat := false
+	err := postgres.InTx(ctx, c.Pool, func(tx pgx.Tx) error {
+		field, known := callbackTypes[cb.Type]
+		claimed, err := postgres.ClaimBankEvent(ctx, tx, postgres.BankEvent{
+			BankCode: cb.BankCode, EventID: cb.EventID, Type: cb.Type, ObjectID: objectID(cb.Data, field), Body: cb.Body,
+		})
+		if err != nil {
+			return err
+		}
+		if !claimed {
+			repeat = true
+			result, err = postgres.BankEventResult(ctx, tx, cb.BankCode, cb.EventID)
+			return err
+		}
+		if !known {
+			refusal = fault.New(fault.UnknownEventType, "unknown callback type %q", cb.Type)
+		} else if refusal, err = c.dispatch(ctx, tx, cb, &result); err != nil {
+			return err
+		}
+		if refusal != nil {
+			result = string(refusal.Code)
+			if err := postgres.InsertIncident(ctx, tx, incidentKinds[refusal.Code], cb.BankCode, objectID(cb.Data, field),
+				refusal.Message, map[string]any{"event_id": cb.EventID, "type": cb.Type, "callback": json.RawMessage(cb.Body)}); err != nil {
+				return err
+			}
+		}
+		return postgres.SetBankEventResult(ctx, tx, cb.BankCode, cb.EventID, result)
+	})
+	if err != nil {
+		return "", err
+	}
+	if c.Dedupe != nil {
+		_ = c.Dedupe.Mark(context.WithoutCancel(ctx), cb.BankCode, cb.EventID, result, DedupeTTL)
+	}
+	switch {
+	case repeat:
+		return replayed(cb, result)
+	case refusal != nil:
+		return "", refusal
+	}
+	return Applied(result), nil
+}
+
+// dispatch runs the type's handler under a savepoint. A refusal to record
+// rolls the handler's changes back and is returned; other errors abort.
+func (c *Callbacks) dispatch(ctx context.Context, tx pgx.Tx, cb Callback, result *string) (*fault.Error, error) {
+	prefix, _, _ := strings.Cut(cb.Type, ".")
+	h := c.handlers[prefix]
+	if h == nil {
+		return fault.New(fault.NotFound, "no %s named by this callback was sent to bank %s", prefix, cb.BankCode), nil
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	res, err := h(ctx, sp, cb)
+	if err != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return nil, fmt.Errorf("rollback to savepoint: %w", rerr)
+		}
+		if f, ok := fault.As(err); ok && incidentKinds[f.Code] != "" {
+			return f, nil
+		}
+		return nil, err
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("release savepoint: %w", err)
+	}
+	*result = string(res)
+	return nil, nil
+}
+
+// replayed answers an event id seen before with what it came to then.
+func replayed(cb Callback, result string) (Applied, error) {
+	if code := fault.Code(result); incidentKinds[code] != "" {
+		return "", fault.New(code, "callback %s from bank %s was refused before (%s) and recorded as an incident",
+			cb.EventID, cb.BankCode, result)
+	}
+	return ResultDuplicate, nil
+}
+
+// objectID reads the gateway's id from a callback's data, or "".
+func objectID(data json.RawMessage, field string) string {
+	if field == "" {
+		return ""
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(m[field], &s) != nil || len(s) > 64 {
+		return ""
+	}
+	return s
+}

@@ -1,0 +1,137 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/ledger"
+	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/wire"
+)
+
+// Applied says what applying a bank's outcome did.
+type Applied string
+
+// Results of applying an outcome (PROTOCOL.md §7).
+const (
+	ResultApplied   Applied = "applied"
+	ResultDuplicate Applied = "duplicate"
+)
+
+// ApplyDebitOutcome applies a bank's word on debit debitID in tx, exactly
+// once: the attempt's outcome, the request's state, the ledger posting and
+// the event together. The same outcome again is a duplicate; a
+// contradiction is outcome_conflict; another bank's or an unknown id is
+// not_found; a different amount is amount_differs. Locks are taken request
+// first, then attempt, like Pay, so the two never deadlock.
+func (s *Service) ApplyDebitOutcome(ctx context.Context, tx pgx.Tx, bankCode, debitID string, o payment.BankOutcome) (Applied, error) {
+	peek, err := postgres.GetAttempt(ctx, tx, debitID, false)
+	if err != nil || peek.BankCode != bankCode {
+		return "", fault.New(fault.NotFound, "no debit %s was sent to bank %s", debitID, bankCode)
+	}
+	now := s.now()
+	var result Applied
+	_, err = s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{}, peek.RequestID, func(r *payment.Request) (string, error) {
+		a, err := postgres.GetAttempt(ctx, tx, debitID, true)
+		if err != nil {
+			return "", err
+		}
+		if err := a.Apply(o, now); err != nil {
+			if errors.Is(err, payment.ErrAlreadyApplied) {
+				result = ResultDuplicate
+				return "", nil
+			}
+			return "", err
+		}
+		result = ResultApplied
+		if err := postgres.SaveAttempt(ctx, tx, a); err != nil {
+			return "", err
+		}
+		if !o.Succeeded {
+			if r.Status != payment.StatusProcessing || r.Payment != nil {
+				return "", nil // a failed attempt that no longer holds the request
+			}
+			if err := r.PaymentFailed(now); err != nil {
+				return "", err
+			}
+			return EventRequestPaymentFailed, nil
+		}
+		if r.Payment != nil {
+			return "", fault.New(fault.OutcomeConflict, "request %s is already paid by %s", r.ID, r.Payment.AttemptID)
+		}
+		if err := r.Paid(payment.Payment{AttemptID: a.ID, BankCode: a.BankCode, BankReference: a.BankReference, PaidAt: now}, now); err != nil {
+			return "", err
+		}
+		t, err := ledger.DebitSucceeded(a.ID, a.BankCode, r.PortalID, a.Amount)
+		if err != nil {
+			return "", err
+		}
+		if err := postgres.PostLedger(ctx, tx, t); err != nil {
+			return "", err
+		}
+		return EventRequestPaid, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return result, nil
+}
+
+// ApplyRefundOutcome applies a bank's word on refund refundID in tx, exactly
+// once, with its reversing posting and events.
+func (s *Service) ApplyRefundOutcome(ctx context.Context, tx pgx.Tx, bankCode, refundID string, o payment.BankOutcome) (Applied, error) {
+	peek, err := postgres.GetRefund(ctx, tx, refundID, false)
+	if err != nil || peek.BankCode != bankCode {
+		return "", fault.New(fault.NotFound, "no refund %s was sent to bank %s", refundID, bankCode)
+	}
+	now := s.now()
+	var result Applied
+	var rf *payment.Refund
+	r, err := s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{}, peek.RequestID, func(r *payment.Request) (string, error) {
+		var err error
+		if rf, err = postgres.GetRefund(ctx, tx, refundID, true); err != nil {
+			return "", err
+		}
+		if err := rf.Apply(o, now); err != nil {
+			if errors.Is(err, payment.ErrAlreadyApplied) {
+				result = ResultDuplicate
+				return "", nil
+			}
+			return "", err
+		}
+		result = ResultApplied
+		if err := postgres.SaveRefund(ctx, tx, rf); err != nil {
+			return "", err
+		}
+		if !o.Succeeded {
+			return "", nil
+		}
+		if err := r.Refunded(rf.Amount, now); err != nil {
+			return "", err
+		}
+		t, err := ledger.RefundSucceeded(rf.ID, rf.BankCode, r.PortalID, rf.Amount)
+		if err != nil {
+			return "", err
+		}
+		if err := postgres.PostLedger(ctx, tx, t); err != nil {
+			return "", err
+		}
+		return EventRequestRefunded, nil
+	})
+	if err != nil || result != ResultApplied {
+		return result, err
+	}
+	typ := EventRefundFailed
+	if o.Succeeded {
+		typ = EventRefundSucceeded
+	}
+	w := wire.ToRefund(rf)
+	if err := s.emit(ctx, tx, typ, r, &w); err != nil {
+		return "", err
+	}
+	return result, nil
+}

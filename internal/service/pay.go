@@ -1,0 +1,92 @@
+package service
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/id"
+	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/postgres"
+)
+
+// Job is background work inserted in the transaction that makes it due
+// (river.JobArgs satisfies it).
+type Job interface{ Kind() string }
+
+// SendDebit asks a worker to send an attempt's debit to its bank.
+type SendDebit struct {
+	AttemptID string `json:"attempt_id"`
+}
+
+// Kind implements Job.
+func (SendDebit) Kind() string { return "send_debit" }
+
+// SendRefund asks a worker to send a refund to its bank.
+type SendRefund struct {
+	RefundID string `json:"refund_id"`
+}
+
+// Kind implements Job.
+func (SendRefund) Kind() string { return "send_refund" }
+
+// Payer is the citizen paying: their id and the blind index of their pid.
+type Payer struct {
+	CitizenID string
+	PIDIndex  []byte
+}
+
+// BankOpen reports whether a bank's circuit breaker is open.
+type BankOpen func(bankCode string) bool
+
+// Pay starts paying request reqID from the payer's account (their default
+// when accountID is empty): the attempt and the job that sends its debit are
+// created in tx, and the request becomes processing. PostgreSQL makes a
+// second live attempt impossible.
+func (s *Service) Pay(ctx context.Context, tx pgx.Tx, p Payer, reqID, accountID string, open BankOpen) (*payment.Request, error) {
+	acc, err := postgres.AccountForPayment(ctx, tx, p.CitizenID, accountID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case acc == nil && accountID == "":
+		return nil, fault.New(fault.AccountRequired, "choose an account_id: you have no default account")
+	case acc == nil:
+		return nil, fault.Field(fault.AccountNotActive, "account_id", "no such account of yours")
+	case acc.Status != "active":
+		return nil, fault.Field(fault.AccountNotActive, "account_id", "the account is "+acc.Status)
+	case open != nil && open(acc.BankCode):
+		return nil, fault.New(fault.BankUnavailable, "bank %s is not answering just now; try another account or retry later", acc.BankCode)
+	}
+	now := s.now()
+	var attempt *payment.Attempt
+	r, err := s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{CitizenPIDIdx: p.PIDIndex}, reqID, func(r *payment.Request) (string, error) {
+		if r.Status == payment.StatusProcessing {
+			return "", fault.New(fault.PaymentInProgress, "a payment of this request is already in progress")
+		}
+		if err := r.StartPayment(now); err != nil {
+			return "", err
+		}
+		attempt = &payment.Attempt{ID: id.New(id.PaymentAttempt), RequestID: r.ID, AccountID: acc.ID, BankCode: acc.BankCode,
+			Amount: r.Amount, Currency: r.Currency, Status: payment.OutcomePending, CreatedAt: now, UpdatedAt: now}
+		return "", nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := postgres.InsertAttempt(ctx, tx, attempt); err != nil {
+		return nil, err
+	}
+	if err := s.enqueue(ctx, tx, SendDebit{AttemptID: attempt.ID}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, j Job) error {
+	if s.Enqueue == nil {
+		return nil
+	}
+	return s.Enqueue(ctx, tx, j)
+}
