@@ -204,7 +204,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, op *operation, 
 			})
 		}
 	}
-	s.log.Debug("operation", "kind", op.kind, "id", op.id, "account", pii.MaskAccount(op.account),
+	s.log.Debug("operation", "kind", got.kind, "id", got.id, "account", pii.MaskAccount(got.account),
 		"status", got.status, "reason_code", got.reasonCode, "replay", replay)
 
 	if roll(k.ExecuteThenFail) {
