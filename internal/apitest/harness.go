@@ -39,6 +39,8 @@ type Harness struct {
 	Portal *portal.Portal
 	Logs   *LogBuffer
 	Env    map[string]string
+	// RedisPrefix is the prefix of this gateway's Redis keys.
+	RedisPrefix string
 }
 
 // Option changes the gateway's environment before it is built.
@@ -79,7 +81,7 @@ func start(t testing.TB, db *testenv.DB, env map[string]string) *Harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Harness{T: t, DB: db, App: a, Logs: logs, Env: env}
+	h := &Harness{T: t, DB: db, App: a, Logs: logs, Env: env, RedisPrefix: prefix}
 	h.Server = httptest.NewServer(a.Handler)
 	if err := a.StartWorkers(ctx); err != nil {
 		t.Fatal(err)
@@ -93,6 +95,36 @@ func start(t testing.TB, db *testenv.DB, env map[string]string) *Harness {
 	})
 	h.Portal = h.NewPortal("Test portal")
 	return h
+}
+
+// SecondGateway starts another gateway process's worth of wiring on the same
+// database and Redis key space (its own pools, its own workers when the
+// first has them), as a second node behind a load balancer would be. It
+// returns the second gateway's base URL.
+func (h *Harness) SecondGateway() string {
+	h.T.Helper()
+	cfg, err := config.Load(func(k string) string { return h.Env[k] })
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(h.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	a, err := app.Build(ctx, cfg, log, app.Options{RedisPrefix: h.RedisPrefix})
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler)
+	if err := a.StartWorkers(ctx); err != nil {
+		h.T.Fatal(err)
+	}
+	h.T.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = a.StopWorkers(sctx)
+		srv.Close()
+		a.Close()
+	})
+	return srv.URL
 }
 
 // NewPortal onboards another portal.
@@ -144,6 +176,7 @@ func (r *Response) Code() string {
 
 // Request describes one call.
 type Request struct {
+	BaseURL        string // "": the harness's gateway
 	Method         string
 	Path           string // request target: path and query, as sent
 	Body           []byte
@@ -158,7 +191,11 @@ type Request struct {
 // Do sends r and validates the exchange against the OpenAPI contract.
 func (h *Harness) Do(r Request) *Response {
 	h.T.Helper()
-	req, err := http.NewRequest(r.Method, h.Server.URL+r.Path, bytes.NewReader(r.Body))
+	base := r.BaseURL
+	if base == "" {
+		base = h.Server.URL
+	}
+	req, err := http.NewRequest(r.Method, base+r.Path, bytes.NewReader(r.Body))
 	if err != nil {
 		h.T.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/citizenpay/gateway/api"
+	"github.com/citizenpay/gateway/internal/admission"
 	"github.com/citizenpay/gateway/internal/bankclient"
 	"github.com/citizenpay/gateway/internal/config"
 	"github.com/citizenpay/gateway/internal/httpapi"
@@ -50,6 +51,9 @@ type App struct {
 	BankClients *bankclient.Clients
 	Citizens    *service.Citizens
 	Callbacks   *service.Callbacks
+
+	// Shedder is the load shedder in front of the API (wired in admission.go).
+	Shedder *admission.Shedder
 }
 
 // Options adjust Build for tests.
@@ -120,10 +124,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		Pool: a.Pool, Fast: a.Store.Idempotency(), TTL: cfg.IdempotencyTTL, LockTTL: 60 * time.Second,
 		Observe: func(o string) { a.Metrics.Idempotency.WithLabelValues(o).Inc() },
 	}
+	admit := a.admission(cfg)
 	a.Handler = httpapi.New(httpapi.Deps{
 		Log: log, Pool: a.Pool, Redis: a.Store, Service: a.Service, Guard: guard, Portals: a.Portals,
 		Metrics: a.Metrics, Identity: verifier, OpenAPI: api.OpenAPI,
 		Banks: a.Banks, Citizens: a.Citizens, Callbacks: a.Callbacks, BankOpen: a.BankClients.Open,
+		FingerprintKey: a.Keys.Key("idempotency-fingerprint"),
+		Admission:      admit,
 	})
 	return a, nil
 }

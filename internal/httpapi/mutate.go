@@ -60,7 +60,7 @@ func idempotencyKey(c *gin.Context) (string, error) {
 // refusals of malformed input store nothing.
 func (s *Server) mutate(c *gin.Context, scope, key string, m mutation) {
 	body, _ := readBody(c)
-	fp, err := idempotency.Fingerprint(c.Request.Method, c.Request.URL.Path, body)
+	fp, err := idempotency.Fingerprint(s.FingerprintKey, c.Request.Method, c.Request.URL.Path, body)
 	if err != nil {
 		s.fail(c, fault.New(fault.InvalidRequest, "the body is not valid JSON"))
 		return

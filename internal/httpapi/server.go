@@ -39,6 +39,8 @@ type Deps struct {
 	Identity *identity.Verifier // nil: the citizen API answers identity_not_configured
 	OpenAPI  []byte
 	Now      func() time.Time
+	// FingerprintKey keys idempotency fingerprints.
+	FingerprintKey []byte
 	// BankOpen reports whether a bank's circuit breaker is open.
 	BankOpen func(bankCode string) bool
 
@@ -46,6 +48,10 @@ type Deps struct {
 	Banks     *service.Banks
 	Citizens  *service.Citizens
 	Callbacks *service.Callbacks
+
+	// Admission sheds load and rate-limits portals (admission.go); nil
+	// admits everything.
+	Admission *Admission
 }
 
 // Server holds the router and its dependencies.
@@ -64,7 +70,7 @@ func New(d Deps) http.Handler {
 	r := gin.New()
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = false
-	r.Use(s.observe, s.recover)
+	r.Use(s.observe, s.recover, s.admit)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, fault.New(fault.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -74,7 +80,7 @@ func New(d Deps) http.Handler {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.OpenAPI) })
 
-	portal := r.Group("/v1", s.authenticatePortal)
+	portal := r.Group("/v1", s.authenticatePortal, s.limitPortal)
 	portal.POST("/payment-requests", s.createPaymentRequest)
 	portal.GET("/payment-requests", s.listPaymentRequests)
 	portal.GET("/payment-requests/:id", s.getPaymentRequest)

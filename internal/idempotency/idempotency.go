@@ -9,6 +9,7 @@ package idempotency
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -31,9 +32,12 @@ type Claim struct {
 	Fingerprint [32]byte
 }
 
-// Fingerprint is SHA-256 of METHOD "\n" path "\n" JCS(body); an empty body
-// contributes the empty string.
-func Fingerprint(method, path string, body []byte) ([32]byte, error) {
+// Fingerprint is the SHA-256 HMAC, under key, of METHOD "\n" path "\n"
+// JCS(body); an empty body contributes the empty string. PROTOCOL.md §4 names
+// a plain SHA-256; the gateway keys it because a body holding a personal ID
+// number has few enough possible values that a plain hash could be reversed.
+// Fingerprints never leave the gateway, so clients see no difference.
+func Fingerprint(key []byte, method, path string, body []byte) ([32]byte, error) {
 	var canon []byte
 	if len(bytes.TrimSpace(body)) > 0 {
 		c, err := jcs.Transform(body)
@@ -42,7 +46,7 @@ func Fingerprint(method, path string, body []byte) ([32]byte, error) {
 		}
 		canon = c
 	}
-	h := sha256.New()
+	h := hmac.New(sha256.New, key)
 	h.Write([]byte(method))
 	h.Write([]byte{'\n'})
 	h.Write([]byte(path))
