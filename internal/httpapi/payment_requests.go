@@ -43,7 +43,7 @@ func amountText(raw json.RawMessage) *string {
 	return &s
 }
 
-func toCreateInput(b createPaymentRequestBody) (payment.CreateInput, error) {
+func toCreateInput(b createPaymentRequestBody) payment.CreateInput {
 	in := payment.CreateInput{
 		CitizenPID: b.CitizenPID, DossierCode: b.DossierCode, ServiceCode: b.ServiceCode,
 		Description: b.Description, Amount: amountText(b.Amount), Currency: b.Currency, Metadata: b.Metadata,
@@ -54,11 +54,12 @@ func toCreateInput(b createPaymentRequestBody) (payment.CreateInput, error) {
 	if b.ExpiresAt != nil {
 		t, err := time.Parse(time.RFC3339, *b.ExpiresAt)
 		if err != nil {
-			return in, fault.Field(fault.InvalidExpiry, "expires_at", "expires_at must be an RFC 3339 time")
+			in.ExpiresAtMalformed = true
+		} else {
+			in.ExpiresAt = &t
 		}
-		in.ExpiresAt = &t
 	}
-	return in, nil
+	return in
 }
 
 func (s *Server) createPaymentRequest(c *gin.Context) {
@@ -72,12 +73,7 @@ func (s *Server) createPaymentRequest(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	in, err := toCreateInput(body)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	draft, err := payment.Validate(in, s.Now())
+	draft, err := payment.Validate(toCreateInput(body), s.Now())
 	if err != nil {
 		s.fail(c, err)
 		return

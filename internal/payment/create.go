@@ -42,7 +42,9 @@ type CreateInput struct {
 	Amount      *string
 	Currency    string
 	ExpiresAt   *time.Time
-	Metadata    map[string]string
+	// ExpiresAtMalformed: expires_at was sent but is not an RFC 3339 time.
+	ExpiresAtMalformed bool
+	Metadata           map[string]string
 }
 
 // Draft is a validated create request: everything but the citizen's sealed
@@ -125,6 +127,9 @@ func Validate(in CreateInput, now time.Time) (Draft, error) {
 	}
 	d.Amount = total
 	d.ExpiresAt = now.Add(DefaultExpiry)
+	if in.ExpiresAtMalformed {
+		p.add("expires_at", fault.InvalidExpiry, "expires_at must be an RFC 3339 time")
+	}
 	if in.ExpiresAt != nil {
 		e := in.ExpiresAt.UTC()
 		if !e.After(now) || e.Sub(now) > MaxExpiry {
