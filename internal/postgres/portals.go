@@ -127,24 +127,19 @@ func (s *PortalStore) List(ctx context.Context) ([]*portal.Portal, error) {
 // RotateSecret replaces the signing secret with secret; the old one keeps
 // working until graceUntil.
 func (s *PortalStore) RotateSecret(ctx context.Context, id, secret string, graceUntil time.Time) error {
-	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		p, err := s.scan(tx.QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE id = $1 OR key_id = $1 FOR UPDATE`, id))
-		if IsNoRows(err) {
-			return fault.New(fault.NotFound, "no portal %s", id)
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE portals SET secret_sealed = $2, previous_secret_sealed = $3,
-			previous_secret_expires_at = $4, updated_at = now() WHERE id = $1`,
-			p.ID, s.seal(p.ID, "secret", secret), s.seal(p.ID, "secret", p.Secret), graceUntil)
-		return err
-	})
+	return s.rotate(ctx, id, "secret", secret, graceUntil)
 }
 
 // RotateWebhookSecret replaces the webhook secret; webhooks are signed with
 // both until graceUntil.
 func (s *PortalStore) RotateWebhookSecret(ctx context.Context, id, secret string, graceUntil time.Time) error {
+	return s.rotate(ctx, id, "webhook", secret, graceUntil)
+}
+
+// rotate replaces one of a portal's secrets ("secret" or "webhook"),
+// keeping the current one as the previous until graceUntil.
+func (s *PortalStore) rotate(ctx context.Context, id, what, secret string, graceUntil time.Time) error {
+	column := map[string]string{"secret": "secret", "webhook": "webhook_secret"}[what]
 	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		p, err := s.scan(tx.QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE id = $1 OR key_id = $1 FOR UPDATE`, id))
 		if IsNoRows(err) {
@@ -153,9 +148,13 @@ func (s *PortalStore) RotateWebhookSecret(ctx context.Context, id, secret string
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE portals SET webhook_secret_sealed = $2, previous_webhook_secret_sealed = $3,
-			previous_webhook_secret_expires_at = $4, updated_at = now() WHERE id = $1`,
-			p.ID, s.seal(p.ID, "webhook", secret), s.seal(p.ID, "webhook", p.WebhookSecret), graceUntil)
+		current := p.Secret
+		if what == "webhook" {
+			current = p.WebhookSecret
+		}
+		_, err = tx.Exec(ctx, `UPDATE portals SET `+column+`_sealed = $2, previous_`+column+`_sealed = $3,
+			previous_`+column+`_expires_at = $4, updated_at = now() WHERE id = $1`,
+			p.ID, s.seal(p.ID, what, secret), s.seal(p.ID, what, current), graceUntil)
 		return err
 	})
 }
