@@ -157,7 +157,11 @@ func (w *Clearing) apply(ctx context.Context, bankCode, id string, fn func(pgx.T
 	})
 	var f *fault.Error
 	if errors.As(err, &f) {
-		return w.Incident(ctx, w.Pool, string(f.Code), bankCode, id, f.Message, map[string]any{"source": "bank answer"})
+		kind := string(f.Code)
+		if f.Code == fault.NotFound {
+			kind = postgres.IncidentUnknownObject
+		}
+		return w.Incident(ctx, w.Pool, kind, bankCode, id, f.Message, map[string]any{"source": "bank answer"})
 	}
 	return err
 }

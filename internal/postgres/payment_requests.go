@@ -125,13 +125,17 @@ func deref(s *string) string {
 func notFound(what, id string) error { return fault.New(fault.NotFound, "no %s %s", what, id) }
 
 // RequestScope limits which payment requests a caller may see: a portal's
-// own, or those addressed to a citizen.
+// own, or those addressed to a citizen. The zero scope is the gateway's own
+// and sees every request.
 type RequestScope struct {
 	PortalID      string
 	CitizenPIDIdx []byte
 }
 
 func (s RequestScope) where(args *[]any) string {
+	if s.PortalID == "" && s.CitizenPIDIdx == nil {
+		return "true" // the gateway's own look-ups: any request
+	}
 	if s.PortalID != "" {
 		*args = append(*args, s.PortalID)
 		return fmt.Sprintf("portal_id = $%d", len(*args))
@@ -208,11 +212,7 @@ func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter) ([]*pa
 // of two racing changes one waits and then sees the other's result.
 func LockPaymentRequest(ctx context.Context, tx pgx.Tx, scope RequestScope, id string) (*payment.Request, error) {
 	args := []any{id}
-	where := "id = $1"
-	if scope.PortalID != "" || scope.CitizenPIDIdx != nil {
-		where += " AND " + scope.where(&args)
-	}
-	r, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE `+where+` FOR UPDATE`, args...))
+	r, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = $1 AND `+scope.where(&args)+` FOR UPDATE`, args...))
 	if IsNoRows(err) {
 		return nil, notFound("payment request", id)
 	}
