@@ -13,7 +13,7 @@ PKGS ?= ./...
 TESTFLAGS ?=
 SERVICES := scripts/services.sh
 
-.PHONY: help build services test lint run down clean
+.PHONY: help build services test lint run demo down clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target>\n\n"} \
@@ -36,6 +36,9 @@ lint: ## gofmt, go vet and staticcheck
 
 run: ## Run the gateway locally with its services, migrations and a development portal
 	@scripts/run.sh
+
+demo: ## Walk the whole story against `make run`: fee, link, pay, clearing, webhook, refund, verify
+	@scripts/demo.sh
 
 down: ## Stop the local PostgreSQL and Redis
 	@$(SERVICES) down

@@ -27,6 +27,9 @@ const usage = `gatewayctl: operate the payment gateway
   gatewayctl bank rotate-secret --code C   (the old secret keeps verifying callbacks for 24 h)
   gatewayctl portal enable-webhook --portal ID   (after a 410; queues the events held meanwhile)
   gatewayctl events redeliver --event EVT_ID | --portal ID --failed
+  gatewayctl incidents list [--status open|resolved|all] [--limit 100]
+  gatewayctl incidents show --id INC_ID
+  gatewayctl incidents resolve --id INC_ID --action note|apply-paid|refund --note TEXT [--bank-reference R]
   gatewayctl listen [--port 8090] [--secret whsec_…|--portal-file .dev/portal.json] [--forward URL]
   gatewayctl verify [--logs FILE]... [--redis-url URL [--redis-prefix P]] [--accounts FILE] [--horizon 80h]
   gatewayctl request [--portal FILE] [--url URL] [--data JSON|@FILE] [--idempotency-key K] METHOD PATH
@@ -84,6 +87,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.events(args[1:])
 	case "listen":
 		return e.listen(args[1:])
+	case "incidents":
+		return e.incidents(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/citizenpay/gateway/internal/signature"
+)
+
+// portalCredentials is what `gatewayctl portal create` printed into
+// .dev/portal.json.
+type portalCredentials struct {
+	PortalID string `json:"portal_id"`
+	KeyID    string `json:"key_id"`
+	Secret   string `json:"secret"`
+}
+
+// readJSONFile decodes a credentials file that `make run` wrote.
+func readJSONFile(path string, v any) error {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s does not exist: start `make run` first", path)
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// reply is one finished exchange.
+type reply struct {
+	Status int
+	Body   []byte
+}
+
+// decode reads the body into v.
+func (r reply) decode(v any) error {
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		return fmt.Errorf("unreadable answer (%d): %.200s", r.Status, r.Body)
+	}
+	return nil
+}
+
+// problem describes an error answer by its code and detail.
+func (r reply) problem() string {
+	var p struct {
+		Code   string `json:"code"`
+		Detail string `json:"detail"`
+		Error  string `json:"error"`
+	}
+	if json.Unmarshal(r.Body, &p) != nil || (p.Code == "" && p.Error == "") {
+		return fmt.Sprintf("%d %s", r.Status, strings.TrimSpace(string(r.Body)))
+	}
+	if p.Code == "" {
+		p.Code = p.Error
+	}
+	return fmt.Sprintf("%d %s: %s", r.Status, p.Code, p.Detail)
+}
+
+// caller sends the demo's requests: as the portal (signed, PROTOCOL.md §3),
+// as the citizen (a bearer token) or unauthenticated.
+type caller struct {
+	http    *http.Client
+	gateway string
+	portal  portalCredentials
+	token   string // the citizen's
+	run     string // makes this run's idempotency keys unique
+}
+
+func newCaller(gateway string, portal portalCredentials) *caller {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return &caller{http: &http.Client{Timeout: 15 * time.Second}, gateway: gateway, portal: portal, run: hex.EncodeToString(b[:])}
+}
+
+// key is an Idempotency-Key naming one operation of this run.
+func (c *caller) key(op string) string { return "demo-" + c.run + "-" + op }
+
+// asPortal sends a signed request to the gateway; key is sent as the
+// Idempotency-Key when not empty.
+func (c *caller) asPortal(ctx context.Context, method, target, key string, body any) (reply, error) {
+	return c.send(ctx, method, c.gateway+target, key, body, func(req *http.Request, raw []byte) {
+		req.Header.Set(signature.HeaderPortalKey, c.portal.KeyID)
+		signature.SignRequest(req, c.portal.Secret, raw, time.Now())
+	})
+}
+
+// asCitizen sends a request with the citizen's bearer token.
+func (c *caller) asCitizen(ctx context.Context, method, target, key string, body any) (reply, error) {
+	return c.send(ctx, method, c.gateway+target, key, body, func(req *http.Request, _ []byte) {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	})
+}
+
+// plain sends an unauthenticated request to any URL.
+func (c *caller) plain(ctx context.Context, method, url string, body any) (reply, error) {
+	return c.send(ctx, method, url, "", body, nil)
+}
+
+func (c *caller) send(ctx context.Context, method, url, key string, body any, auth func(*http.Request, []byte)) (reply, error) {
+	var raw []byte
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return reply{}, err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(raw))
+	if err != nil {
+		return reply{}, err
+	}
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set(signature.HeaderIdempotencyKey, key)
+	}
+	if auth != nil {
+		auth(req, raw)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return reply{}, fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return reply{}, fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	return reply{Status: resp.StatusCode, Body: out}, nil
+}
+
+// expect checks an answer's status and decodes its body into v.
+func expect(r reply, err error, status int, v any) error {
+	if err != nil {
+		return err
+	}
+	if r.Status != status {
+		return fmt.Errorf("answered %s, expected %d", r.problem(), status)
+	}
+	if v == nil {
+		return nil
+	}
+	return r.decode(v)
+}
+
+// waitFor polls check every half second until it reports done, saying
+// every 10 s that it is still waiting, until timeout.
+func waitFor(ctx context.Context, timeout time.Duration, what string, say func(string), check func() (bool, error)) error {
+	start := time.Now()
+	next := 10 * time.Second
+	for {
+		done, err := check()
+		if err != nil || done {
+			return err
+		}
+		waited := time.Since(start)
+		if waited > timeout {
+			return fmt.Errorf("gave up after %s waiting for %s", timeout, what)
+		}
+		if waited > next {
+			say(fmt.Sprintf("still waiting for %s (%s so far)", what, waited.Round(time.Second)))
+			next += 10 * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

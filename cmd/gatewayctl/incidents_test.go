@@ -1,0 +1,350 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/citizenpay/gateway/internal/apitest"
+	"github.com/citizenpay/gateway/internal/banksim"
+	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/testenv"
+)
+
+// ctlInto runs gatewayctl against the database at dbURL and decodes its
+// output into out (when not nil). It is safe to call from any goroutine.
+func ctlInto(t *testing.T, dbURL string, out any, args ...string) error {
+	t.Helper()
+	env := map[string]string{"DATABASE_URL": dbURL, "GATEWAY_MASTER_KEY": apitest.MasterKey, "GATEWAY_ENV": "development"}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+		return fmt.Errorf("gatewayctl %v printed %q: %w", args, stdout.String(), err)
+	}
+	return nil
+}
+
+// clearingSetup is a gateway with running workers, a citizen with an active
+// account at sandbox bank SBX, and a fee addressed to them, paid or being paid.
+type clearingSetup struct {
+	h       *apitest.Harness
+	bank    *apitest.Bank
+	account banksim.Account
+	prID    string
+	paID    string
+}
+
+// newClearing links an account, sets the bank's knobs, issues a fee of
+// 75 000 đồng and pays it.
+func newClearing(t *testing.T, knobs banksim.Knobs) *clearingSetup {
+	t.Helper()
+	h, idp := apitest.NewWithIdentity(t, apitest.WithEnv("GATEWAY_WORKERS", "true"))
+	cit := idp.NewCitizen(t, 2)
+	s := &clearingSetup{h: h, account: apitest.AccountOf(t, cit)}
+	s.bank = h.NewBank("SBX", s.account)
+	r := h.AsCitizen(cit.Token, http.MethodPost, "/v1/me/accounts", "link-1", map[string]string{"bank_code": "SBX", "account_number": s.account.Number})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("link: %d %s", r.Status, r.Body)
+	}
+	accID := r.Map(t)["id"].(string)
+	apitest.Eventually(t, 20*time.Second, "the account never became active", func() bool {
+		return h.Count(`SELECT count(*) FROM linked_accounts WHERE id = $1 AND status = 'active'`, accID) == 1
+	})
+	s.bank.Sim.SetKnobs(knobs)
+	r = h.Post("/v1/payment-requests", "create-1", map[string]any{
+		"citizen_pid": cit.PID, "dossier_code": "HCM-INC-1", "service_code": "1.001234",
+		"description": "Lệ phí cấp giấy phép xây dựng",
+		"items":       []map[string]any{{"code": "LE_PHI", "description": "Lệ phí", "amount": "75000"}},
+		"amount":      "75000", "currency": "VND",
+	})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	s.prID = r.Map(t)["id"].(string)
+	r = h.AsCitizen(cit.Token, http.MethodPost, "/v1/me/payment-requests/"+s.prID+"/pay", "pay-1", map[string]string{"account_id": accID})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("pay: %d %s", r.Status, r.Body)
+	}
+	if err := h.DB.Pool.QueryRow(context.Background(), `SELECT id FROM payment_attempts WHERE payment_request_id = $1`, s.prID).Scan(&s.paID); err != nil {
+		t.Fatal(err)
+	}
+	apitest.Eventually(t, 20*time.Second, "the debit was never sent", func() bool {
+		return h.Count(`SELECT count(*) FROM payment_attempts WHERE id = $1 AND sent_at IS NOT NULL`, s.paID) == 1
+	})
+	return s
+}
+
+func (s *clearingSetup) status(t *testing.T) string {
+	t.Helper()
+	st, _ := s.h.Get("/v1/payment-requests/" + s.prID).Map(t)["status"].(string)
+	return st
+}
+
+// callback posts a debit callback as the bank and returns the incident it
+// recorded.
+func (s *clearingSetup) callback(t *testing.T, eventID, typ, amount string, wantStatus int) string {
+	t.Helper()
+	data := map[string]any{"debit_id": s.paID}
+	if typ == "debit.succeeded" {
+		data["amount"], data["currency"], data["bank_reference"] = amount, "VND", "SBX-"+eventID
+	} else {
+		data["reason_code"] = "INSUFFICIENT_FUNDS"
+	}
+	r := s.h.Callback(s.bank, "", time.Time{}, map[string]any{"event_id": eventID, "type": typ,
+		"occurred_at": time.Now().UTC().Format(time.RFC3339), "data": data})
+	if r.Status != wantStatus {
+		t.Fatalf("callback %s: %d %s", eventID, r.Status, r.Body)
+	}
+	var incID string
+	if err := s.h.DB.Pool.QueryRow(context.Background(), `SELECT id FROM incidents WHERE object_id = $1
+		AND evidence->>'event_id' = $2`, s.paID, eventID).Scan(&incID); err != nil {
+		t.Fatalf("no incident for %s: %v", eventID, err)
+	}
+	return incID
+}
+
+// verifyClean runs `gatewayctl verify` and fails on any violation.
+func verifyClean(t *testing.T, dbURL string) {
+	t.Helper()
+	var rep struct {
+		OK            bool             `json:"ok"`
+		Invariants    []map[string]any `json:"invariants"`
+		OpenIncidents []map[string]any `json:"open_incidents"`
+	}
+	if err := ctlInto(t, dbURL, &rep, "verify"); err != nil || !rep.OK {
+		t.Fatalf("verify: %v %+v", err, rep.Invariants)
+	}
+	if len(rep.OpenIncidents) != 0 {
+		t.Errorf("open incidents after resolving: %+v", rep.OpenIncidents)
+	}
+}
+
+// TestIncidentApplyPaid: the bank reports a debit with the wrong amount (an
+// incident, nothing applied); the operator, having checked with the bank,
+// applies it as paid. Five operators doing so at once make one posting and
+// one payment_request.paid event, and the incident is resolved once.
+func TestIncidentApplyPaid(t *testing.T) {
+	t.Parallel()
+	// The bank accepts the debit and keeps it pending: only the operator settles it.
+	s := newClearing(t, banksim.Knobs{CallbackDelay: time.Hour})
+	h, url := s.h, s.h.DB.URL
+	incID := s.callback(t, "evt-wrong-amount", "debit.succeeded", "70000", http.StatusUnprocessableEntity)
+	if st := s.status(t); st != "processing" {
+		t.Fatalf("after amount_differs the request is %s", st)
+	}
+
+	var list []incidentJSON
+	if err := ctlInto(t, url, &list, "incidents", "list"); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].ID != incID || list[0].Kind != postgres.IncidentAmountDiffers || list[0].Status != "open" ||
+		list[0].ObjectID != s.paID || list[0].BankCode != "SBX" || list[0].Resolution != nil || list[0].Evidence != nil {
+		t.Fatalf("list: %+v", list)
+	}
+	var shown incidentJSON
+	if err := ctlInto(t, url, &shown, "incidents", "show", "--id", incID); err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		EventID  string `json:"event_id"`
+		Callback struct {
+			Data struct{ Amount string } `json:"data"`
+		} `json:"callback"`
+	}
+	if err := json.Unmarshal(shown.Evidence, &ev); err != nil || ev.EventID != "evt-wrong-amount" || ev.Callback.Data.Amount != "70000" {
+		t.Fatalf("show: evidence %s (%v)", shown.Evidence, err)
+	}
+
+	// Refused before anything runs: the incident stays open.
+	for _, args := range [][]string{
+		{"--action", "apply-paid", "--note", "checked"},                                          // no bank reference
+		{"--action", "apply-paid", "--bank-reference", "R1"},                                     // no note
+		{"--action", "note", "--bank-reference", "R1", "--note", "checked"},                      // reference without apply-paid
+		{"--action", "cancel", "--note", "checked"},                                              // no such action
+		{"--action", "apply-paid", "--bank-reference", "R1", "--note", strings.Repeat("x", 501)}, // note too long
+	} {
+		if err := ctlInto(t, url, nil, append([]string{"incidents", "resolve", "--id", incID}, args...)...); err == nil {
+			t.Errorf("resolve %v was accepted", args)
+		}
+	}
+	if n := h.Count(`SELECT count(*) FROM incidents WHERE status = 'open'`); n != 1 {
+		t.Fatalf("%d open incidents after refused resolutions", n)
+	}
+
+	const workers = 5
+	var wg sync.WaitGroup
+	outs := make([]resolved, workers)
+	errs := make([]error, workers)
+	for i := range workers {
+		wg.Go(func() {
+			errs[i] = ctlInto(t, url, &outs[i], "incidents", "resolve", "--id", incID, "--action", "apply-paid",
+				"--bank-reference", "SBX-20260301-0001", "--note", "the bank confirmed 75000 by phone")
+		})
+	}
+	wg.Wait()
+	var won *resolved
+	for i, err := range errs {
+		switch {
+		case err == nil && won == nil:
+			won = &outs[i]
+		case err == nil:
+			t.Fatalf("two resolutions succeeded: %+v and %+v", *won, outs[i])
+		case !strings.Contains(err.Error(), "already resolved"):
+			t.Errorf("a racing resolution failed with %v, want already resolved", err)
+		}
+	}
+	if won == nil {
+		t.Fatalf("no resolution succeeded: %v", errs)
+	}
+	if won.Incident.Status != "resolved" || won.Incident.ResolvedAt == nil || won.Incident.Resolution == nil ||
+		!strings.Contains(*won.Incident.Resolution, "SBX-20260301-0001") || !strings.Contains(*won.Incident.Resolution, "by phone") ||
+		won.Result != "applied" || won.PaymentRequest == nil || won.PaymentRequest.Status != "paid" ||
+		won.PaymentRequest.Payment == nil || won.PaymentRequest.Payment.AttemptID != s.paID ||
+		won.PaymentRequest.Payment.BankReference != "SBX-20260301-0001" {
+		t.Fatalf("resolve: %+v", *won)
+	}
+	if st := s.status(t); st != "paid" {
+		t.Fatalf("the request is %s", st)
+	}
+	for q, want := range map[string]int{
+		`SELECT count(*) FROM ledger_transactions WHERE cause = '` + s.paID + `'`:                                                                            1,
+		`SELECT count(*) FROM ledger_transactions`:                                                                                                           1,
+		`SELECT count(*) FROM events WHERE type = 'payment_request.paid'`:                                                                                    1,
+		`SELECT count(*) FROM payment_attempts WHERE status = 'succeeded' AND bank_reference = 'SBX-20260301-0001'`:                                          1,
+		`SELECT count(*) FROM incidents WHERE status = 'resolved' AND resolved_at IS NOT NULL AND resolution <> ''`:                                          1,
+		`SELECT count(*) FROM river_job WHERE kind = 'deliver_webhook' AND args->>'event_id' IN (SELECT id FROM events WHERE type = 'payment_request.paid')`: 1,
+	} {
+		if n := h.Count(q); n != want {
+			t.Errorf("%s: %d, want %d", q, n, want)
+		}
+	}
+
+	// Once more, after the fact: refused, and nothing changes.
+	err := ctlInto(t, url, nil, "incidents", "resolve", "--id", incID, "--action", "note", "--note", "again")
+	if err == nil || !strings.Contains(err.Error(), "already resolved") {
+		t.Fatalf("second resolve: %v", err)
+	}
+	var after incidentJSON
+	if err := ctlInto(t, url, &after, "incidents", "show", "--id", incID); err != nil {
+		t.Fatal(err)
+	}
+	if after.Resolution == nil || *after.Resolution != *won.Incident.Resolution {
+		t.Fatalf("the resolution changed: %+v", after)
+	}
+	if err := ctlInto(t, url, &list, "incidents", "list"); err != nil || len(list) != 0 {
+		t.Fatalf("open incidents: %+v %v", list, err)
+	}
+	if err := ctlInto(t, url, &list, "incidents", "list", "--status", "resolved"); err != nil || len(list) != 1 {
+		t.Fatalf("resolved incidents: %+v %v", list, err)
+	}
+	// The bank's own word arriving later is a duplicate, not a second payment.
+	if r := h.Callback(s.bank, "", time.Time{}, map[string]any{"event_id": "evt-late", "type": "debit.succeeded",
+		"occurred_at": time.Now().UTC().Format(time.RFC3339),
+		"data":        map[string]any{"debit_id": s.paID, "amount": "75000", "currency": "VND", "bank_reference": "SBX-20260301-0001"}}); r.Status != http.StatusOK || r.Map(t)["result"] != "duplicate" {
+		t.Fatalf("late callback: %d %s", r.Status, r.Body)
+	}
+	verifyClean(t, url)
+}
+
+// TestIncidentRefund: the bank contradicts a debit it already cleared; the
+// operator refunds the fee, which goes to the bank like a portal's refund.
+func TestIncidentRefund(t *testing.T) {
+	t.Parallel()
+	s := newClearing(t, banksim.Knobs{})
+	h, url := s.h, s.h.DB.URL
+	apitest.Eventually(t, 20*time.Second, "the request was never paid", func() bool { return s.status(t) == "paid" })
+	incID := s.callback(t, "evt-contradiction", "debit.failed", "", http.StatusConflict)
+
+	var out resolved
+	if err := ctlInto(t, url, &out, "incidents", "resolve", "--id", incID, "--action", "refund",
+		"--note", "the citizen disputes the fee"); err != nil {
+		t.Fatal(err)
+	}
+	if out.Refund == nil || out.Refund.Amount != "75000" || out.Refund.Status != "pending" || out.Refund.PaymentRequestID != s.prID ||
+		out.Refund.Reason == nil || *out.Refund.Reason != "the citizen disputes the fee" ||
+		out.Incident.Status != "resolved" || !strings.Contains(*out.Incident.Resolution, out.Refund.ID) {
+		t.Fatalf("resolve: %+v", out)
+	}
+	apitest.Eventually(t, 20*time.Second, "the request was never refunded", func() bool { return s.status(t) == "refunded" })
+	if got := s.bank.Sim.Balance(s.account.Number); !got.Equal(decimal.NewFromInt(10_000_000)) {
+		t.Fatalf("balance after the refund: %s", got)
+	}
+	if err := ctlInto(t, url, nil, "incidents", "resolve", "--id", incID, "--action", "refund", "--note", "again"); err == nil ||
+		!strings.Contains(err.Error(), "already resolved") {
+		t.Fatalf("second resolve: %v", err)
+	}
+	if n := h.Count(`SELECT count(*) FROM refunds`); n != 1 {
+		t.Fatalf("%d refunds", n)
+	}
+	verifyClean(t, url)
+}
+
+// TestIncidentResolveRefusals covers what each action refuses, on
+// incidents that name the wrong kind of object or none. A refused
+// resolution changes nothing and leaves the incident open.
+func TestIncidentResolveRefusals(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewDB(t)
+	ctx := context.Background()
+	insert := func(kind, objectID string) string {
+		t.Helper()
+		if err := postgres.InsertIncident(ctx, db.Pool, kind, "", objectID, "test "+kind, map[string]any{"n": 1}); err != nil {
+			t.Fatal(err)
+		}
+		var incID string
+		if err := db.Pool.QueryRow(ctx, `SELECT id FROM incidents ORDER BY created_at DESC, id DESC LIMIT 1`).Scan(&incID); err != nil {
+			t.Fatal(err)
+		}
+		return incID
+	}
+	tests := []struct {
+		name, kind, objectID string
+		args                 []string
+		wantErr              string // "" for success
+	}{
+		{"note closes anything", postgres.IncidentUnknownEventType, "", []string{"--action", "note", "--note", "bank told"}, ""},
+		{"apply-paid needs a debit", postgres.IncidentOutcomeConflict, "rf_01abc", []string{"--action", "apply-paid", "--bank-reference", "R", "--note", "n"}, "names no debit"},
+		{"apply-paid of an unknown debit", postgres.IncidentUnknownObject, "pa_01nosuchdebit", []string{"--action", "apply-paid", "--bank-reference", "R", "--note", "n"}, "not_found"},
+		{"refund needs an object", postgres.IncidentUnknownEventType, "", []string{"--action", "refund", "--note", "n"}, "names no payment request"},
+		{"refund of an unknown request", "reconciliation", "pr_01nosuchrequest", []string{"--action", "refund", "--note", "n"}, "not_found"},
+	}
+	for _, tc := range tests {
+		incID := insert(tc.kind, tc.objectID)
+		var out resolved
+		err := ctlInto(t, db.URL, &out, append([]string{"incidents", "resolve", "--id", incID}, tc.args...)...)
+		var status string
+		if qerr := db.Pool.QueryRow(ctx, `SELECT status FROM incidents WHERE id = $1`, incID).Scan(&status); qerr != nil {
+			t.Fatal(qerr)
+		}
+		switch {
+		case tc.wantErr == "" && (err != nil || status != "resolved" || out.Incident.Resolution == nil || *out.Incident.Resolution != "note: bank told"):
+			t.Errorf("%s: %v, status %s, %+v", tc.name, err, status, out.Incident)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || status != "open"):
+			t.Errorf("%s: %v (want %q), status %s", tc.name, err, tc.wantErr, status)
+		}
+	}
+	if err := ctlInto(t, db.URL, nil, "incidents", "show", "--id", "inc_01nosuchincident"); err == nil || !strings.Contains(err.Error(), "not_found") {
+		t.Errorf("show unknown: %v", err)
+	}
+	if err := ctlInto(t, db.URL, nil, "incidents", "list", "--status", "closed"); err == nil {
+		t.Error("list --status closed was accepted")
+	}
+	var all []incidentJSON
+	if err := ctlInto(t, db.URL, &all, "incidents", "list", "--status", "all"); err != nil || len(all) != len(tests) {
+		t.Fatalf("list all: %d %v", len(all), err)
+	}
+	if all[0].CreatedAt.Before(all[len(all)-1].CreatedAt) {
+		t.Error("list is not newest first")
+	}
+}
