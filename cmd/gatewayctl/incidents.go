@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citizenpay/gateway/internal/bankclient"
-	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/id"
 	"github.com/citizenpay/gateway/internal/jobs"
 	"github.com/citizenpay/gateway/internal/keyring"
@@ -76,13 +75,13 @@ func (e env) incidents(args []string) error {
 			return err
 		}
 		defer pool.Close()
-		list, err := listIncidents(e.ctx, pool, *status, *limit)
+		list, err := postgres.ListIncidents(e.ctx, pool, *status, *limit)
 		if err != nil {
 			return err
 		}
 		out := make([]incidentJSON, 0, len(list))
 		for _, in := range list {
-			out = append(out, in.toJSON(false))
+			out = append(out, toIncidentJSON(in, false))
 		}
 		return e.printJSON(out)
 	case "show":
@@ -94,11 +93,11 @@ func (e env) incidents(args []string) error {
 			return err
 		}
 		defer pool.Close()
-		in, err := getIncident(e.ctx, pool, *incID, false)
+		in, err := postgres.GetIncident(e.ctx, pool, *incID, false)
 		if err != nil {
 			return err
 		}
-		return e.printJSON(in.toJSON(true))
+		return e.printJSON(toIncidentJSON(in, true))
 	case "resolve":
 		r := resolution{IncidentID: *incID, Action: *action, Note: strings.TrimSpace(*note), BankReference: strings.TrimSpace(*bankRef)}
 		if err := r.check(); err != nil {
@@ -122,20 +121,6 @@ func (e env) incidents(args []string) error {
 	return errUsage
 }
 
-// incident is a row of the incidents table.
-type incident struct {
-	ID         string
-	Kind       string
-	Status     string
-	BankCode   string
-	ObjectID   string
-	Summary    string
-	Evidence   []byte
-	Resolution string
-	CreatedAt  time.Time
-	ResolvedAt *time.Time
-}
-
 // incidentJSON is how gatewayctl prints an incident.
 type incidentJSON struct {
 	ID         string          `json:"id"`
@@ -150,7 +135,7 @@ type incidentJSON struct {
 	ResolvedAt *time.Time      `json:"resolved_at"`
 }
 
-func (in *incident) toJSON(withEvidence bool) incidentJSON {
+func toIncidentJSON(in *postgres.Incident, withEvidence bool) incidentJSON {
 	out := incidentJSON{ID: in.ID, Kind: in.Kind, Status: in.Status, BankCode: in.BankCode, ObjectID: in.ObjectID,
 		Summary: in.Summary, CreatedAt: in.CreatedAt.UTC()}
 	if withEvidence {
@@ -165,65 +150,6 @@ func (in *incident) toJSON(withEvidence bool) incidentJSON {
 		out.ResolvedAt = &t
 	}
 	return out
-}
-
-const incidentColumns = `id, kind, status, coalesce(bank_code, ''), coalesce(object_id, ''), summary, evidence,
-	coalesce(resolution, ''), created_at, resolved_at`
-
-func scanIncident(row pgx.Row) (*incident, error) {
-	var in incident
-	err := row.Scan(&in.ID, &in.Kind, &in.Status, &in.BankCode, &in.ObjectID, &in.Summary, &in.Evidence,
-		&in.Resolution, &in.CreatedAt, &in.ResolvedAt)
-	return &in, err
-}
-
-// listIncidents returns up to limit incidents of status (or all), newest first.
-func listIncidents(ctx context.Context, q postgres.Querier, status string, limit int) ([]*incident, error) {
-	rows, err := q.Query(ctx, `SELECT `+incidentColumns+` FROM incidents
-		WHERE $1 = 'all' OR status = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, status, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list incidents: %w", err)
-	}
-	defer rows.Close()
-	var out []*incident
-	for rows.Next() {
-		in, err := scanIncident(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list incidents: %w", err)
-		}
-		out = append(out, in)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list incidents: %w", err)
-	}
-	return out, nil
-}
-
-// getIncident reads incident incID; lock takes its row lock.
-func getIncident(ctx context.Context, q postgres.Querier, incID string, lock bool) (*incident, error) {
-	sql := `SELECT ` + incidentColumns + ` FROM incidents WHERE id = $1`
-	if lock {
-		sql += ` FOR UPDATE`
-	}
-	in, err := scanIncident(q.QueryRow(ctx, sql, incID))
-	if postgres.IsNoRows(err) {
-		return nil, fault.New(fault.NotFound, "no incident %s", incID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get incident %s: %w", incID, err)
-	}
-	return in, nil
-}
-
-// markResolved closes an open incident with its resolution text.
-func markResolved(ctx context.Context, tx pgx.Tx, in *incident, text string) error {
-	err := tx.QueryRow(ctx, `UPDATE incidents SET status = 'resolved', resolution = $2, resolved_at = now()
-		WHERE id = $1 AND status = 'open' RETURNING status, resolution, resolved_at`, in.ID, text).
-		Scan(&in.Status, &in.Resolution, &in.ResolvedAt)
-	if err != nil {
-		return fmt.Errorf("resolve incident %s: %w", in.ID, err)
-	}
-	return nil
 }
 
 // clearingService builds the service as the gateway wires it for clearing:
@@ -301,7 +227,7 @@ type resolved struct {
 func (r resolution) apply(ctx context.Context, pool *pgxpool.Pool, svc *service.Service) (*resolved, error) {
 	var out *resolved
 	err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
-		in, err := getIncident(ctx, tx, r.IncidentID, true)
+		in, err := postgres.GetIncident(ctx, tx, r.IncidentID, true)
 		if err != nil {
 			return err
 		}
@@ -333,10 +259,10 @@ func (r resolution) apply(ctx context.Context, pool *pgxpool.Pool, svc *service.
 			out.PaymentRequest, out.Refund = &w, &wr
 			text = fmt.Sprintf("refund: %s of %s %s for %s: %s", rf.ID, money.Format(rf.Amount), rf.Currency, req.ID, r.Note)
 		}
-		if err := markResolved(ctx, tx, in, text); err != nil {
+		if err := postgres.ResolveIncident(ctx, tx, in, text); err != nil {
 			return err
 		}
-		out.Incident = in.toJSON(false)
+		out.Incident = toIncidentJSON(in, false)
 		return nil
 	})
 	if err != nil {
@@ -349,7 +275,7 @@ func (r resolution) apply(ctx context.Context, pool *pgxpool.Pool, svc *service.
 // currency that were sent and the bank reference the operator gives,
 // through the path a bank's success takes: the attempt, the request, the
 // ledger posting and the payment_request.paid event together, once.
-func (r resolution) applyPaid(ctx context.Context, tx pgx.Tx, svc *service.Service, in *incident) (*payment.Request, error) {
+func (r resolution) applyPaid(ctx context.Context, tx pgx.Tx, svc *service.Service, in *postgres.Incident) (*payment.Request, error) {
 	if !id.HasPrefix(in.ObjectID, id.PaymentAttempt) {
 		return nil, fmt.Errorf("--action apply-paid: incident %s names no debit (pa_…) but %q", in.ID, in.ObjectID)
 	}
@@ -378,7 +304,7 @@ func (r resolution) applyPaid(ctx context.Context, tx pgx.Tx, svc *service.Servi
 // A debit other than the one that paid the request is refused: a refund can
 // only return the request's own payment, and refunding that would mark a
 // paid fee refunded.
-func (r resolution) refund(ctx context.Context, tx pgx.Tx, svc *service.Service, in *incident) (*payment.Refund, *payment.Request, error) {
+func (r resolution) refund(ctx context.Context, tx pgx.Tx, svc *service.Service, in *postgres.Incident) (*payment.Refund, *payment.Request, error) {
 	reqID, attemptID := "", ""
 	switch {
 	case id.HasPrefix(in.ObjectID, id.PaymentRequest):
