@@ -47,6 +47,13 @@ type Config struct {
 	BankRequestTimeout         time.Duration // bounds one request to a bank
 	BankBreakerCooldown        time.Duration // how long a bank's open circuit refuses calls
 	AccountVerificationTimeout time.Duration // a link without the bank's answer is then rejected (bank_timeout)
+
+	// Admission control at peak hours (internal/admission).
+	RateLimitPortalRPS   float64       // requests a second per portal (0: no limit)
+	RateLimitPortalBurst int           // requests a portal may send at once
+	AdmissionMaxInFlight int           // requests in flight before shedding (0: never shed)
+	AdmissionMaxWait     time.Duration // how long a request waits for room before 503
+	AdmissionDBWait      time.Duration // average PostgreSQL connection wait above which reads are shed (0: never)
 }
 
 // IdentityConfigured reports whether the citizen API can verify tokens.
@@ -86,9 +93,27 @@ func Load(getenv func(string) string) (Config, error) {
 		BankRequestTimeout:         r.duration("BANK_REQUEST_TIMEOUT", 10*time.Second),
 		BankBreakerCooldown:        r.duration("BANK_BREAKER_COOLDOWN", 30*time.Second),
 		AccountVerificationTimeout: r.duration("ACCOUNT_VERIFICATION_TIMEOUT", 24*time.Hour),
+
+		RateLimitPortalRPS:   r.float("RATE_LIMIT_PORTAL_RPS", 1000, 0, 1e6),
+		RateLimitPortalBurst: r.integer("RATE_LIMIT_PORTAL_BURST", 0, 0, 10_000_000),
+		AdmissionMaxInFlight: r.integer("ADMISSION_MAX_IN_FLIGHT", -1, 0, 1_000_000),
+		AdmissionMaxWait:     r.duration("ADMISSION_MAX_WAIT", 20*time.Millisecond),
+		AdmissionDBWait:      r.duration("ADMISSION_DB_WAIT", 50*time.Millisecond),
 	}
 	if r.err != nil {
 		return Config{}, r.err
+	}
+	if c.RateLimitPortalBurst == 0 { // default: two seconds' worth
+		c.RateLimitPortalBurst = max(1, int(2*c.RateLimitPortalRPS))
+	}
+	if c.AdmissionMaxInFlight < 0 { // default: twice the pool
+		c.AdmissionMaxInFlight = 2 * int(c.DatabaseMaxConns)
+	}
+	if c.AdmissionMaxWait < 0 {
+		return Config{}, &Error{"ADMISSION_MAX_WAIT", "must not be negative"}
+	}
+	if c.AdmissionDBWait < 0 {
+		return Config{}, &Error{"ADMISSION_DB_WAIT", "must not be negative"}
 	}
 	if c.Env != EnvProduction && c.Env != EnvDevelopment {
 		return Config{}, &Error{"GATEWAY_ENV", "must be production or development"}

@@ -1,0 +1,148 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/citizenpay/gateway/internal/admission"
+	"github.com/citizenpay/gateway/internal/fault"
+)
+
+// RateLimiter takes one request from a caller's allowance (the Redis rate
+// limiter). An error means the allowance is not known just now.
+type RateLimiter interface {
+	Allow(ctx context.Context, caller string, rate float64, burst int) (bool, time.Duration, error)
+}
+
+// Admission is the gateway's peak-hour admission control: load shedding by
+// class in front of every API route, and a per-portal rate limit after the
+// portal is authenticated. A nil *Admission admits everything.
+type Admission struct {
+	shedder     *admission.Shedder
+	limiter     RateLimiter
+	portalRate  float64
+	portalBurst int
+
+	shed     *prometheus.CounterVec
+	limited  prometheus.Counter
+	failOpen prometheus.Counter
+}
+
+// AdmissionConfig configures NewAdmission.
+type AdmissionConfig struct {
+	Shedder     *admission.Shedder // nil sheds nothing
+	Limiter     RateLimiter        // nil limits nothing
+	PortalRate  float64            // requests a second per portal; 0 limits nothing
+	PortalBurst int                // requests a portal may send at once
+	Registry    prometheus.Registerer
+}
+
+// NewAdmission builds the admission control and registers its metrics.
+func NewAdmission(cfg AdmissionConfig) *Admission {
+	a := &Admission{
+		shedder: cfg.Shedder, limiter: cfg.Limiter, portalRate: cfg.PortalRate, portalBurst: cfg.PortalBurst,
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_admission_shed_total", Help: "Requests refused 503 by load shedding, by class and reason (busy, database).",
+		}, []string{"class", "reason"}),
+		limited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_rate_limited_total", Help: "Portal requests refused 429 by the per-portal rate limit.",
+		}),
+		failOpen: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_rate_limit_fail_open_total", Help: "Portal requests admitted without a rate-limit decision because Redis was unavailable.",
+		}),
+	}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(a.shed, a.limited, a.failOpen)
+		if sh := cfg.Shedder; sh != nil {
+			for _, c := range admission.Classes() {
+				cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+					Name: "gateway_admission_in_flight", Help: "Requests admitted and not yet finished, by class.",
+					ConstLabels: prometheus.Labels{"class": c.String()},
+				}, func() float64 { return float64(sh.InFlight(c)) }))
+			}
+		}
+	}
+	return a
+}
+
+// admissionClass is the priority of the matched route; false for the
+// operations routes and unmatched paths, which are never shed.
+func admissionClass(c *gin.Context) (admission.Class, bool) {
+	switch route := c.FullPath(); route {
+	case "", "/healthz", "/readyz", "/metrics", "/openapi.yaml":
+		return 0, false
+	case "/v1/bank-callbacks/:bank_code", "/v1/me/payment-requests/:id/pay":
+		return admission.Critical, true
+	}
+	switch c.Request.Method {
+	case http.MethodGet, http.MethodHead:
+		return admission.Low, true
+	}
+	return admission.Normal, true
+}
+
+// admit sheds load: a request starts only while its class has room, and is
+// answered 503 unavailable with Retry-After otherwise.
+func (s *Server) admit(c *gin.Context) {
+	a := s.Admission
+	if a == nil || a.shedder == nil {
+		c.Next()
+		return
+	}
+	class, ok := admissionClass(c)
+	if !ok {
+		c.Next()
+		return
+	}
+	release, err := a.shedder.Acquire(c.Request.Context(), class)
+	if err != nil {
+		reason := "busy"
+		if errors.Is(err, admission.ErrDatabaseBusy) {
+			reason = "database"
+		}
+		a.shed.WithLabelValues(class.String(), reason).Inc()
+		s.refuse(c, fault.New(fault.Unavailable, "the gateway is at capacity just now; retry after the time in Retry-After"), time.Second)
+		return
+	}
+	defer release()
+	c.Next()
+}
+
+// limitPortal applies the authenticated portal's rate limit: over it, 429
+// rate_limited with Retry-After. Without Redis the request is admitted and
+// counted: the limit protects the gateway, and losing Redis must not stop
+// the portals.
+func (s *Server) limitPortal(c *gin.Context) {
+	a := s.Admission
+	if a == nil || a.limiter == nil || a.portalRate <= 0 {
+		c.Next()
+		return
+	}
+	ok, wait, err := a.limiter.Allow(c.Request.Context(), portalOf(c).ID, a.portalRate, a.portalBurst)
+	switch {
+	case err != nil:
+		a.failOpen.Inc()
+	case !ok:
+		a.limited.Inc()
+		s.refuse(c, fault.New(fault.RateLimited, "this portal is over its rate limit; retry after the time in Retry-After"), wait)
+		return
+	}
+	c.Next()
+}
+
+// refuse answers err's problem with Retry-After: wait, in whole seconds, at
+// least one. Nothing was done, so nothing is stored.
+func (s *Server) refuse(c *gin.Context, err error, wait time.Duration) {
+	status, body := problemFor(err, requestID(c))
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	c.Header("Retry-After", strconv.Itoa(secs))
+	c.Data(status, "application/problem+json", body)
+	c.Abort()
+}
