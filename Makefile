@@ -13,7 +13,7 @@ PKGS ?= ./...
 TESTFLAGS ?=
 SERVICES := scripts/services.sh
 
-.PHONY: help build services test lint run demo down clean
+.PHONY: help build services test lint run demo down clean bench
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target>\n\n"} \
@@ -36,6 +36,9 @@ lint: ## gofmt, go vet and staticcheck
 
 run: ## Run the gateway locally with its services, migrations and a development portal
 	@scripts/run.sh
+
+bench: ## Load-test the gateway against this machine's ceilings (SHORT=1 RATE= DURATION= SCENARIOS=)
+	@scripts/bench.sh
 
 demo: ## Walk the whole story against `make run`: fee, link, pay, clearing, webhook, refund, verify
 	@scripts/demo.sh

@@ -64,7 +64,7 @@ func accounts(t *testing.T, h *apitest.Harness, c *apitest.Citizen) map[string]l
 func settled(t *testing.T, h *apitest.Harness, c *apitest.Citizen, id string) linked {
 	t.Helper()
 	var a linked
-	apitest.Eventually(t, 15*time.Second, "account "+id+" still pending", func() bool {
+	apitest.Eventually(t, 45*time.Second, "account "+id+" still pending", func() bool {
 		a = accounts(t, h, c)[id]
 		return a.Status != "pending_verification"
 	})
@@ -108,13 +108,14 @@ func TestLinkFlowThroughSandboxBank(t *testing.T) {
 		t.Fatalf("linking an active number again: %d %s", again.Status, again.Body)
 	}
 
-	b.Sim.SetKnobs(banksim.Knobs{Sync: true, AlsoCallBackAfterSync: true})
+	// The callback follows the synchronous answer a second later, so it is the duplicate.
+	b.Sim.SetKnobs(banksim.Knobs{Sync: true, AlsoCallBackAfterSync: true, CallbackDelay: time.Second})
 	a2 := link(t, h, cit, "link-2", "SBX", second.Number)
 	got2 := settled(t, h, cit, a2.ID)
 	if got2.Status != "active" || got2.IsDefault {
 		t.Fatalf("second account: %+v", got2)
 	}
-	apitest.Eventually(t, 10*time.Second, "the callback after the synchronous answer", func() bool {
+	apitest.Eventually(t, 30*time.Second, "the callback after the synchronous answer", func() bool {
 		return h.Count(`SELECT count(*) FROM bank_events WHERE result = 'duplicate'`) == 1
 	})
 
@@ -207,7 +208,7 @@ func TestAccountTakenAtActivation(t *testing.T) {
 	a2 := link(t, h, two, "link-2", "SBX", acc.Number)
 	vid := func(accID string) string {
 		var v string
-		apitest.Eventually(t, 10*time.Second, "verification of "+accID+" sent", func() bool {
+		apitest.Eventually(t, 45*time.Second, "verification of "+accID+" sent", func() bool {
 			return h.DB.Pool.QueryRow(t.Context(), `SELECT verification_id FROM linked_accounts WHERE id = $1
 				AND verification_sent_at IS NOT NULL`, accID).Scan(&v) == nil
 		})

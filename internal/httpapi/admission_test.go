@@ -124,7 +124,7 @@ func TestSheddingKeepsPriorityTraffic(t *testing.T) {
 			created <- h.Post("/v1/payment-requests", fmt.Sprintf("shed-%d", i), createBody(fmt.Sprintf("HCM-SHED-%d", i)))
 		})
 	}
-	apitest.Eventually(t, 10*time.Second, "three creates in flight", func() bool {
+	apitest.Eventually(t, 45*time.Second, "three creates in flight", func() bool {
 		return h.App.Shedder.InFlight(admission.Normal) == 3
 	})
 

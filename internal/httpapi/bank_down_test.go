@@ -24,7 +24,7 @@ func TestBankDown(t *testing.T) {
 	down.Sim.SetKnobs(banksim.Knobs{Down: true})
 
 	pending := link(t, h, cit, "link-down", "DOWN", atDown.Number)
-	apitest.Eventually(t, 20*time.Second, "the down bank's circuit to open", func() bool {
+	apitest.Eventually(t, 45*time.Second, "the down bank's circuit to open", func() bool {
 		return h.App.BankClients.Open("DOWN")
 	})
 	// More attempts than one run of the job makes: it was retried.

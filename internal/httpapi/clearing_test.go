@@ -90,7 +90,7 @@ func (p *payer) waitStatus(t *testing.T, prID, want string) map[string]any {
 		}
 	})
 	var m map[string]any
-	apitest.Eventually(t, 20*time.Second, prID+" never became "+want, func() bool {
+	apitest.Eventually(t, 45*time.Second, prID+" never became "+want, func() bool {
 		m = p.status(t, prID)
 		return m["status"] == want
 	})
@@ -214,7 +214,7 @@ func TestDuplicateAndContradictingDebitCallbacks(t *testing.T) {
 		t.Fatalf("pay: %d %s", r.Status, r.Body)
 	}
 	debitID := p.attemptID(t, p.prID)
-	apitest.Eventually(t, 10*time.Second, "the debit was never sent", func() bool { return p.bank.Sim.Stats().Received["debit"] >= 1 })
+	apitest.Eventually(t, 45*time.Second, "the debit was never sent", func() bool { return p.bank.Sim.Stats().Received["debit"] >= 1 })
 	success := func(eventID string) map[string]any {
 		return map[string]any{"event_id": eventID, "type": "debit.succeeded", "occurred_at": time.Now().UTC().Format(time.RFC3339),
 			"data": map[string]any{"debit_id": debitID, "amount": "75000", "currency": "VND", "bank_reference": "FT-1"}}
@@ -334,7 +334,7 @@ func TestBankThatExecutesButTimesOutOrFails(t *testing.T) {
 				t.Fatalf("pay: %d %s", r.Status, r.Body)
 			}
 			debitID := p.attemptID(t, p.prID)
-			apitest.Eventually(t, 15*time.Second, "the bank never executed the debit", func() bool { return p.bank.Sim.Executed(debitID) == 1 || p.bank.Sim.Stats().Received["debit"] >= 2 })
+			apitest.Eventually(t, 45*time.Second, "the bank never executed the debit", func() bool { return p.bank.Sim.Executed(debitID) == 1 || p.bank.Sim.Stats().Received["debit"] >= 2 })
 			// As a River retry after a crash mid-send would: send it again.
 			if _, err := h.App.River.Insert(context.Background(), service.SendDebit{AttemptID: debitID}, nil); err != nil {
 				t.Fatal(err)
@@ -392,7 +392,7 @@ func TestConcurrentRefundsCannotPassThePaidAmount(t *testing.T) {
 	if accepted != 3 || refused != 3 {
 		t.Fatalf("%d accepted, %d refused; 75000 allows three of 20000", accepted, refused)
 	}
-	apitest.Eventually(t, 20*time.Second, "refunds never settled", func() bool {
+	apitest.Eventually(t, 45*time.Second, "refunds never settled", func() bool {
 		return h.Count(`SELECT count(*) FROM refunds WHERE status = 'succeeded'`) == 3
 	})
 	if st := p.waitStatus(t, p.prID, "partially_refunded"); st["amount_refunded"] != "60000" {

@@ -67,7 +67,7 @@ func TestNoPersonalDataInClear(t *testing.T) {
 	if conflict.Code() != "outcome_conflict" {
 		t.Fatalf("conflict: %d %s", conflict.Status, conflict.Body)
 	}
-	apitest.Eventually(t, 10*time.Second, "the callback after the synchronous answer", func() bool {
+	apitest.Eventually(t, 45*time.Second, "the callback after the synchronous answer", func() bool {
 		return h.Count(`SELECT count(*) FROM bank_events WHERE result = 'duplicate'`) >= 1
 	})
 

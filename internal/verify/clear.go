@@ -111,7 +111,7 @@ func (s *clearScanner) scanLeaf(where, value string, accountField bool) []hit {
 	}
 	if s.findKnown(value) != "" {
 		hits = append(hits, hit{CheckClearAccount, where})
-	} else if accountField && !idLike.MatchString(value) && longestAccountRun(value) >= pii.MinAccountDigits {
+	} else if accountField && longestAccountRun(idInText.ReplaceAllString(value, "")) >= pii.MinAccountDigits {
 		hits = append(hits, hit{CheckAccountLikeDigit, where})
 	}
 	return hits
@@ -210,9 +210,10 @@ func stripSeparators(s string) string {
 	}, s)
 }
 
-// idLike matches the gateway's own ids (acc_…, pa_…), whose random part may
-// hold digit runs.
-var idLike = regexp.MustCompile(`^[a-z]{2,4}_[0-9a-z]{10,40}$`)
+// idInText finds the gateway's own ids (acc_…, pa_…), whose random part may
+// hold digit runs, alone or inside a longer value such as the ledger account
+// "portal_payable:ptl_01m8…".
+var idInText = regexp.MustCompile(`\b[a-z]{2,4}_[0-9a-z]{10,40}\b`)
 
 // isAccountField reports whether a column, JSON key or log field named name
 // holds an account number by its name. Ids, blind indexes and ciphertexts

@@ -48,6 +48,8 @@ func TestClearScanner(t *testing.T) {
 		{"a masked account", `{"account_number_masked":"******5678"}`, false, nil},
 		{"an account id", `{"account_id":"acc_01jf9x8q2y3z412345678901"}`, false, nil},
 		{"an id in an account field", "acc_01jf9x8q2y3z412345678901", true, nil},
+		{"a ledger account naming a portal", "portal_payable:ptl_01m8cfh2cdyf0123456789j0pb74", true, nil},
+		{"a ledger account beside a number", "portal_payable:970412345678", true, []string{"account_like_digits@v"}},
 		{"a date in an account-named field", `{"accountVerifiedAt":"2026-01-01"}`, false, nil},
 		{"an unknown number elsewhere", `{"reference":"970412345678"}`, false, nil},
 		{"not JSON after all", `{"pid": 079203001234`, false, []string{"clear_pid@v"}},
