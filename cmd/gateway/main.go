@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -50,6 +51,11 @@ func run(ctx context.Context, getenv func(string) string, out *os.File) error {
 	if err := a.StartWorkers(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
+	if cfg.PprofAddr != "" {
+		if err := servePprof(ctx, cfg.PprofAddr, log); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("GATEWAY_ADDR: %w", err)
@@ -81,5 +87,27 @@ func run(ctx context.Context, getenv func(string) string, out *os.File) error {
 		log.Error("stop workers", "error", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// servePprof serves the runtime profiles on a separate, loopback-only
+// listener, for profiling under load (make bench).
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("GATEWAY_PPROF_ADDR: must be a loopback host:port such as 127.0.0.1:6060")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("GATEWAY_PPROF_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	log.Info("profiles served", "addr", ln.Addr().String())
 	return nil
 }

@@ -41,6 +41,7 @@ type Config struct {
 	DatabaseMaxConns    int32
 	Workers             bool // run background workers in this process
 	LogLevel            string
+	PprofAddr           string  // a loopback address for net/http/pprof; empty: off
 	WebhookRetryFactor  float64 // scales the webhook retry schedule (1 in production)
 	StatusScheduleScale float64 // scales the bank status-query schedule after its first step (1 in production)
 
@@ -87,6 +88,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DatabaseMaxConns:    int32(r.integer("DATABASE_MAX_CONNS", 32, 2, 1000)),
 		Workers:             r.boolean("GATEWAY_WORKERS", true),
 		LogLevel:            r.str("LOG_LEVEL", "info"),
+		PprofAddr:           r.str("GATEWAY_PPROF_ADDR", ""),
 		WebhookRetryFactor:  r.float("WEBHOOK_RETRY_FACTOR", 1, 0.0001, 1),
 		StatusScheduleScale: r.float("BANK_STATUS_SCHEDULE_SCALE", 1, 0.00001, 1),
 
