@@ -98,7 +98,8 @@ type FastPath interface {
 	Release(ctx context.Context, c Claim, token string) error
 }
 
-// Op does the guarded work in tx and returns the response to store.
+// Op does the guarded work in tx and returns the response to store. The
+// transaction is the guard's: an Op that fails leaves it to be rolled back.
 type Op func(ctx context.Context, tx pgx.Tx) (Response, error)
 
 // Render turns an Op's refusal that was decided on current state into the
@@ -189,15 +190,8 @@ func (g *Guard) tryPostgres(ctx context.Context, c Claim, op Op, render Render) 
 		_ = tx.Rollback(ctx)
 		return g.replayFromPostgres(ctx, c)
 	}
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return Response{}, false, fmt.Errorf("savepoint: %w", err)
-	}
-	resp, opErr := op(ctx, sp)
+	resp, opErr := op(ctx, tx)
 	if opErr != nil {
-		if rerr := sp.Rollback(ctx); rerr != nil {
-			return Response{}, false, fmt.Errorf("rollback to savepoint: %w", rerr)
-		}
 		stored, ok := Response{}, false
 		if render != nil {
 			stored, ok = render(opErr)
@@ -205,9 +199,10 @@ func (g *Guard) tryPostgres(ctx context.Context, c Claim, op Op, render Render) 
 		if !ok {
 			return Response{}, false, opErr
 		}
-		resp = stored
-	} else if err := sp.Commit(ctx); err != nil {
-		return Response{}, false, fmt.Errorf("release savepoint: %w", err)
+		// A refusal decided on current state changed nothing: roll the
+		// work back and store the refusal on its own.
+		_ = tx.Rollback(ctx)
+		return g.storeRefusal(ctx, c, stored)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE idempotency_records SET response_status = $3, response_body = $4
 		WHERE scope = $1 AND key = $2`, c.Scope, c.Key, resp.Status, resp.Body); err != nil {
@@ -217,6 +212,21 @@ func (g *Guard) tryPostgres(ctx context.Context, c Claim, op Op, render Render) 
 		return Response{}, false, fmt.Errorf("commit: %w", err)
 	}
 	return resp, false, nil
+}
+
+// storeRefusal records a refusal under the claim. Between the rollback and
+// this insert a concurrent request with the same key may have run and
+// stored its own outcome: then that one is the key's answer, replayed here.
+func (g *Guard) storeRefusal(ctx context.Context, c Claim, r Response) (Response, bool, error) {
+	tag, err := g.Pool.Exec(ctx, `INSERT INTO idempotency_records (scope, key, fingerprint, response_status, response_body)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, c.Scope, c.Key, c.Fingerprint[:], r.Status, r.Body)
+	if err != nil {
+		return Response{}, false, fmt.Errorf("store refusal: %w", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return r, false, nil
+	}
+	return g.replayFromPostgres(ctx, c)
 }
 
 func (g *Guard) replayFromPostgres(ctx context.Context, c Claim) (Response, bool, error) {
