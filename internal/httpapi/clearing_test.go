@@ -134,6 +134,8 @@ func TestPayClearAndRefundThroughSandboxBank(t *testing.T) {
 	if len(mine.Data) != 1 || mine.Data[0]["id"] != p.prID {
 		t.Fatalf("the citizen's requests: %+v", mine.Data)
 	}
+	// The bank settles a moment later, so the second pay finds the first in progress.
+	p.bank.Sim.SetKnobs(banksim.Knobs{CallbackDelay: 700 * time.Millisecond})
 	r := p.pay(t, p.prID, "pay-1")
 	if r.Status != http.StatusAccepted || r.Map(t)["status"] != "processing" {
 		t.Fatalf("pay: %d %s", r.Status, r.Body)

@@ -3,7 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"strings"
 	"time"
 
@@ -90,36 +90,56 @@ func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 			return replayed(cb, prev)
 		}
 	}
+	field, known := callbackTypes[cb.Type]
+	ev := postgres.BankEvent{BankCode: cb.BankCode, EventID: cb.EventID, Type: cb.Type, ObjectID: objectID(cb.Data, field), Body: cb.Body}
 	var result string
 	var refusal *fault.Error
 	repeat := false
-	err := postgres.InTx(ctx, c.Pool, func(tx pgx.Tx) error {
-		field, known := callbackTypes[cb.Type]
-		claimed, err := postgres.ClaimBankEvent(ctx, tx, postgres.BankEvent{
-			BankCode: cb.BankCode, EventID: cb.EventID, Type: cb.Type, ObjectID: objectID(cb.Data, field), Body: cb.Body,
-		})
-		if err != nil {
-			return err
+	// claim records the event first in tx, so a concurrent copy waits on its
+	// key and then finds the result; it reports false for a repeat.
+	claim := func(tx pgx.Tx) (bool, error) {
+		claimed, err := postgres.ClaimBankEvent(ctx, tx, ev)
+		if err != nil || claimed {
+			return claimed, err
 		}
-		if !claimed {
-			repeat = true
-			result, err = postgres.BankEventResult(ctx, tx, cb.BankCode, cb.EventID)
+		repeat = true
+		result, err = postgres.BankEventResult(ctx, tx, cb.BankCode, cb.EventID)
+		return false, err
+	}
+	err := postgres.InTx(ctx, c.Pool, func(tx pgx.Tx) error {
+		if claimed, err := claim(tx); err != nil || !claimed {
 			return err
 		}
 		if !known {
 			refusal = fault.New(fault.UnknownEventType, "unknown callback type %q", cb.Type)
-		} else if refusal, err = c.dispatch(ctx, tx, cb, &result); err != nil {
+			return errRefused
+		}
+		res, err := c.dispatch(ctx, tx, cb)
+		if f, ok := fault.As(err); ok && incidentKinds[f.Code] != "" {
+			refusal = f
+			return errRefused
+		}
+		if err != nil {
 			return err
 		}
-		if refusal != nil {
-			result = string(refusal.Code)
-			if err := postgres.InsertIncident(ctx, tx, incidentKinds[refusal.Code], cb.BankCode, objectID(cb.Data, field),
+		result = string(res)
+		return postgres.SetBankEventResult(ctx, tx, cb.BankCode, cb.EventID, result)
+	})
+	if errors.Is(err, errRefused) {
+		// The refusal changed nothing: its work is rolled back, and the
+		// event is recorded with the refusal, and an incident, on its own.
+		result = string(refusal.Code)
+		err = postgres.InTx(ctx, c.Pool, func(tx pgx.Tx) error {
+			if claimed, err := claim(tx); err != nil || !claimed {
+				return err
+			}
+			if err := postgres.InsertIncident(ctx, tx, incidentKinds[refusal.Code], cb.BankCode, ev.ObjectID,
 				refusal.Message, map[string]any{"event_id": cb.EventID, "type": cb.Type, "callback": json.RawMessage(cb.Body)}); err != nil {
 				return err
 			}
-		}
-		return postgres.SetBankEventResult(ctx, tx, cb.BankCode, cb.EventID, result)
-	})
+			return postgres.SetBankEventResult(ctx, tx, cb.BankCode, cb.EventID, result)
+		})
+	}
 	if err != nil {
 		return "", err
 	}
@@ -135,33 +155,18 @@ func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 	return Applied(result), nil
 }
 
-// dispatch runs the type's handler under a savepoint. A refusal to record
-// rolls the handler's changes back and is returned; other errors abort.
-func (c *Callbacks) dispatch(ctx context.Context, tx pgx.Tx, cb Callback, result *string) (*fault.Error, error) {
+// errRefused rolls back a callback's work when it is refused.
+var errRefused = errors.New("callback refused")
+
+// dispatch runs the type's handler in tx. A known type without a handler is
+// not_found.
+func (c *Callbacks) dispatch(ctx context.Context, tx pgx.Tx, cb Callback) (Applied, error) {
 	prefix, _, _ := strings.Cut(cb.Type, ".")
 	h := c.handlers[prefix]
 	if h == nil {
-		return fault.New(fault.NotFound, "no %s named by this callback was sent to bank %s", prefix, cb.BankCode), nil
+		return "", fault.New(fault.NotFound, "no %s named by this callback was sent to bank %s", prefix, cb.BankCode)
 	}
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("savepoint: %w", err)
-	}
-	res, err := h(ctx, sp, cb)
-	if err != nil {
-		if rerr := sp.Rollback(ctx); rerr != nil {
-			return nil, fmt.Errorf("rollback to savepoint: %w", rerr)
-		}
-		if f, ok := fault.As(err); ok && incidentKinds[f.Code] != "" {
-			return f, nil
-		}
-		return nil, err
-	}
-	if err := sp.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("release savepoint: %w", err)
-	}
-	*result = string(res)
-	return nil, nil
+	return h(ctx, tx, cb)
 }
 
 // replayed answers an event id seen before with what it came to then.
