@@ -59,7 +59,11 @@ func idempotencyKey(c *gin.Context) (string, error) {
 // writes the (possibly replayed) response. Validation must be done before:
 // refusals of malformed input store nothing.
 func (s *Server) mutate(c *gin.Context, scope, key string, m mutation) {
-	body, _ := readBody(c)
+	body, err := readBody(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	fp, err := idempotency.Fingerprint(s.FingerprintKey, c.Request.Method, c.Request.URL.Path, body)
 	if err != nil {
 		s.fail(c, fault.New(fault.InvalidRequest, "the body is not valid JSON"))

@@ -25,7 +25,12 @@ func (s *Server) payPaymentRequest(c *gin.Context) {
 		return
 	}
 	var body payBody
-	if raw, _ := readBody(c); len(raw) > 0 {
+	raw, err := readBody(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if len(raw) > 0 {
 		if err := decode(c, &body); err != nil {
 			s.fail(c, err)
 			return

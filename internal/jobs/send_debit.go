@@ -41,6 +41,9 @@ type CheckDebit struct {
 // Kind implements river.JobArgs.
 func (CheckDebit) Kind() string { return "check_debit" }
 
+// InsertOpts puts the check on the banks queue, beside the sends.
+func (CheckDebit) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueBanks} }
+
 // SendDebitWorker sends an attempt's debit. A final answer is applied; a
 // 202 or an unknown outcome is asked about on the status schedule. The same
 // Idempotency-Key (the attempt id) is used every time, so a retry after the
@@ -109,7 +112,7 @@ func (w *Clearing) scheduleCheck(ctx context.Context, args river.JobArgs) error 
 	}
 	sched := StatusSchedule(w.CallbackTimeout, w.TimerScale)
 	if n >= len(sched) {
-		return w.Incident(ctx, w.Pool, "outcome_unknown", "", sentID,
+		return w.Incident(ctx, w.Pool, "outcome_unknown", w.bankOf(ctx, args), sentID,
 			"the bank's outcome is still unknown 24 h after the send", map[string]any{"checks": n})
 	}
 	sentAt, err := w.sentAt(ctx, args)
@@ -120,8 +123,22 @@ func (w *Clearing) scheduleCheck(ctx context.Context, args river.JobArgs) error 
 	if at.Before(time.Now()) {
 		at = time.Now()
 	}
-	_, err = client.Insert(ctx, args, &river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	_, err = client.Insert(ctx, args, &river.InsertOpts{Queue: QueueBanks, ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}})
 	return err
+}
+
+// bankOf names the bank a debit or refund was sent to, or "".
+func (w *Clearing) bankOf(ctx context.Context, args river.JobArgs) string {
+	table, id := "payment_attempts", ""
+	switch a := args.(type) {
+	case CheckDebit:
+		id = a.AttemptID
+	case CheckRefund:
+		table, id = "refunds", a.RefundID
+	}
+	var code string
+	_ = w.Pool.QueryRow(ctx, `SELECT bank_code FROM `+table+` WHERE id = $1`, id).Scan(&code)
+	return code
 }
 
 func (w *Clearing) sentAt(ctx context.Context, args river.JobArgs) (time.Time, error) {
@@ -156,14 +173,22 @@ func (w *Clearing) apply(ctx context.Context, bankCode, id string, fn func(pgx.T
 		return err
 	})
 	var f *fault.Error
-	if errors.As(err, &f) {
-		kind := string(f.Code)
-		if f.Code == fault.NotFound {
-			kind = postgres.IncidentUnknownObject
-		}
-		return w.Incident(ctx, w.Pool, kind, bankCode, id, f.Message, map[string]any{"source": "bank answer"})
+	if !errors.As(err, &f) {
+		return err // River retries: the bank's answer is asked for again
 	}
-	return err
+	kind, recorded := answerIncidents[f.Code]
+	if !recorded {
+		return err
+	}
+	return w.Incident(ctx, w.Pool, kind, bankCode, id, f.Message, map[string]any{"source": "bank answer"})
+}
+
+// answerIncidents are the refusals of a bank's answer that the operator
+// must look at; any other error is retried.
+var answerIncidents = map[fault.Code]string{
+	fault.NotFound:        postgres.IncidentUnknownObject,
+	fault.OutcomeConflict: postgres.IncidentOutcomeConflict,
+	fault.AmountDiffers:   postgres.IncidentAmountDiffers,
 }
 
 // CheckDebitWorker asks a bank about a debit on the status schedule.
@@ -192,7 +217,7 @@ func (w *CheckDebitWorker) Work(ctx context.Context, job *river.Job[CheckDebit])
 		if err != nil {
 			return err
 		}
-		if _, err := client.Insert(ctx, service.SendDebit{AttemptID: a.ID}, nil); err != nil {
+		if _, err := client.Insert(ctx, service.SendDebit{AttemptID: a.ID}, &river.InsertOpts{Queue: QueueBanks}); err != nil {
 			return err
 		}
 		return w.scheduleCheck(ctx, next)

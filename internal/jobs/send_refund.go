@@ -21,6 +21,9 @@ type CheckRefund struct {
 // Kind implements river.JobArgs.
 func (CheckRefund) Kind() string { return "check_refund" }
 
+// InsertOpts puts the check on the banks queue, beside the sends.
+func (CheckRefund) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueBanks} }
+
 // SendRefundWorker sends a refund to its bank, like SendDebitWorker.
 type SendRefundWorker struct {
 	river.WorkerDefaults[service.SendRefund]
@@ -80,7 +83,7 @@ func (w *CheckRefundWorker) Work(ctx context.Context, job *river.Job[CheckRefund
 		if err != nil {
 			return err
 		}
-		if _, err := client.Insert(ctx, service.SendRefund{RefundID: rf.ID}, nil); err != nil {
+		if _, err := client.Insert(ctx, service.SendRefund{RefundID: rf.ID}, &river.InsertOpts{Queue: QueueBanks}); err != nil {
 			return err
 		}
 	}

@@ -30,8 +30,11 @@ const (
 // first, then attempt, like Pay, so the two never deadlock.
 func (s *Service) ApplyDebitOutcome(ctx context.Context, tx pgx.Tx, bankCode, debitID string, o payment.BankOutcome) (Applied, error) {
 	peek, err := postgres.GetAttempt(ctx, tx, debitID, false)
-	if err != nil || peek.BankCode != bankCode {
+	if fault.Is(err, fault.NotFound) || (err == nil && peek.BankCode != bankCode) {
 		return "", fault.New(fault.NotFound, "no debit %s was sent to bank %s", debitID, bankCode)
+	}
+	if err != nil {
+		return "", err
 	}
 	now := s.now()
 	var result Applied
@@ -85,8 +88,11 @@ func (s *Service) ApplyDebitOutcome(ctx context.Context, tx pgx.Tx, bankCode, de
 // once, with its reversing posting and events.
 func (s *Service) ApplyRefundOutcome(ctx context.Context, tx pgx.Tx, bankCode, refundID string, o payment.BankOutcome) (Applied, error) {
 	peek, err := postgres.GetRefund(ctx, tx, refundID, false)
-	if err != nil || peek.BankCode != bankCode {
+	if fault.Is(err, fault.NotFound) || (err == nil && peek.BankCode != bankCode) {
 		return "", fault.New(fault.NotFound, "no refund %s was sent to bank %s", refundID, bankCode)
+	}
+	if err != nil {
+		return "", err
 	}
 	now := s.now()
 	var result Applied

@@ -43,27 +43,30 @@ type BankOpen func(bankCode string) bool
 // Pay starts paying request reqID from the payer's account (their default
 // when accountID is empty): the attempt and the job that sends its debit are
 // created in tx, and the request becomes processing. PostgreSQL makes a
-// second live attempt impossible.
+// second live attempt impossible. The request is checked first (404, 409),
+// then the account (422), then the bank's circuit (503, nothing made).
 func (s *Service) Pay(ctx context.Context, tx pgx.Tx, p Payer, reqID, accountID string, open BankOpen) (*payment.Request, error) {
-	acc, err := postgres.AccountForPayment(ctx, tx, p.CitizenID, accountID)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case acc == nil && accountID == "":
-		return nil, fault.New(fault.AccountRequired, "choose an account_id: you have no default account")
-	case acc == nil:
-		return nil, fault.Field(fault.AccountNotActive, "account_id", "no such account of yours")
-	case acc.Status != "active":
-		return nil, fault.Field(fault.AccountNotActive, "account_id", "the account is "+acc.Status)
-	case open != nil && open(acc.BankCode):
-		return nil, fault.New(fault.BankUnavailable, "bank %s is not answering just now; try another account or retry later", acc.BankCode)
-	}
 	now := s.now()
 	var attempt *payment.Attempt
 	r, err := s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{CitizenPIDIdx: p.PIDIndex}, reqID, func(r *payment.Request) (string, error) {
-		if r.Status == payment.StatusProcessing {
+		switch {
+		case r.Status == payment.StatusProcessing:
 			return "", fault.New(fault.PaymentInProgress, "a payment of this request is already in progress")
+		case r.Status != payment.StatusPending:
+			return "", r.StartPayment(now) // refused: the request's state
+		}
+		acc, err := postgres.AccountForPayment(ctx, tx, p.CitizenID, accountID)
+		switch {
+		case err != nil:
+			return "", err
+		case acc == nil && accountID == "":
+			return "", fault.New(fault.AccountRequired, "choose an account_id: you have no default account")
+		case acc == nil:
+			return "", fault.Field(fault.AccountNotActive, "account_id", "no such account of yours")
+		case acc.Status != "active":
+			return "", fault.Field(fault.AccountNotActive, "account_id", "the account is "+acc.Status)
+		case open != nil && open(acc.BankCode):
+			return "", fault.New(fault.BankUnavailable, "bank %s is not answering just now; try another account or retry later", acc.BankCode)
 		}
 		if err := r.StartPayment(now); err != nil {
 			return "", err
