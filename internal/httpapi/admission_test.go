@@ -145,7 +145,7 @@ func TestSheddingKeepsPriorityTraffic(t *testing.T) {
 	}
 	retryAfter(t, r)
 	// A bank's callback and a citizen's payment are admitted: they get their
-	// own answers (no such debit; no account to pay from), not 503.
+	// own answers (no such debit; no such request), not 503.
 	cb := h.Callback(bank, "", time.Time{}, map[string]any{
 		"event_id": "evt-shed-1", "type": "debit.succeeded", "occurred_at": time.Now().UTC().Format(time.RFC3339),
 		"data": map[string]any{"debit_id": "pa_unknown", "amount": "75000", "currency": "VND", "bank_reference": "REF1"},
@@ -154,7 +154,7 @@ func TestSheddingKeepsPriorityTraffic(t *testing.T) {
 		t.Fatalf("callback while full: %d %s", cb.Status, cb.Body)
 	}
 	pay := h.AsCitizen(cit.Token, http.MethodPost, "/v1/me/payment-requests/pr_unknown/pay", "pay-shed", map[string]any{})
-	if pay.Status != http.StatusUnprocessableEntity || pay.Code() != "account_required" {
+	if pay.Status != http.StatusNotFound || pay.Code() != "not_found" {
 		t.Fatalf("pay while full: %d %s", pay.Status, pay.Body)
 	}
 

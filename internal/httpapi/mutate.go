@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -24,6 +25,9 @@ func decode(c *gin.Context, v any) error {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return fault.New(fault.InvalidRequest, "the body must be a JSON object")
+	}
+	if err := exactFields(body, reflect.TypeOf(v), ""); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -73,13 +73,16 @@ func (s *Server) createPaymentRequest(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	draft, err := payment.Validate(toCreateInput(body), s.Now())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
+	in := toCreateInput(body)
 	p := portalOf(c)
+	// Validation runs inside the guarded work: a retry of a finished
+	// create replays it even when the time rules (expires_at in the future)
+	// would now refuse the body. A refusal here stores nothing.
 	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
+		draft, err := payment.Validate(in, s.Now())
+		if err != nil {
+			return 0, nil, err
+		}
 		r, err := s.Service.CreatePaymentRequest(ctx, tx, p.ID, draft)
 		if err != nil {
 			return 0, nil, err

@@ -275,6 +275,11 @@ func TestValidationRefusals(t *testing.T) {
 		{"pid with an unknown province", with(func(m map[string]any) { m["citizen_pid"] = "003203001234" }), 422, "invalid_pid"},
 		{"pid with letters", with(func(m map[string]any) { m["citizen_pid"] = "07920300123A" }), 422, "invalid_pid"},
 		{"unknown field", with(func(m map[string]any) { m["tip"] = "1" }), 400, "invalid_request"},
+		{"a field in another case", with(func(m map[string]any) { m["Amount"] = m["amount"]; delete(m, "amount") }), 400, "invalid_request"},
+		{"an unknown field in an item", with(func(m map[string]any) {
+			m["items"] = []map[string]any{{"code": "LE_PHI", "description": "Lệ phí", "amount": "75000", "Code": "X"}}
+			m["amount"] = "75000"
+		}), 400, "invalid_request"},
 		{"wrong type", with(func(m map[string]any) { m["description"] = 5 }), 400, "invalid_request"},
 		{"metadata value not a string", with(func(m map[string]any) { m["metadata"] = map[string]any{"a": 1} }), 400, "invalid_request"},
 		{"malformed JSON", `{"citizen_pid":`, 400, "invalid_request"},
@@ -332,6 +337,27 @@ func TestValidationRefusals(t *testing.T) {
 		if res := h.Get("/v1/payment-requests" + q); res.Status != 400 || res.Code() != "invalid_request" {
 			t.Errorf("list%s: %d %s", q, res.Status, res.Body)
 		}
+	}
+}
+
+func TestReplayAfterTheExpiryPassed(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t)
+	b := createBody("LATE-1")
+	b["expires_at"] = time.Now().Add(1500 * time.Millisecond).Format(time.RFC3339Nano)
+	first := h.Post("/v1/payment-requests", "late", b)
+	if first.Status != 201 {
+		t.Fatalf("create: %d %s", first.Status, first.Body)
+	}
+	time.Sleep(time.Until(mustTime(t, b["expires_at"].(string))) + 100*time.Millisecond)
+	// The body would now be refused (expires_at in the past), but it ran:
+	// the same key replays it.
+	again := h.Post("/v1/payment-requests", "late", b)
+	if again.Status != 201 || !bytes.Equal(again.Body, first.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("late replay: %d %s", again.Status, again.Body)
+	}
+	if r := h.Post("/v1/payment-requests", "late-new", b); r.Status != 422 || r.Code() != "invalid_expiry" {
+		t.Fatalf("the same body under a new key: %d %s", r.Status, r.Body)
 	}
 }
 

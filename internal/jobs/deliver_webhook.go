@@ -147,11 +147,13 @@ func (w *DeliverWebhookWorker) Work(ctx context.Context, job *river.Job[DeliverW
 		return nil
 	case res.Gone():
 		err := postgres.InTx(ctx, w.Pool, func(tx pgx.Tx) error {
-			// Not the event's failure: it waits, pending, for the endpoint.
-			if _, err := postgres.RecordFailedAttempt(ctx, tx, eventID, gen, at, res.Problem+": endpoint disabled", math.MaxInt32); err != nil {
+			// The portal row first, as event sequencing locks it before
+			// the events: the two never wait on each other in a cycle.
+			if _, err := postgres.DisableWebhook(ctx, tx, p.ID, at); err != nil {
 				return err
 			}
-			_, err := postgres.DisableWebhook(ctx, tx, p.ID, at)
+			// Not the event's failure: it waits, pending, for the endpoint.
+			_, err := postgres.RecordFailedAttempt(ctx, tx, eventID, gen, at, res.Problem+": endpoint disabled", math.MaxInt32)
 			return err
 		})
 		if err != nil {
