@@ -112,6 +112,11 @@ func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 	cfg := &river.Config{
 		Workers: workers,
 		Logger:  c.Log.With("component", "river"),
+		// A job whose process died is taken up again after a few minutes,
+		// not River's default hour: a debit sent just before a crash gets
+		// its status query soon after BANK_CALLBACK_TIMEOUT, as §7 wants.
+		JobTimeout:           2 * time.Minute,
+		RescueStuckJobsAfter: 5 * time.Minute,
 	}
 	if c.Work {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}}
