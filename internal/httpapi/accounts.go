@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
@@ -131,7 +130,7 @@ func (s *Server) changeAccount(c *gin.Context, change func(ctx context.Context, 
 // listAccounts lists the citizen's accounts, newest first. A citizen never
 // seen has none; reading creates nothing.
 func (s *Server) listAccounts(c *gin.Context) {
-	limit, before, err := parseAccountQuery(c)
+	q, err := parseQuery(c, "acc")
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -147,49 +146,10 @@ func (s *Server) listAccounts(c *gin.Context) {
 			sess.remember(citizenID)
 		}
 	}
-	as, more, err := s.Citizens.ListAccounts(c.Request.Context(), postgres.AccountFilter{CitizenID: citizenID, Before: before, Limit: limit})
+	as, more, err := s.Citizens.ListAccounts(c.Request.Context(), postgres.AccountFilter{CitizenID: citizenID, Before: q.cursor, Limit: q.limit})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	out := wire.List[wire.LinkedAccount]{Data: make([]wire.LinkedAccount, 0, len(as))}
-	for _, a := range as {
-		out.Data = append(out.Data, wire.ToLinkedAccount(a))
-	}
-	if more {
-		cur := encodeCursor("acc", as[len(as)-1].ID)
-		out.NextCursor = &cur
-	}
-	c.JSON(http.StatusOK, out)
-}
-
-// parseAccountQuery reads limit (1–100, default 20) and cursor; any other
-// parameter, or a repeated one, is refused.
-func parseAccountQuery(c *gin.Context) (int, string, error) {
-	limit, before := 20, ""
-	for name, vals := range c.Request.URL.Query() {
-		if len(vals) != 1 {
-			return 0, "", fault.Field(fault.InvalidRequest, name, name+" may be given once")
-		}
-		switch name {
-		case "limit":
-			n, err := strconv.Atoi(vals[0])
-			if err != nil || n < 1 || n > 100 {
-				return 0, "", fault.Field(fault.InvalidRequest, "limit", "limit must be an integer from 1 to 100")
-			}
-			limit = n
-		case "cursor":
-			if vals[0] == "" {
-				continue
-			}
-			pos, err := decodeCursor("acc", vals[0])
-			if err != nil {
-				return 0, "", err
-			}
-			before = pos
-		default:
-			return 0, "", fault.Field(fault.InvalidRequest, name, "unknown query parameter "+name)
-		}
-	}
-	return limit, before, nil
+	writePage(c, as, more, "acc", func(a *account.Account) string { return a.ID }, wire.ToLinkedAccount)
 }

@@ -159,13 +159,5 @@ func (s *Server) writeRequestList(c *gin.Context, f postgres.RequestFilter) {
 		s.fail(c, err)
 		return
 	}
-	out := wire.List[wire.PaymentRequest]{Data: make([]wire.PaymentRequest, 0, len(rs))}
-	for _, r := range rs {
-		out.Data = append(out.Data, wire.ToPaymentRequest(r))
-	}
-	if more {
-		cur := encodeCursor("pr", rs[len(rs)-1].ID)
-		out.NextCursor = &cur
-	}
-	c.JSON(http.StatusOK, out)
+	writePage(c, rs, more, "pr", func(r *payment.Request) string { return r.ID }, wire.ToPaymentRequest)
 }

@@ -2,12 +2,14 @@ package httpapi
 
 import (
 	"encoding/base64"
+	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/wire"
 )
 
 type listQuery struct {
@@ -61,4 +63,18 @@ func decodeCursor(kind, s string) (string, error) {
 		return "", fault.Field(fault.InvalidRequest, "cursor", "cursor is not one this list gave")
 	}
 	return pos, nil
+}
+
+// writePage answers a page of a list: items converted by to, and a cursor
+// after the last one when more follow.
+func writePage[T, W any](c *gin.Context, items []T, more bool, kind string, id func(T) string, to func(T) W) {
+	out := wire.List[W]{Data: make([]W, 0, len(items))}
+	for _, it := range items {
+		out.Data = append(out.Data, to(it))
+	}
+	if more && len(items) > 0 {
+		cur := encodeCursor(kind, id(items[len(items)-1]))
+		out.NextCursor = &cur
+	}
+	c.JSON(http.StatusOK, out)
 }
