@@ -22,6 +22,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/jcs"
+	"github.com/citizenpay/gateway/internal/pgtx"
 )
 
 // Claim names one operation: a caller's scope and key, and the fingerprint
@@ -174,7 +175,9 @@ func (g *Guard) runPostgres(ctx context.Context, c Claim, op Op, render Render) 
 var errVanished = errors.New("idempotency record vanished")
 
 func (g *Guard) tryPostgres(ctx context.Context, c Claim, op Op, render Render) (Response, bool, error) {
-	tx, err := g.Pool.Begin(ctx)
+	// pgtx: BEGIN travels with the INSERT below and the response's UPDATE
+	// with COMMIT, two round trips fewer than pool.Begin.
+	tx, err := pgtx.Begin(ctx, g.Pool)
 	if err != nil {
 		return Response{}, false, fmt.Errorf("begin: %w", err)
 	}
@@ -204,12 +207,11 @@ func (g *Guard) tryPostgres(ctx context.Context, c Claim, op Op, render Render) 
 		_ = tx.Rollback(ctx)
 		return g.storeRefusal(ctx, c, stored)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE idempotency_records SET response_status = $3, response_body = $4
-		WHERE scope = $1 AND key = $2`, c.Scope, c.Key, resp.Status, resp.Body); err != nil {
-		return Response{}, false, fmt.Errorf("store idempotent response: %w", err)
-	}
+	// Sent with COMMIT: if it fails, the commit fails and nothing is kept.
+	tx.AtCommit(`UPDATE idempotency_records SET response_status = $3, response_body = $4
+		WHERE scope = $1 AND key = $2`, c.Scope, c.Key, resp.Status, resp.Body)
 	if err := tx.Commit(ctx); err != nil {
-		return Response{}, false, fmt.Errorf("commit: %w", err)
+		return Response{}, false, fmt.Errorf("store idempotent response and commit: %w", err)
 	}
 	return resp, false, nil
 }

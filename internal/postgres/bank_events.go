@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/citizenpay/gateway/internal/pgtx"
 )
 
 // BankEvent is a bank's callback as kept: the raw body as evidence (it
@@ -36,9 +38,12 @@ func ClaimBankEvent(ctx context.Context, tx pgx.Tx, e BankEvent) (bool, error) {
 	return tag.RowsAffected() == 1, nil
 }
 
-// SetBankEventResult records what applying a claimed event came to.
+// SetBankEventResult records what applying a claimed event came to. It is
+// the transaction's last write and nothing reads its result, so on a pgtx
+// transaction it goes out with COMMIT (one round trip fewer); an error then
+// fails the commit and rolls everything back.
 func SetBankEventResult(ctx context.Context, tx pgx.Tx, bankCode, eventID, result string) error {
-	if _, err := tx.Exec(ctx, `UPDATE bank_events SET result = $3 WHERE bank_code = $1 AND event_id = $2`,
+	if err := pgtx.DeferUntilCommit(ctx, tx, `UPDATE bank_events SET result = $3 WHERE bank_code = $1 AND event_id = $2`,
 		bankCode, eventID, result); err != nil {
 		return fmt.Errorf("record result of bank event %s/%s: %w", bankCode, eventID, err)
 	}

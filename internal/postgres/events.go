@@ -28,6 +28,13 @@ func InsertEvent(ctx context.Context, q Querier, id, portalID, typ string, paylo
 	return nil
 }
 
+// QueueInsertEvent queues InsertEvent's statement in b, to be pipelined with
+// the change it reports; wrap its error with the event's id.
+func QueueInsertEvent(b *pgx.Batch, id, portalID, typ string, payload []byte, at time.Time) {
+	b.Queue(`INSERT INTO events (id, portal_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		id, portalID, typ, payload, at)
+}
+
 // SequenceEvents numbers the portal's committed, unnumbered events in the
 // order they became visible. It holds the portal's row lock while it works,
 // so numbers are given in one order and an event that committed late gets a

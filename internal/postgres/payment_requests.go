@@ -62,20 +62,27 @@ type SealedPID struct {
 // InsertPaymentRequest inserts r. A second live request for the same
 // dossier is refused with duplicate_dossier.
 func InsertPaymentRequest(ctx context.Context, q Querier, r *payment.Request, pid SealedPID) error {
-	items, err := toDBItems(r.Items)
+	sql, args, err := paymentRequestInsert(r, pid)
 	if err != nil {
 		return err
 	}
-	meta, err := json.Marshal(r.Metadata)
+	_, err = q.Exec(ctx, sql, args...)
+	return PaymentRequestInsertError(r, err)
+}
+
+// QueueInsertPaymentRequest queues r's insert in b, to be pipelined with
+// other statements; pass the statement's error to PaymentRequestInsertError.
+func QueueInsertPaymentRequest(b *pgx.Batch, r *payment.Request, pid SealedPID) error {
+	sql, args, err := paymentRequestInsert(r, pid)
 	if err != nil {
 		return err
 	}
-	_, err = q.Exec(ctx, `INSERT INTO payment_requests (id, portal_id, status, version, citizen_pid_index, citizen_pid_sealed,
-		citizen_pid_masked, dossier_code, service_code, description, items, amount, currency, amount_refunded, metadata,
-		expires_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-		r.ID, r.PortalID, r.Status, r.Version, pid.Index, pid.Sealed, r.CitizenPIDMasked, r.DossierCode, r.ServiceCode,
-		r.Description, items, r.Amount, r.Currency, r.AmountRefunded, meta, r.ExpiresAt, r.CreatedAt, r.UpdatedAt)
+	b.Queue(sql, args...)
+	return nil
+}
+
+// PaymentRequestInsertError translates the error of r's insert.
+func PaymentRequestInsertError(r *payment.Request, err error) error {
 	if IsUniqueViolation(err, "payment_requests_live_dossier") {
 		return fault.New(fault.DuplicateDossier, "dossier %s already has a live payment request", r.DossierCode)
 	}
@@ -83,6 +90,23 @@ func InsertPaymentRequest(ctx context.Context, q Querier, r *payment.Request, pi
 		return fmt.Errorf("insert payment request %s: %w", r.ID, err)
 	}
 	return nil
+}
+
+func paymentRequestInsert(r *payment.Request, pid SealedPID) (string, []any, error) {
+	items, err := toDBItems(r.Items)
+	if err != nil {
+		return "", nil, err
+	}
+	meta, err := json.Marshal(r.Metadata)
+	if err != nil {
+		return "", nil, err
+	}
+	return `INSERT INTO payment_requests (id, portal_id, status, version, citizen_pid_index, citizen_pid_sealed,
+		citizen_pid_masked, dossier_code, service_code, description, items, amount, currency, amount_refunded, metadata,
+		expires_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		[]any{r.ID, r.PortalID, r.Status, r.Version, pid.Index, pid.Sealed, r.CitizenPIDMasked, r.DossierCode, r.ServiceCode,
+			r.Description, items, r.Amount, r.Currency, r.AmountRefunded, meta, r.ExpiresAt, r.CreatedAt, r.UpdatedAt}, nil
 }
 
 const requestColumns = `id, portal_id, status, version, citizen_pid_masked, dossier_code, service_code, description,

@@ -26,10 +26,32 @@ func (s *Service) CreatePaymentRequest(ctx context.Context, tx pgx.Tx, portalID 
 		AmountRefunded: decimal.Zero, Metadata: d.Metadata, ExpiresAt: d.ExpiresAt, CreatedAt: now, UpdatedAt: now,
 	}
 	sealed := postgres.SealedPID{Index: s.PII.Index(pii.KindPID, d.CitizenPID), Sealed: s.PII.Seal(pii.KindPID, d.CitizenPID)}
-	if err := postgres.InsertPaymentRequest(ctx, tx, r, sealed); err != nil {
+	evID, body, err := eventBody(EventRequestCreated, r, nil)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.emit(ctx, tx, EventRequestCreated, r, nil); err != nil {
+	// The request and its event do not depend on each other: one round
+	// trip for both (PostgreSQL is the bottleneck of create, issue 6).
+	b := &pgx.Batch{}
+	if err := postgres.QueueInsertPaymentRequest(b, r, sealed); err != nil {
+		return nil, err
+	}
+	postgres.QueueInsertEvent(b, evID, r.PortalID, EventRequestCreated, body, r.UpdatedAt)
+	br := tx.SendBatch(ctx, b)
+	_, err = br.Exec()
+	err = postgres.PaymentRequestInsertError(r, err)
+	if err == nil {
+		if _, err = br.Exec(); err != nil {
+			err = fmt.Errorf("insert event %s: %w", evID, err)
+		}
+	}
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("insert payment request %s: %w", r.ID, cerr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.enqueueEvent(ctx, tx, evID, r.PortalID); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -53,18 +53,32 @@ func (s *Service) now() time.Time {
 
 // emit writes an event with a snapshot of r (and rf, if any) in tx.
 func (s *Service) emit(ctx context.Context, tx pgx.Tx, typ string, r *payment.Request, rf *wire.Refund) error {
+	evID, body, err := eventBody(typ, r, rf)
+	if err != nil {
+		return err
+	}
+	if err := postgres.InsertEvent(ctx, tx, evID, r.PortalID, typ, body, r.UpdatedAt); err != nil {
+		return err
+	}
+	return s.enqueueEvent(ctx, tx, evID, r.PortalID)
+}
+
+// eventBody gives a new event its id and body: a snapshot of r (and rf).
+func eventBody(typ string, r *payment.Request, rf *wire.Refund) (string, []byte, error) {
 	evID := id.New(id.Event)
 	snap := wire.ToPaymentRequest(r)
 	ev := wire.Event{ID: evID, Type: typ, CreatedAt: wire.Time(r.UpdatedAt), Data: wire.EventData{PaymentRequest: &snap, Refund: rf}}
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
+		return "", nil, fmt.Errorf("encode event: %w", err)
 	}
-	if err := postgres.InsertEvent(ctx, tx, evID, r.PortalID, typ, body, r.UpdatedAt); err != nil {
-		return err
-	}
+	return evID, body, nil
+}
+
+// enqueueEvent queues a written event's delivery in tx.
+func (s *Service) enqueueEvent(ctx context.Context, tx pgx.Tx, evID, portalID string) error {
 	if s.OnEvent != nil {
-		return s.OnEvent(ctx, tx, evID, r.PortalID)
+		return s.OnEvent(ctx, tx, evID, portalID)
 	}
 	return nil
 }
