@@ -154,7 +154,22 @@ type Client struct {
 	opts    Options
 	m       *metrics
 	now     func() time.Time
+	// calls bounds the calls in flight to this bank (a bulkhead): a bank
+	// that hangs holds at most this many of the gateway's workers, and
+	// calls past it come back Unknown at once, to be asked about later.
+	calls chan struct{}
 }
+
+// ErrBusy: the bank already has as many calls in flight as it may; nothing
+// was sent.
+var ErrBusy = errors.New("bankclient: too many calls in flight to this bank, nothing was sent")
+
+// MaxInFlight bounds the calls in flight to one bank; a call waits up to
+// slotWait for a free one.
+const (
+	MaxInFlight = 16
+	slotWait    = 200 * time.Millisecond
+)
 
 // reply is a bank's raw answer.
 type reply struct {
@@ -170,7 +185,7 @@ func (e *callerGone) Error() string { return e.err.Error() }
 func (e *callerGone) Unwrap() error { return e.err }
 
 func newClient(b *bank.Bank, opts Options, m *metrics) *Client {
-	c := &Client{code: b.Code, opts: opts, m: m, now: time.Now}
+	c := &Client{code: b.Code, opts: opts, m: m, now: time.Now, calls: make(chan struct{}, MaxInFlight)}
 	c.bank.Store(b)
 	tr := &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: min(5*time.Second, opts.Timeout), KeepAlive: 30 * time.Second}).DialContext,
@@ -214,6 +229,18 @@ func (c *Client) update(b *bank.Bank) { c.bank.Store(b) }
 // call sends one request, retrying while the outcome is unknown, and decodes
 // the answer.
 func (c *Client) call(ctx context.Context, op, method, path, key string, body []byte, decode func(reply) Result) Result {
+	wait := time.NewTimer(slotWait)
+	select {
+	case c.calls <- struct{}{}:
+		wait.Stop()
+		defer func() { <-c.calls }()
+	case <-wait.C:
+		c.m.outcome(c.code, op, "busy")
+		return Result{Err: ErrBusy}
+	case <-ctx.Done():
+		wait.Stop()
+		return Result{Err: ctx.Err()}
+	}
 	var res Result
 	for attempt := 1; ; attempt++ {
 		start := time.Now()

@@ -2,6 +2,7 @@ package bankclient_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -125,5 +126,50 @@ func TestASCII(t *testing.T) {
 		if got := bankclient.ASCII(in); got != want {
 			t.Errorf("ASCII(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestHangingBankHoldsAtMostItsShare: calls past MaxInFlight to a bank that
+// does not answer come back Unknown (ErrBusy) without being sent, so that
+// one bank never holds every worker of the gateway.
+func TestHangingBankHoldsAtMostItsShare(t *testing.T) {
+	t.Parallel()
+	b := setup(t, bankclient.Options{Timeout: time.Minute, MaxConns: 64})
+	release := make(chan struct{})
+	var arrived atomic.Int64
+	fakeBank(t, b.dir, "HANG", func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":%q,"status":"succeeded"}`, r.Header.Get("Idempotency-Key"))
+	})
+	ctx := context.Background()
+	n := bankclient.MaxInFlight + 4
+	results := make([]bankclient.Result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			results[i] = b.clients.VerifyAccount(ctx, "HANG", verification(fmt.Sprintf("av_hang_%d", i), holderPID))
+		})
+	}
+	for arrived.Load() < int64(bankclient.MaxInFlight) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // past the wait for a free slot
+	close(release)
+	wg.Wait()
+	busy, ok := 0, 0
+	for _, r := range results {
+		switch {
+		case errors.Is(r.Err, bankclient.ErrBusy) && r.Outcome == bankclient.Unknown:
+			busy++
+		case r.Outcome == bankclient.Succeeded:
+			ok++
+		default:
+			t.Fatalf("unexpected result %+v", r)
+		}
+	}
+	if busy != 4 || ok != bankclient.MaxInFlight || arrived.Load() != int64(bankclient.MaxInFlight) {
+		t.Fatalf("%d busy, %d answered, %d sent", busy, ok, arrived.Load())
 	}
 }
