@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/citizenpay/gateway/internal/app"
 	"github.com/citizenpay/gateway/internal/config"
 )
@@ -60,6 +62,9 @@ func run(ctx context.Context, getenv func(string) string, out *os.File) error {
 	if err != nil {
 		return fmt.Errorf("GATEWAY_ADDR: %w", err)
 	}
+	// A flood of connections waits in the kernel's accept queue instead of
+	// each costing the gateway buffers and a goroutine.
+	ln = netutil.LimitListener(ln, cfg.MaxConnections)
 	srv := &http.Server{
 		Handler:           a.Handler,
 		ReadHeaderTimeout: 5 * time.Second,

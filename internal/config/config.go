@@ -42,6 +42,7 @@ type Config struct {
 	Workers             bool // run background workers in this process
 	LogLevel            string
 	PprofAddr           string  // a loopback address for net/http/pprof; empty: off
+	MaxConnections      int     // client connections served at once; more wait to be accepted
 	WebhookRetryFactor  float64 // scales the webhook retry schedule (1 in production)
 	StatusScheduleScale float64 // scales the bank status-query schedule after its first step (1 in production)
 
@@ -89,6 +90,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Workers:             r.boolean("GATEWAY_WORKERS", true),
 		LogLevel:            r.str("LOG_LEVEL", "info"),
 		PprofAddr:           r.str("GATEWAY_PPROF_ADDR", ""),
+		MaxConnections:      r.integer("GATEWAY_MAX_CONNECTIONS", 4096, 16, 1_000_000),
 		WebhookRetryFactor:  r.float("WEBHOOK_RETRY_FACTOR", 1, 0.0001, 1),
 		StatusScheduleScale: r.float("BANK_STATUS_SCHEDULE_SCALE", 1, 0.00001, 1),
 
