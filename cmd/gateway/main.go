@@ -70,7 +70,7 @@ func run(ctx context.Context, getenv func(string) string, out *os.File) error {
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       30 * time.Second, // idle connections count against GATEWAY_MAX_CONNECTIONS
 		MaxHeaderBytes:    32 << 10,
 	}
 	errc := make(chan error, 1)

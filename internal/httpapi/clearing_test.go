@@ -421,6 +421,16 @@ func TestPayRefusals(t *testing.T) {
 	if r := p.pay(t, p.prID, "pay-canceled"); r.Status != 409 || r.Code() != "invalid_state" {
 		t.Fatalf("pay a canceled fee: %d %s", r.Status, r.Body)
 	}
+	// Past its expiry (swept or not yet): invalid_state, whatever the account.
+	late := createBody("FEE-LATE")
+	late["citizen_pid"] = p.cit.PID
+	late["expires_at"] = time.Now().Add(1200 * time.Millisecond).Format(time.RFC3339Nano)
+	lateID := h.Post("/v1/payment-requests", "create-late", late).Map(t)["id"].(string)
+	time.Sleep(time.Until(mustTime(t, late["expires_at"].(string))) + 50*time.Millisecond)
+	r = h.AsCitizen(p.cit.Token, http.MethodPost, "/v1/me/payment-requests/"+lateID+"/pay", "pay-late", map[string]string{"account_id": "acc_nope"})
+	if r.Status != 409 || r.Code() != "invalid_state" {
+		t.Fatalf("pay an overdue fee: %d %s", r.Status, r.Body)
+	}
 	fresh := p.newRequest(t, "FEE-2")
 	// An account that is not the citizen's: account_not_active.
 	r = h.AsCitizen(p.cit.Token, http.MethodPost, "/v1/me/payment-requests/"+fresh+"/pay", "pay-bad-acc", map[string]string{"account_id": "acc_nope"})

@@ -22,6 +22,9 @@ const (
 	// AnswerNotFound: a status query's 404, "never received": send again
 	// with the same key.
 	AnswerNotFound
+	// AnswerNotSent: the request never left the gateway (the bank's circuit
+	// is open, or it has as many calls in flight as it may): try again soon.
+	AnswerNotSent
 )
 
 // BankAnswer is a bank's answer to a send or a status query.

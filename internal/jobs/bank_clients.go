@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 
 	"github.com/citizenpay/gateway/internal/bankclient"
 	"github.com/citizenpay/gateway/internal/money"
@@ -59,6 +60,8 @@ func toBankAnswer(r bankclient.Result) BankAnswer {
 		return BankAnswer{Kind: AnswerPending}
 	case r.NotFound:
 		return BankAnswer{Kind: AnswerNotFound}
+	case errors.Is(r.Err, bankclient.ErrBusy) || errors.Is(r.Err, bankclient.ErrCircuitOpen):
+		return BankAnswer{Kind: AnswerNotSent}
 	}
 	return BankAnswer{Kind: AnswerUnknown}
 }

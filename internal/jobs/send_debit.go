@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -83,10 +84,18 @@ func (w *SendDebitWorker) Work(ctx context.Context, job *river.Job[service.SendD
 		DebitID: a.ID, AccountNumber: account, HolderPID: holder, Amount: money.Format(a.Amount), Currency: a.Currency,
 		Description: d.Description, Reference: d.DossierCode, // the client derives the ASCII description
 	})
-	if ans.Kind == AnswerFinal {
+	switch ans.Kind {
+	case AnswerFinal:
 		return w.applyDebit(ctx, a.BankCode, a.ID, ans.Outcome)
+	case AnswerNotSent:
+		return river.JobSnooze(w.soon())
 	}
 	return w.scheduleCheck(ctx, CheckDebit{AttemptID: a.ID, N: 0})
+}
+
+// soon is a short, jittered wait before trying a send that never left.
+func (w *Clearing) soon() time.Duration {
+	return 500*time.Millisecond + time.Duration(rand.Int64N(int64(time.Second)))
 }
 
 func (w *Clearing) backoff(attempt int) time.Duration {
@@ -211,6 +220,8 @@ func (w *CheckDebitWorker) Work(ctx context.Context, job *river.Job[CheckDebit])
 	switch ans.Kind {
 	case AnswerFinal:
 		return w.applyDebit(ctx, a.BankCode, a.ID, ans.Outcome)
+	case AnswerNotSent:
+		return river.JobSnooze(w.soon()) // the same check, not the next one
 	case AnswerNotFound:
 		// Never received: send again with the same key.
 		client, err := river.ClientFromContextSafely[pgx.Tx](ctx)

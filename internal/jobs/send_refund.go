@@ -46,8 +46,11 @@ func (w *SendRefundWorker) Work(ctx context.Context, job *river.Job[service.Send
 		return err
 	}
 	ans := w.Banks.Refund(ctx, rf.BankCode, RefundOrder{RefundID: rf.ID, DebitID: rf.AttemptID, Amount: money.Format(rf.Amount), Currency: rf.Currency})
-	if ans.Kind == AnswerFinal {
+	switch ans.Kind {
+	case AnswerFinal:
 		return w.applyRefund(ctx, rf.BankCode, rf.ID, ans.Outcome)
+	case AnswerNotSent:
+		return river.JobSnooze(w.soon())
 	}
 	return w.scheduleCheck(ctx, CheckRefund{RefundID: rf.ID})
 }
@@ -78,6 +81,8 @@ func (w *CheckRefundWorker) Work(ctx context.Context, job *river.Job[CheckRefund
 	switch ans.Kind {
 	case AnswerFinal:
 		return w.applyRefund(ctx, rf.BankCode, rf.ID, ans.Outcome)
+	case AnswerNotSent:
+		return river.JobSnooze(w.soon())
 	case AnswerNotFound:
 		client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
 		if err != nil {

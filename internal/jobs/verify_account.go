@@ -93,6 +93,9 @@ func (w *VerifyAccountWorker) Work(ctx context.Context, job *river.Job[service.V
 	if errors.Is(res.Err, bankclient.ErrCircuitOpen) {
 		return river.JobSnooze(jitter(w.Cooldown))
 	}
+	if errors.Is(res.Err, bankclient.ErrBusy) {
+		return river.JobSnooze(jitter(time.Second)) // nothing was sent: soon again
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

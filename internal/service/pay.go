@@ -52,8 +52,8 @@ func (s *Service) Pay(ctx context.Context, tx pgx.Tx, p Payer, reqID, accountID 
 		switch {
 		case r.Status == payment.StatusProcessing:
 			return "", fault.New(fault.PaymentInProgress, "a payment of this request is already in progress")
-		case r.Status != payment.StatusPending:
-			return "", r.StartPayment(now) // refused: the request's state
+		case r.Status != payment.StatusPending || !now.Before(r.ExpiresAt):
+			return "", r.StartPayment(now) // refused: the request's state or time
 		}
 		acc, err := postgres.AccountForPayment(ctx, tx, p.CitizenID, accountID)
 		switch {
