@@ -111,14 +111,14 @@ func (w *Clearing) scheduleCheck(ctx context.Context, args river.JobArgs) error 
 	if err != nil {
 		return err
 	}
-	var n int
-	var sentID string
+	n := 0
 	switch a := args.(type) {
 	case CheckDebit:
-		n, sentID = a.N, a.AttemptID
+		n = a.N
 	case CheckRefund:
-		n, sentID = a.N, a.RefundID
+		n = a.N
 	}
+	_, sentID := sentObject(args)
 	sched := StatusSchedule(w.CallbackTimeout, w.TimerScale)
 	if n >= len(sched) {
 		return w.Incident(ctx, w.Pool, "outcome_unknown", w.bankOf(ctx, args), sentID,
@@ -136,28 +136,27 @@ func (w *Clearing) scheduleCheck(ctx context.Context, args river.JobArgs) error 
 	return err
 }
 
-// bankOf names the bank a debit or refund was sent to, or "".
-func (w *Clearing) bankOf(ctx context.Context, args river.JobArgs) string {
-	table, id := "payment_attempts", ""
+// sentObject names the table and id a status check is about.
+func sentObject(args river.JobArgs) (table, id string) {
 	switch a := args.(type) {
 	case CheckDebit:
-		id = a.AttemptID
+		return "payment_attempts", a.AttemptID
 	case CheckRefund:
-		table, id = "refunds", a.RefundID
+		return "refunds", a.RefundID
 	}
+	return "payment_attempts", ""
+}
+
+// bankOf names the bank a debit or refund was sent to, or "".
+func (w *Clearing) bankOf(ctx context.Context, args river.JobArgs) string {
+	table, id := sentObject(args)
 	var code string
 	_ = w.Pool.QueryRow(ctx, `SELECT bank_code FROM `+table+` WHERE id = $1`, id).Scan(&code)
 	return code
 }
 
 func (w *Clearing) sentAt(ctx context.Context, args river.JobArgs) (time.Time, error) {
-	table, id := "payment_attempts", ""
-	switch a := args.(type) {
-	case CheckDebit:
-		id = a.AttemptID
-	case CheckRefund:
-		table, id = "refunds", a.RefundID
-	}
+	table, id := sentObject(args)
 	var t *time.Time
 	if err := w.Pool.QueryRow(ctx, `SELECT sent_at FROM `+table+` WHERE id = $1`, id).Scan(&t); err != nil {
 		return time.Time{}, fmt.Errorf("sent_at of %s: %w", id, err)

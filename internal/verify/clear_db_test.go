@@ -14,11 +14,7 @@ import (
 
 func TestNoClearPersonalDataInTheDatabase(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		build func(w *world)
-		want  []finding
-	}{
+	tests := []worldCase{
 		{"a pid in an event's payload", func(w *world) {
 			w.exec(`UPDATE events SET id = 'evt_pid', payload = replace(payload::text, '"079******234"', '"` + testPID + `"')::json
 				WHERE type = 'payment_request.paid' AND payload::text LIKE '%"pr_paid"%'`)

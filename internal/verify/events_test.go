@@ -9,11 +9,7 @@ import (
 
 func TestEvents(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		build func(w *world)
-		want  []finding
-	}{
+	tests := []worldCase{
 		{"a paid request without its .paid event", func(w *world) {
 			w.exec(`DELETE FROM events WHERE type = 'payment_request.paid' AND payload::text LIKE '%"pr_paid"%'`)
 		}, []finding{{6, verify.CheckEventMissing, "pr_paid"}}},
@@ -66,14 +62,7 @@ func TestEvents(t *testing.T) {
 			w.exec(`UPDATE events SET delivery_status = 'failed', delivered_at = NULL, created_at = $1`, w.now.Add(-100*time.Hour))
 		}, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			w := setup(t).clean()
-			tt.build(w)
-			wantExactly(t, w.check(verify.Options{}), tt.want...)
-		})
-	}
+	runWorldCases(t, tests)
 }
 
 func TestOldEventOfADisabledWebhookIsAWarning(t *testing.T) {

@@ -263,3 +263,25 @@ func details(rep verify.Report) string {
 	}
 	return b.String()
 }
+
+// worldCase breaks a clean world one way and names exactly the findings
+// that must follow.
+type worldCase struct {
+	name  string
+	build func(w *world)
+	want  []finding
+}
+
+// runWorldCases runs each case on a fresh clean world of its own, in
+// parallel.
+func runWorldCases(t *testing.T, cases []worldCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := setup(t).clean()
+			tt.build(w)
+			wantExactly(t, w.check(verify.Options{}), tt.want...)
+		})
+	}
+}

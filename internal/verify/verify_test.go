@@ -74,11 +74,7 @@ func TestLedgerBalances(t *testing.T) {
 
 func TestPaidRequestPostedOnce(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		build func(w *world)
-		want  []finding
-	}{
+	tests := []worldCase{
 		{"paid without posting", func(w *world) {
 			w.paid("pr_unposted", "pa_unposted", false)
 		}, []finding{{2, verify.CheckPostingMissing, "pr_unposted"}}},
@@ -112,23 +108,12 @@ func TestPaidRequestPostedOnce(t *testing.T) {
 			w.exec(`UPDATE payment_requests SET paid_attempt_id = 'pa_other_failed' WHERE id = 'pr_other'`)
 		}, []finding{{2, verify.CheckPaymentMismatch, "pr_other"}}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			w := setup(t).clean()
-			tt.build(w)
-			wantExactly(t, w.check(verify.Options{}), tt.want...)
-		})
-	}
+	runWorldCases(t, tests)
 }
 
 func TestUnpaidRequestUnposted(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		build func(w *world)
-		want  []finding
-	}{
+	tests := []worldCase{
 		{"a posting for a failed attempt of a pending request", func(w *world) {
 			w.post(mustTx(ledger.DebitSucceeded("pa_retry_failed", bankCode, portalID, decimal.NewFromInt(75000))))
 		}, []finding{{3, verify.CheckPostingUnpaid, "pr_retry"}}},
@@ -146,14 +131,7 @@ func TestUnpaidRequestUnposted(t *testing.T) {
 			w.post(mustTx(ledger.DebitSucceeded("pa_nowhere", bankCode, portalID, decimal.NewFromInt(1))))
 		}, []finding{{3, verify.CheckPostingUnpaid, "pa_nowhere"}}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			w := setup(t).clean()
-			tt.build(w)
-			wantExactly(t, w.check(verify.Options{}), tt.want...)
-		})
-	}
+	runWorldCases(t, tests)
 }
 
 func TestOneLiveAttemptOneAppliedOutcome(t *testing.T) {
@@ -187,11 +165,7 @@ func TestOneLiveAttemptOneAppliedOutcome(t *testing.T) {
 
 func TestRefunds(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		build func(w *world)
-		want  []finding
-	}{
+	tests := []worldCase{
 		{"pending refunds past the amount", func(w *world) {
 			w.refund("rf_too_much", "pr_partial", "pa_partial", 45000, "pending", false)
 		}, []finding{{5, verify.CheckRefundsExceed, "pr_partial"}}},
@@ -224,12 +198,5 @@ func TestRefunds(t *testing.T) {
 			w.refund("rf_elsewhere", "pr_partial", "pa_paid", 1000, "pending", false)
 		}, []finding{{5, verify.CheckRefundAttempt, "rf_elsewhere"}}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			w := setup(t).clean()
-			tt.build(w)
-			wantExactly(t, w.check(verify.Options{}), tt.want...)
-		})
-	}
+	runWorldCases(t, tests)
 }
