@@ -231,47 +231,40 @@ PGBENCH_VARS=(
 	-D "response=$PR_JSON"
 	-D 'items=[{"code":"LE_PHI","description":"Lệ phí","amount":"50000"},{"code":"PHI","description":"Phí thẩm định","amount":"25000"}]'
 	-D 'meta={"office":"Q1"}'
-	-D 'jobargs={"event_id":"evt_x","generation":0}'
 	-D 'cbbody={"event_id":"evt-1","type":"debit.succeeded","occurred_at":"2026-01-01T00:00:00Z","data":{"debit_id":"pa_x","amount":"75000","currency":"VND","bank_reference":"FT123"}}'
 	-D 'acct1=bank_clearing:SBX'
 	-D 'acct2=portal_payable:ptl_bench'
 )
 
 # The create transaction as the gateway runs it (internal/idempotency, service,
-# postgres, jobs): the idempotency record first, the request, its event and the
-# event's delivery job under a savepoint, then the stored response.
+# postgres): the idempotency record first, the request and its event (written
+# due for the webhook dispatcher), then the stored response.
 write_pgbench_scripts() {
 	cat >"$WORK/create.sql" <<'SQL'
 \set k random(1, 9000000000000000000)
 BEGIN;
 INSERT INTO idempotency_records (scope, key, fingerprint) VALUES ('portal-ptl_bench', :client_id::text || '-' || :k::text, decode(md5('fp'), 'hex')) ON CONFLICT DO NOTHING;
-SAVEPOINT op;
 INSERT INTO payment_requests (id, portal_id, status, version, citizen_pid_index, citizen_pid_sealed, citizen_pid_masked, dossier_code, service_code, description, items, amount, currency, amount_refunded, metadata, expires_at, created_at, updated_at) VALUES ('pr_' || gen_random_uuid(), 'ptl_bench', 'pending', 1, decode(md5('pid'), 'hex'), decode(repeat('ab', 60), 'hex'), '079******234', :client_id::text || '-' || :k::text, '1.001234', 'Lệ phí cấp giấy phép xây dựng', :items, 75000, 'VND', 0, :meta, now() + interval '1 day', now(), now());
 INSERT INTO events (id, portal_id, type, payload, created_at) VALUES ('evt_' || gen_random_uuid(), 'ptl_bench', 'payment_request.created', :event, now());
-INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, scheduled_at) VALUES (:jobargs, 'deliver_webhook', 25, 1, 'default', 'available', now());
-RELEASE SAVEPOINT op;
 UPDATE idempotency_records SET response_status = 201, response_body = convert_to(:response, 'UTF8') WHERE scope = 'portal-ptl_bench' AND key = :client_id::text || '-' || :k::text;
 END;
 SQL
 	# The clearing transaction (service.Callbacks.Apply, ApplyDebitOutcome,
 	# postgres.PostLedger): claim the bank event, read the attempt, lock the request
-	# and the attempt, save both, post the ledger, write the event and its job, and
-	# record the result.
+	# and the attempt, save both, post the ledger, write the event, and record the
+	# result.
 	cat >"$WORK/clear.sql" <<'SQL'
 \set n random(1, 20000)
 \set e random(1, 9000000000000000000)
 BEGIN;
 INSERT INTO bank_events (bank_code, event_id, type, object_id, result, body) VALUES ('SBX', :client_id::text || '-' || :e::text, 'debit.succeeded', 'pa_' || gen_random_uuid(), 'processing', :cbbody) ON CONFLICT DO NOTHING;
 SELECT id, payment_request_id, bank_code, amount, status FROM payment_attempts WHERE id = 'pa_bench_' || :n;
-SAVEPOINT cb;
 SELECT id, status, version, amount FROM payment_requests WHERE id = 'pr_bench_' || :n FOR UPDATE;
 SELECT id, status, amount FROM payment_attempts WHERE id = 'pa_bench_' || :n FOR UPDATE;
 UPDATE payment_attempts SET status = 'succeeded', bank_reference = 'FT123', outcome_at = now(), updated_at = now() WHERE id = 'pa_bench_' || :n;
 UPDATE payment_requests SET status = 'paid', version = version + 1, paid_attempt_id = 'pa_bench_' || :n, paid_bank_code = 'SBX', paid_bank_reference = 'FT123', paid_at = now(), updated_at = now() WHERE id = 'pr_bench_' || :n;
 WITH t AS (INSERT INTO ledger_transactions (cause, kind) VALUES ('pa_' || gen_random_uuid(), 'debit_succeeded') ON CONFLICT (cause) DO NOTHING RETURNING id), p AS (INSERT INTO ledger_postings (transaction_id, account, direction, amount, currency) SELECT t.id, x.account, x.direction, x.amount, 'VND' FROM t, unnest(ARRAY[:acct1, :acct2]::text[], ARRAY['debit', 'credit']::text[], ARRAY[75000, 75000]::numeric[]) WITH ORDINALITY AS x(account, direction, amount, n) ORDER BY x.n RETURNING 1) SELECT id, (SELECT count(*) FROM p) FROM t;
 INSERT INTO events (id, portal_id, type, payload, created_at) VALUES ('evt_' || gen_random_uuid(), 'ptl_bench', 'payment_request.paid', :event, now());
-INSERT INTO river_job (args, kind, max_attempts, priority, queue, state, scheduled_at) VALUES (:jobargs, 'deliver_webhook', 25, 1, 'default', 'available', now());
-RELEASE SAVEPOINT cb;
 UPDATE bank_events SET result = 'applied' WHERE bank_code = 'SBX' AND event_id = :client_id::text || '-' || :e::text;
 END;
 SQL

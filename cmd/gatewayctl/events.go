@@ -2,11 +2,8 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 
 	"github.com/citizenpay/gateway/internal/jobs"
 	"github.com/citizenpay/gateway/internal/postgres"
@@ -34,15 +31,11 @@ func (e env) events(args []string) error {
 		return err
 	}
 	defer pool.Close()
-	client, err := insertClient(pool)
-	if err != nil {
-		return err
-	}
 	var r jobs.Redelivery
 	if byEvent {
-		r, err = jobs.Redeliver(e.ctx, pool, client, *event)
+		r, err = jobs.Redeliver(e.ctx, pool, *event)
 	} else {
-		r, err = jobs.RedeliverAll(e.ctx, pool, client, *portalRef, postgres.DeliveryFailed)
+		r, err = jobs.RedeliverAll(e.ctx, pool, *portalRef, postgres.DeliveryFailed)
 	}
 	if err != nil {
 		return err
@@ -54,24 +47,11 @@ func (e env) events(args []string) error {
 // enableWebhook runs `gatewayctl portal enable-webhook`: the endpoint is
 // enabled again and the events held while it was disabled are queued.
 func (e env) enableWebhook(pool *pgxpool.Pool, portalRef string) error {
-	client, err := insertClient(pool)
-	if err != nil {
-		return err
-	}
-	r, wasDisabled, err := jobs.EnableWebhook(e.ctx, pool, client, portalRef)
+	r, wasDisabled, err := jobs.EnableWebhook(e.ctx, pool, portalRef)
 	if err != nil {
 		return err
 	}
 	return e.printJSON(redeliveryJSON(r, map[string]any{"webhook_enabled": true, "was_disabled": wasDisabled}))
-}
-
-// insertClient returns a River client that only inserts jobs.
-func insertClient(pool *pgxpool.Pool) (*river.Client[pgx.Tx], error) {
-	c, err := jobs.NewClient(jobs.Config{Pool: pool, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
-	}
-	return c, nil
 }
 
 func (e env) warnDisabled(r jobs.Redelivery) {
@@ -85,7 +65,7 @@ func redeliveryJSON(r jobs.Redelivery, extra map[string]any) map[string]any {
 	events := make([]map[string]any, 0, len(r.Events))
 	for _, q := range r.Events {
 		events = append(events, map[string]any{"event_id": q.EventID, "delivery_status": postgres.DeliveryPending,
-			"generation": q.Generation, "job_id": q.JobID})
+			"generation": q.Generation})
 	}
 	out := map[string]any{"portal_id": r.PortalID, "webhook_disabled": r.WebhookDisabled, "count": len(events), "events": events}
 	for k, v := range extra {

@@ -153,8 +153,9 @@ func toIncidentJSON(in *postgres.Incident, withEvidence bool) incidentJSON {
 }
 
 // clearingService builds the service as the gateway wires it for clearing:
-// its events queue their webhook deliveries, and a refund queues the job
-// that sends it to the bank, each in the transaction that makes it. The
+// its events are written due for the gateway's webhook dispatcher, and a
+// refund queues the job that sends it to the bank, each in the transaction
+// that makes it. The
 // River client only inserts jobs: the gateway's workers run them.
 func clearingService(pool *pgxpool.Pool, k *keyring.Keyring) (*service.Service, error) {
 	protector := pii.NewProtector(k)
@@ -169,9 +170,6 @@ func clearingService(pool *pgxpool.Pool, k *keyring.Keyring) (*service.Service, 
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	svc.Enqueue = jobs.Enqueue(client)
-	svc.OnEvent = func(ctx context.Context, tx pgx.Tx, eventID, _ string) error {
-		return jobs.EnqueueDelivery(ctx, client, tx, eventID)
-	}
 	return svc, nil
 }
 

@@ -259,7 +259,9 @@ func (b *bench) linkAccounts(ctx context.Context) error {
 				defer func() { <-sem }()
 				body, _ := json.Marshal(map[string]string{"bank_code": code, "account_number": ct.Accounts[code]})
 				// The key names the citizen by index: personal data never goes into a key.
-				r := b.c.citizenDo(ctx, i, http.MethodPost, "/v1/me/accounts", body, fmt.Sprintf("link-%s-%d", code, i))
+				r := b.c.untilAdmitted(ctx, func() result {
+					return b.c.citizenDo(ctx, i, http.MethodPost, "/v1/me/accounts", body, fmt.Sprintf("link-%s-%d", code, i))
+				})
 				if r.Status != http.StatusAccepted {
 					errs <- fmt.Errorf("link citizen %d at %s: %d %s %v", i, code, r.Status, r.Body, r.Err)
 					return

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/citizenpay/gateway/internal/identity/devissuer"
@@ -60,12 +61,20 @@ func (r result) timedOut() bool {
 // request is a client timeout.
 const requestTimeout = 5 * time.Second
 
+// maxConns bounds the connections to the gateway, as a fleet of portal and
+// citizen clients behind a few proxies would. Requests beyond it wait for a
+// connection in the client, and that wait counts in their latency: the load
+// stays open loop, but the generator does not spend its core opening tens of
+// thousands of sockets once answers slow down.
+const maxConns = 256
+
 func newClient(base string, portal portalCreds, banks map[string]bankCreds) *client {
 	tr := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        4096,
-		MaxIdleConnsPerHost: 4096,
+		MaxIdleConns:        maxConns,
+		MaxIdleConnsPerHost: maxConns,
+		MaxConnsPerHost:     maxConns,
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   false,
 	}
@@ -95,6 +104,29 @@ func (c *client) do(ctx context.Context, req *http.Request) result {
 		return result{Status: resp.StatusCode, Err: err}
 	}
 	return result{Status: resp.StatusCode, Header: resp.Header, Body: body}
+}
+
+// untilAdmitted repeats call while the gateway sheds it (429 or 503 with
+// Retry-After), waiting as long as it asks, for up to a minute: setup work
+// behaves like a well-mannered client, and only the measured scenarios count
+// refusals.
+func (c *client) untilAdmitted(ctx context.Context, call func() result) result {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		r := call()
+		if r.Status != http.StatusTooManyRequests && r.Status != http.StatusServiceUnavailable {
+			return r
+		}
+		wait, err := strconv.Atoi(r.Header.Get("Retry-After"))
+		if err != nil || time.Now().Add(time.Duration(wait)*time.Second).After(deadline) {
+			return r
+		}
+		select {
+		case <-time.After(time.Duration(wait) * time.Second):
+		case <-ctx.Done():
+			return r
+		}
+	}
 }
 
 // portalDo sends a signed portal request; key is the Idempotency-Key or "".

@@ -32,19 +32,23 @@ import (
 
 // App is a wired gateway.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
-	Pool     *pgxpool.Pool
-	Redis    redis.UniversalClient
-	Store    *redisstore.Store
-	Keys     *keyring.Keyring
-	PII      *pii.Protector
-	Portals  *postgres.PortalStore
-	Service  *service.Service
-	River    *river.Client[pgx.Tx]
-	Metrics  *httpapi.Metrics
-	Handler  http.Handler
-	ownsPool bool
+	Config  config.Config
+	Log     *slog.Logger
+	Pool    *pgxpool.Pool
+	Redis   redis.UniversalClient
+	Store   *redisstore.Store
+	Keys    *keyring.Keyring
+	PII     *pii.Protector
+	Portals *postgres.PortalStore
+	Service *service.Service
+	River   *river.Client[pgx.Tx]
+	// Dispatcher delivers webhooks from the events table (with the workers).
+	Dispatcher   *jobs.Dispatcher
+	stopDispatch context.CancelFunc
+	dispatching  chan struct{}
+	Metrics      *httpapi.Metrics
+	Handler      http.Handler
+	ownsPool     bool
 
 	// Banks, their clients, citizens and the banks' callbacks (wired in banks.go).
 	Banks       *service.Banks
@@ -91,7 +95,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	a.Portals = postgres.NewPortalStore(a.Pool, a.Keys)
 	a.Service = &service.Service{Pool: a.Pool, PII: a.PII}
 	a.wireBanks(cfg)
-	a.River, err = jobs.NewClient(jobs.Config{
+	jobsConfig := jobs.Config{
 		Pool: a.Pool, Service: a.Service, Log: log, ExpiryInterval: cfg.ExpiryInterval,
 		IdempotencyTTL: cfg.IdempotencyTTL, Work: cfg.Workers,
 		Portals: a.Portals, Development: cfg.Development(), WebhookRetryFactor: cfg.WebhookRetryFactor,
@@ -99,16 +103,18 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		Citizens: a.Citizens, BankClients: a.BankClients, BankCallbackTimeout: cfg.BankCallbackTimeout,
 		BankBreakerCooldown: cfg.BankBreakerCooldown,
 		PII:                 a.PII, StatusScheduleScale: cfg.StatusScheduleScale,
-	})
+	}
+	a.River, err = jobs.NewClient(jobsConfig)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("background jobs: %w", err)
 	}
 	a.Citizens.Enqueue = jobs.EnqueueAt(a.River)
 	a.Service.Enqueue = jobs.Enqueue(a.River)
-	// Each event's delivery job is written in the event's transaction.
-	a.Service.OnEvent = func(ctx context.Context, tx pgx.Tx, eventID, _ string) error {
-		return jobs.EnqueueDelivery(ctx, a.River, tx, eventID)
+	a.Dispatcher = jobs.NewDispatcher(jobsConfig)
+	if cfg.Workers {
+		// Events go to this process's dispatcher as their transaction commits.
+		a.Service.Handoff, a.Service.HandoffLease = a.Dispatcher.Offer, jobs.Lease
 	}
 	var verifier *identity.Verifier
 	if cfg.IdentityConfigured() {
@@ -140,13 +146,29 @@ func (a *App) StartWorkers(ctx context.Context) error {
 	if !a.Config.Workers {
 		return nil
 	}
-	return a.River.Start(ctx)
+	if err := a.River.Start(ctx); err != nil {
+		return err
+	}
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopDispatch, a.dispatching = cancel, make(chan struct{})
+	go func() {
+		defer close(a.dispatching)
+		a.Dispatcher.Run(dctx)
+	}()
+	return nil
 }
 
 // StopWorkers lets running jobs finish, up to ctx's deadline.
 func (a *App) StopWorkers(ctx context.Context) error {
 	if !a.Config.Workers {
 		return nil
+	}
+	if a.stopDispatch != nil {
+		a.stopDispatch()
+		select { // attempts in flight finish and are recorded
+		case <-a.dispatching:
+		case <-ctx.Done():
+		}
 	}
 	return a.River.Stop(ctx)
 }

@@ -1,4 +1,5 @@
-// Package jobs holds the gateway's background work as River jobs. Timers are
+// Package jobs holds the gateway's background work: River jobs, and the
+// webhook dispatcher that delivers events from the events table. Timers are
 // jobs, not goroutines, so that any number of gateway processes share them
 // through PostgreSQL and a dead node's work is picked up by the others.
 // Job arguments carry ids, never personal data.
@@ -106,7 +107,6 @@ func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &ExpireWorker{Service: c.Service, Log: c.Log})
 	river.AddWorker(workers, &PurgeWorker{Pool: c.Pool, Keep: 3 * c.IdempotencyTTL})
-	addDeliveryWorker(workers, c)
 	addAccountWorkers(workers, c)
 	addClearingWorkers(workers, c)
 	cfg := &river.Config{
@@ -120,7 +120,6 @@ func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 	}
 	if c.Work {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}}
-		cfg.Queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: webhookWorkers}
 		cfg.Queues[QueueBanks] = river.QueueConfig{MaxWorkers: bankWorkers}
 		cfg.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(c.ExpiryInterval),
@@ -154,7 +153,7 @@ func addClearingWorkers(workers *river.Workers, c Config) {
 }
 
 // Enqueue inserts a job in tx on its queue: bank work on the banks queue,
-// so that it never waits behind webhooks or timers.
+// so that it never waits behind timers.
 func Enqueue(client *river.Client[pgx.Tx]) func(ctx context.Context, tx pgx.Tx, job service.Job) error {
 	return func(ctx context.Context, tx pgx.Tx, job service.Job) error {
 		opts := &river.InsertOpts{Queue: QueueBanks}

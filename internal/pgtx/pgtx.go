@@ -23,6 +23,7 @@ type Tx struct {
 	closed  bool
 	spNum   int64
 	atCommt []queued
+	after   []func()
 }
 
 type queued struct {
@@ -75,6 +76,19 @@ func DeferUntilCommit(ctx context.Context, tx pgx.Tx, sql string, args ...any) e
 	return err
 }
 
+// AfterCommit runs fn once tx has committed, if tx is a *Tx, and reports
+// whether it will. fn never runs if the transaction rolls back or its COMMIT
+// fails, even if the commit in fact went through: the caller must not
+// depend on fn for anything but speed.
+func AfterCommit(tx pgx.Tx, fn func()) bool {
+	t, ok := tx.(*Tx)
+	if !ok || t.closed {
+		return false
+	}
+	t.after = append(t.after, fn)
+	return true
+}
+
 // begin sends BEGIN on its own: for statements that cannot share its round
 // trip (queries, whose rows the caller reads later).
 func (tx *Tx) begin(ctx context.Context) error {
@@ -120,8 +134,12 @@ func (tx *Tx) Commit(ctx context.Context) error {
 	if tx.closed {
 		return pgx.ErrTxClosed
 	}
+	after := tx.after
 	defer tx.release()
 	if !tx.begun && len(tx.atCommt) == 0 {
+		for _, fn := range after {
+			fn()
+		}
 		return nil // nothing was sent: nothing to commit
 	}
 	b := &pgx.Batch{}
@@ -151,6 +169,9 @@ func (tx *Tx) Commit(ctx context.Context) error {
 	if tag.String() == "ROLLBACK" {
 		return pgx.ErrTxCommitRollback
 	}
+	for _, fn := range after {
+		fn()
+	}
 	return nil
 }
 
@@ -172,7 +193,7 @@ func (tx *Tx) Rollback(ctx context.Context) error {
 // transaction (a failed COMMIT or ROLLBACK).
 func (tx *Tx) release() {
 	tx.closed = true
-	tx.atCommt = nil
+	tx.atCommt, tx.after = nil, nil
 	tx.conn.Release()
 }
 

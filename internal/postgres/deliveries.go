@@ -25,9 +25,9 @@ type Delivery struct {
 	// Attempts counts the attempts since the event was last queued, so that
 	// a redelivery starts the retry schedule afresh.
 	Attempts int
-	// Generation grows by one at each redelivery. A delivery job carries the
-	// generation it was queued for; one of an older generation does nothing,
-	// so a redelivery never races the job it replaces.
+	// Generation grows by one at each redelivery. An attempt is recorded
+	// only in the generation it was made in, so an attempt in flight when the
+	// event is redelivered never touches the new series.
 	Generation    int
 	LastAttemptAt *time.Time
 	LastError     string
@@ -55,47 +55,101 @@ func DeliveryByEventID(ctx context.Context, q Querier, eventID string) (*Deliver
 	return &d, nil
 }
 
-// MarkDelivered records the attempt at that the portal took, if the event is
-// still pending in generation gen. It reports whether it did: an event is
-// marked delivered once.
-func MarkDelivered(ctx context.Context, q Querier, eventID string, gen int, at time.Time) (bool, error) {
-	tag, err := q.Exec(ctx, `UPDATE events SET delivery_status = 'delivered', delivered_at = $3,
-		delivery_attempts = delivery_attempts + 1, last_attempt_at = $3, last_error = NULL
-		WHERE id = $1 AND delivery_generation = $2 AND delivery_status = 'pending'`, eventID, gen, at)
-	if err != nil {
-		return false, fmt.Errorf("mark event %s delivered: %w", eventID, err)
-	}
-	return tag.RowsAffected() == 1, nil
+// Due is an event claimed for a delivery attempt.
+type Due struct {
+	EventID    string
+	PortalID   string
+	Payload    []byte // byte for byte as sent
+	Attempts   int    // failed attempts so far in this generation
+	Generation int
 }
 
-// FailedAttempt is what RecordFailedAttempt did.
-type FailedAttempt struct {
-	Recorded bool // false: the event was no longer pending in that generation
-	Attempts int  // the event's attempts, this one included
-	Failed   bool // that was the last attempt: the event is marked failed
+// ClaimDue claims up to limit events due for a delivery attempt, oldest due
+// first, for lease: their next attempt moves lease ahead, so that another
+// dispatcher does not take them meanwhile, and a dispatcher that dies leaves
+// them due again when the lease ends. Events claimed by a concurrent
+// dispatcher are skipped, never waited for.
+func ClaimDue(ctx context.Context, q Querier, limit int, lease time.Duration) ([]Due, error) {
+	rows, err := q.Query(ctx, `UPDATE events e SET next_attempt_at = now() + $2 * interval '1 microsecond'
+		FROM (SELECT id FROM events WHERE next_attempt_at <= now()
+		      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
+		WHERE e.id = due.id
+		RETURNING e.id, e.portal_id, e.payload, e.delivery_attempts, e.delivery_generation`, limit, lease.Microseconds())
+	if err != nil {
+		return nil, fmt.Errorf("claim due events: %w", err)
+	}
+	defer rows.Close()
+	var out []Due
+	for rows.Next() {
+		var d Due
+		if err := rows.Scan(&d.EventID, &d.PortalID, &d.Payload, &d.Attempts, &d.Generation); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
-// RecordFailedAttempt records a failed attempt at that of the event, if it
-// is still pending in generation gen, with problem (a short text, never a
-// whole answer). The attempt that reaches maxAttempts marks the event failed.
-func RecordFailedAttempt(ctx context.Context, q Querier, eventID string, gen int, at time.Time, problem string, maxAttempts int) (FailedAttempt, error) {
-	if r := []rune(problem); len(r) > maxProblemRunes {
-		problem = string(r[:maxProblemRunes]) + "…"
+// Attempt is the outcome of one delivery attempt, to be recorded.
+type Attempt struct {
+	EventID    string
+	Generation int       // the generation the attempt was made in
+	At         time.Time // when it was made (and signed)
+	// Status is the event's delivery state after the attempt: delivered,
+	// pending (to be tried again at NextAt, or held while NextAt is nil) or
+	// failed (no attempts left).
+	Status  string
+	Problem string // why it failed; "" when delivered
+	NextAt  *time.Time
+}
+
+// RecordAttempts records delivery attempts in one statement. An attempt
+// counts only if its event is still pending in the attempt's generation: a
+// redelivery meanwhile started a new series, which the stale outcome must
+// not touch. It returns how many were recorded.
+func RecordAttempts(ctx context.Context, q Querier, as []Attempt) (int64, error) {
+	if len(as) == 0 {
+		return 0, nil
 	}
-	var f FailedAttempt
-	var status string
-	err := q.QueryRow(ctx, `UPDATE events SET delivery_attempts = delivery_attempts + 1, last_attempt_at = $3,
-		last_error = $4, delivery_status = CASE WHEN delivery_attempts + 1 >= $5 THEN 'failed' ELSE 'pending' END
-		WHERE id = $1 AND delivery_generation = $2 AND delivery_status = 'pending'
-		RETURNING delivery_attempts, delivery_status`, eventID, gen, at, problem, maxAttempts).Scan(&f.Attempts, &status)
-	if IsNoRows(err) {
-		return f, nil
+	ids := make([]string, len(as))
+	gens := make([]int32, len(as))
+	ats := make([]time.Time, len(as))
+	statuses := make([]string, len(as))
+	problems := make([]*string, len(as))
+	nexts := make([]*time.Time, len(as))
+	for i, a := range as {
+		ids[i], gens[i], ats[i], statuses[i], nexts[i] = a.EventID, int32(a.Generation), a.At, a.Status, a.NextAt
+		if a.Problem != "" {
+			p := a.Problem
+			if r := []rune(p); len(r) > maxProblemRunes {
+				p = string(r[:maxProblemRunes]) + "…"
+			}
+			problems[i] = &p
+		}
 	}
+	tag, err := q.Exec(ctx, `UPDATE events e SET delivery_status = a.status,
+			delivered_at = CASE WHEN a.status = 'delivered' THEN a.at END,
+			delivery_attempts = e.delivery_attempts + 1, last_attempt_at = a.at, last_error = a.problem,
+			next_attempt_at = CASE WHEN a.status = 'pending' THEN a.next_at END
+		FROM (SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::timestamptz[])
+		      AS t(id, gen, at, status, problem, next_at) ORDER BY id) a
+		WHERE e.id = a.id AND e.delivery_generation = a.gen AND e.delivery_status = 'pending'`,
+		ids, gens, ats, statuses, problems, nexts)
 	if err != nil {
-		return f, fmt.Errorf("record delivery attempt of %s: %w", eventID, err)
+		return 0, fmt.Errorf("record delivery attempts: %w", err)
 	}
-	f.Recorded, f.Failed = true, status == DeliveryFailed
-	return f, nil
+	return tag.RowsAffected(), nil
+}
+
+// Hold leaves the event pending with no attempt due, if it is still pending
+// in generation gen: its portal's endpoint is disabled, and enabling it puts
+// the event back in line.
+func Hold(ctx context.Context, q Querier, eventID string, gen int) error {
+	if _, err := q.Exec(ctx, `UPDATE events SET next_attempt_at = NULL
+		WHERE id = $1 AND delivery_generation = $2 AND delivery_status = 'pending'`, eventID, gen); err != nil {
+		return fmt.Errorf("hold event %s: %w", eventID, err)
+	}
+	return nil
 }
 
 // Requeued is an event put back to pending for a new delivery.
@@ -105,12 +159,13 @@ type Requeued struct {
 }
 
 // ResetDelivery puts one event back to pending in a new generation with no
-// attempts, whatever its state, for a redelivery, and records when
+// attempts, whatever its state, due now, for a redelivery, and records when
 // (delivery_requeued_at: the retry horizon starts again). It returns the event's
 // portal and new generation, or a not_found fault.
 func ResetDelivery(ctx context.Context, q Querier, eventID string) (portalID string, gen int, err error) {
 	err = q.QueryRow(ctx, `UPDATE events SET delivery_status = 'pending', delivery_attempts = 0, delivered_at = NULL,
-		delivery_generation = delivery_generation + 1, delivery_requeued_at = now()
+		delivery_generation = delivery_generation + 1, delivery_requeued_at = now(),
+		next_attempt_at = now()
 		WHERE id = $1 RETURNING portal_id, delivery_generation`, eventID).Scan(&portalID, &gen)
 	if IsNoRows(err) {
 		return "", 0, fault.New(fault.NotFound, "no event %s", eventID)
@@ -122,12 +177,13 @@ func ResetDelivery(ctx context.Context, q Querier, eventID string) (portalID str
 }
 
 // ResetDeliveries puts every event of the portal in delivery state status
-// back to pending in a new generation with no attempts, and returns them,
+// back to pending in a new generation with no attempts, due now, and returns them,
 // oldest first.
 func ResetDeliveries(ctx context.Context, q Querier, portalID, status string) ([]Requeued, error) {
 	rows, err := q.Query(ctx, `WITH reset AS (
 			UPDATE events SET delivery_status = 'pending', delivery_attempts = 0, delivered_at = NULL,
-				delivery_generation = delivery_generation + 1, delivery_requeued_at = now()
+				delivery_generation = delivery_generation + 1, delivery_requeued_at = now(),
+				next_attempt_at = now()
 			WHERE portal_id = $1 AND delivery_status = $2 RETURNING id, delivery_generation, created_at)
 		SELECT id, delivery_generation FROM reset ORDER BY created_at, id`, portalID, status)
 	if err != nil {

@@ -20,9 +20,8 @@ type StoredEvent struct {
 
 // InsertEvent writes an event in the transaction of the change it reports.
 // Its sequence number comes later, from SequenceEvents.
-func InsertEvent(ctx context.Context, q Querier, id, portalID, typ string, payload []byte, at time.Time) error {
-	if _, err := q.Exec(ctx, `INSERT INTO events (id, portal_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		id, portalID, typ, payload, at); err != nil {
+func InsertEvent(ctx context.Context, q Querier, id, portalID, typ string, payload []byte, at time.Time, dueIn time.Duration) error {
+	if _, err := q.Exec(ctx, insertEvent, id, portalID, typ, payload, at, dueIn.Microseconds()); err != nil {
 		return fmt.Errorf("insert event %s: %w", id, err)
 	}
 	return nil
@@ -30,10 +29,14 @@ func InsertEvent(ctx context.Context, q Querier, id, portalID, typ string, paylo
 
 // QueueInsertEvent queues InsertEvent's statement in b, to be pipelined with
 // the change it reports; wrap its error with the event's id.
-func QueueInsertEvent(b *pgx.Batch, id, portalID, typ string, payload []byte, at time.Time) {
-	b.Queue(`INSERT INTO events (id, portal_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		id, portalID, typ, payload, at)
+func QueueInsertEvent(b *pgx.Batch, id, portalID, typ string, payload []byte, at time.Time, dueIn time.Duration) {
+	b.Queue(insertEvent, id, portalID, typ, payload, at, dueIn.Microseconds())
 }
+
+// insertEvent writes an event due for delivery dueIn (microseconds) from
+// now: at once, or after the lease of the process that delivers it itself.
+const insertEvent = `INSERT INTO events (id, portal_id, type, payload, created_at, next_attempt_at)
+	VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 microsecond')`
 
 // SequenceEvents numbers the portal's committed, unnumbered events in the
 // order they became visible. It holds the portal's row lock while it works,

@@ -36,7 +36,7 @@ func (s *Service) CreatePaymentRequest(ctx context.Context, tx pgx.Tx, portalID 
 	if err := postgres.QueueInsertPaymentRequest(b, r, sealed); err != nil {
 		return nil, err
 	}
-	postgres.QueueInsertEvent(b, evID, r.PortalID, EventRequestCreated, body, r.UpdatedAt)
+	postgres.QueueInsertEvent(b, evID, r.PortalID, EventRequestCreated, body, r.UpdatedAt, s.deliver(tx, evID, r.PortalID, body))
 	br := tx.SendBatch(ctx, b)
 	_, err = br.Exec()
 	err = postgres.PaymentRequestInsertError(r, err)
@@ -49,9 +49,6 @@ func (s *Service) CreatePaymentRequest(ctx context.Context, tx pgx.Tx, portalID 
 		err = fmt.Errorf("insert payment request %s: %w", r.ID, cerr)
 	}
 	if err != nil {
-		return nil, err
-	}
-	if err := s.enqueueEvent(ctx, tx, evID, r.PortalID); err != nil {
 		return nil, err
 	}
 	return r, nil

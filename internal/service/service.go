@@ -15,6 +15,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/id"
 	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/pgtx"
 	"github.com/citizenpay/gateway/internal/pii"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/wire"
@@ -37,9 +38,13 @@ type Service struct {
 	Pool *pgxpool.Pool
 	PII  *pii.Protector
 	Now  func() time.Time
-	// OnEvent, if set, is called inside the transaction that writes an
-	// event (to enqueue its delivery in the same transaction).
-	OnEvent func(ctx context.Context, tx pgx.Tx, eventID, portalID string) error
+	// Handoff, if set, takes a committed event for delivery in this process
+	// (the webhook dispatcher's Offer): the event then goes out as soon as
+	// its transaction commits, with no claim. It is written due only
+	// HandoffLease later, so that other processes' dispatchers leave it
+	// alone unless this one dies first or cannot take it (Handoff false).
+	Handoff      func(postgres.Due) bool
+	HandoffLease time.Duration
 	// Enqueue inserts a job in tx (River's InsertTx).
 	Enqueue func(ctx context.Context, tx pgx.Tx, job Job) error
 }
@@ -57,10 +62,21 @@ func (s *Service) emit(ctx context.Context, tx pgx.Tx, typ string, r *payment.Re
 	if err != nil {
 		return err
 	}
-	if err := postgres.InsertEvent(ctx, tx, evID, r.PortalID, typ, body, r.UpdatedAt); err != nil {
-		return err
+	return postgres.InsertEvent(ctx, tx, evID, r.PortalID, typ, body, r.UpdatedAt, s.deliver(tx, evID, r.PortalID, body))
+}
+
+// deliver arranges the delivery of an event written in tx: handed to this
+// process's dispatcher once tx commits, or due at once for any dispatcher.
+// It returns how long from now the event is to be written due.
+func (s *Service) deliver(tx pgx.Tx, evID, portalID string, body []byte) time.Duration {
+	if s.Handoff == nil {
+		return 0
 	}
-	return s.enqueueEvent(ctx, tx, evID, r.PortalID)
+	due := postgres.Due{EventID: evID, PortalID: portalID, Payload: body}
+	if !pgtx.AfterCommit(tx, func() { s.Handoff(due) }) {
+		return 0
+	}
+	return s.HandoffLease
 }
 
 // eventBody gives a new event its id and body: a snapshot of r (and rf).
@@ -73,12 +89,4 @@ func eventBody(typ string, r *payment.Request, rf *wire.Refund) (string, []byte,
 		return "", nil, fmt.Errorf("encode event: %w", err)
 	}
 	return evID, body, nil
-}
-
-// enqueueEvent queues a written event's delivery in tx.
-func (s *Service) enqueueEvent(ctx context.Context, tx pgx.Tx, evID, portalID string) error {
-	if s.OnEvent != nil {
-		return s.OnEvent(ctx, tx, evID, portalID)
-	}
-	return nil
 }

@@ -183,8 +183,8 @@ func (w *world) event(typ, reqID, status, refundID string) string {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	w.exec(`INSERT INTO events (id, portal_id, type, payload, delivery_status, delivery_attempts, delivered_at, created_at)
-		VALUES ($1, $2, $3, $4, 'delivered', 1, $5, $5)`, id, portalID, typ, string(body), w.now)
+	w.exec(`INSERT INTO events (id, portal_id, type, payload, delivery_status, delivery_attempts, delivered_at, created_at, next_attempt_at)
+		VALUES ($1, $2, $3, $4, 'delivered', 1, $5, $5, NULL)`, id, portalID, typ, string(body), w.now)
 	return id
 }
 

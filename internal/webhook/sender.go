@@ -51,11 +51,13 @@ func NewSender(development bool) *Sender {
 		d.Control = refusePrivate
 	}
 	tr := &http.Transport{
-		Proxy:                 nil, // a proxy would hide the address checked above
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   4,
+		Proxy:             nil, // a proxy would hide the address checked above
+		DialContext:       d.DialContext,
+		ForceAttemptHTTP2: true,
+		// Deliveries to one portal run side by side (up to the dispatcher's
+		// workers): their connections are kept, not opened anew each time.
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,

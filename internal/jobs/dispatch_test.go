@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/citizenpay/gateway/internal/apitest"
@@ -183,15 +181,15 @@ func deliveries(t *testing.T, h *apitest.Harness, outcome string) float64 {
 	return 0
 }
 
-// deliveryJob returns the River job that delivers eventID.
-func deliveryJob(t *testing.T, h *apitest.Harness, eventID string) (state string, scheduledAt time.Time) {
+// nextAttempt returns when eventID is next due for delivery; nil when it is
+// not due at all (delivered, failed, or held).
+func nextAttempt(t *testing.T, h *apitest.Harness, eventID string) *time.Time {
 	t.Helper()
-	err := h.DB.Pool.QueryRow(context.Background(), `SELECT state, scheduled_at FROM river_job
-		WHERE kind = 'deliver_webhook' AND args->>'event_id' = $1 ORDER BY id DESC LIMIT 1`, eventID).Scan(&state, &scheduledAt)
-	if err != nil {
+	var at *time.Time
+	if err := h.DB.Pool.QueryRow(context.Background(), `SELECT next_attempt_at FROM events WHERE id = $1`, eventID).Scan(&at); err != nil {
 		t.Fatal(err)
 	}
-	return state, scheduledAt
+	return at
 }
 
 func TestDeliveryEndpointDownThenUp(t *testing.T) {
@@ -254,24 +252,13 @@ func TestDeliveryEndpointDownThenUp(t *testing.T) {
 	if n := deliveries(t, h, jobs.OutcomeRetry); n != float64(len(ids)*downFor) {
 		t.Errorf("retry metric %v, want %d", n, len(ids)*downFor)
 	}
-	// Job arguments hold the event id and nothing else (DOMAIN.md invariant 7).
-	rows, err := h.DB.Pool.Query(context.Background(), `SELECT args::text FROM river_job WHERE kind = 'deliver_webhook'`)
-	if err != nil {
-		t.Fatal(err)
+	// Deliveries come from the events table: no job per event, and a
+	// delivered event is due no more.
+	if n := h.Count(`SELECT count(*) FROM river_job WHERE args::text LIKE '%evt\_%'`); n != 0 {
+		t.Errorf("%d River jobs for webhook deliveries, want none", n)
 	}
-	n := 0
-	for rows.Next() {
-		var args string
-		if err := rows.Scan(&args); err != nil {
-			t.Fatal(err)
-		}
-		n++
-		if !strings.HasPrefix(args, `{"event_id": "evt_`) || strings.Count(args, ":") != 1 || strings.Contains(args, "079203001234") {
-			t.Errorf("job args %s", args)
-		}
-	}
-	if n != len(ids) {
-		t.Errorf("%d delivery jobs, want one per event (%d)", n, len(ids))
+	if n := h.Count(`SELECT count(*) FROM events WHERE next_attempt_at IS NOT NULL`); n != 0 {
+		t.Errorf("%d delivered events still due", n)
 	}
 }
 
@@ -302,10 +289,12 @@ func TestDeliveryDualSigningDuringRotation(t *testing.T) {
 		}
 	}
 
-	// The grace is over: the old secret signs no more.
+	// The grace is over: the old secret signs no more. (Moved here by hand:
+	// the dispatcher sees a portal's row as it was at most PortalTTL ago.)
 	if _, err := h.DB.Pool.Exec(ctx, `UPDATE portals SET previous_webhook_secret_expires_at = now() - interval '1 second' WHERE id = $1`, h.Portal.ID); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(jobs.PortalTTL + 100*time.Millisecond)
 	after := createRequest(t, h, "HCM-ROT-2")
 	waitFor(t, "the delivery after the grace", func() bool { return len(ep.attempts(after)) == 1 })
 	a = ep.attempts(after)[0]
@@ -331,14 +320,14 @@ func TestDelivery410DisablesEndpointUntilEnabled(t *testing.T) {
 	waitFor(t, "the endpoint disabled", func() bool {
 		return h.Count(`SELECT count(*) FROM portals WHERE id = $1 AND webhook_disabled_at IS NOT NULL`, h.Portal.ID) == 1
 	})
-	waitFor(t, "the first job finished", func() bool { s, _ := deliveryJob(t, h, first); return s == "completed" })
+	waitFor(t, "the 410 recorded", func() bool { return delivery(t, h, first).Attempts == 1 })
 	d := delivery(t, h, first)
-	if d.Status != postgres.DeliveryPending || d.Attempts != 1 || !strings.Contains(d.LastError, "410") {
-		t.Errorf("after 410: %s, %d attempts, %q; want pending, 1 attempt, 410", d.Status, d.Attempts, d.LastError)
+	if d.Status != postgres.DeliveryPending || d.Attempts != 1 || !strings.Contains(d.LastError, "410") || nextAttempt(t, h, first) != nil {
+		t.Errorf("after 410: %s, %d attempts, %q, due %v; want pending, 1 attempt, 410, held", d.Status, d.Attempts, d.LastError, nextAttempt(t, h, first))
 	}
 	// An event written while the endpoint is disabled is held, not sent.
 	second := createRequest(t, h, "HCM-GONE-2")
-	waitFor(t, "the second job finished", func() bool { s, _ := deliveryJob(t, h, second); return s == "completed" })
+	waitFor(t, "the second event held", func() bool { return nextAttempt(t, h, second) == nil })
 	if n := len(ep.attempts(second)); n != 0 {
 		t.Errorf("%d attempts to a disabled endpoint", n)
 	}
@@ -354,7 +343,7 @@ func TestDelivery410DisablesEndpointUntilEnabled(t *testing.T) {
 
 	// The operator enables it again: both events are delivered.
 	ep.setAnswer(ok)
-	r, wasDisabled, err := jobs.EnableWebhook(ctx, h.DB.Pool, h.App.River, h.Portal.KeyID)
+	r, wasDisabled, err := jobs.EnableWebhook(ctx, h.DB.Pool, h.Portal.KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,11 +402,11 @@ func TestDeliveryHonoursRetryAfter(t *testing.T) {
 			})
 			pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
 			id := createRequest(t, h, "HCM-RA")
-			waitFor(t, "the job snoozed", func() bool { s, _ := deliveryJob(t, h, id); return s == "scheduled" })
-			_, next := deliveryJob(t, h, id)
+			waitFor(t, "the first attempt recorded", func() bool { return delivery(t, h, id).Attempts == 1 })
+			next := nextAttempt(t, h, id)
 			d := delivery(t, h, id)
-			if d.Attempts != 1 || d.LastAttemptAt == nil {
-				t.Fatalf("%d attempts, want 1", d.Attempts)
+			if d.Attempts != 1 || d.LastAttemptAt == nil || next == nil {
+				t.Fatalf("%d attempts, next %v; want 1, due again", d.Attempts, next)
 			}
 			// The schedule alone would retry in 5 ms; an HTTP date has
 			// whole seconds, hence the one-second slack below the wait.
@@ -425,8 +414,8 @@ func TestDeliveryHonoursRetryAfter(t *testing.T) {
 				t.Errorf("next attempt %v after the failed one, want %v", wait, tt.want)
 			}
 
-			// A redelivery does not wait: the job is made due now.
-			r, err := jobs.Redeliver(context.Background(), h.DB.Pool, h.App.River, id)
+			// A redelivery does not wait: the event is made due now.
+			r, err := jobs.Redeliver(context.Background(), h.DB.Pool, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -456,7 +445,7 @@ func TestRedeliverFailedEvents(t *testing.T) {
 		delivery_attempts = 10, last_error = 'HTTP 500'`); err != nil {
 		t.Fatal(err)
 	}
-	r, err := jobs.Redeliver(ctx, h.DB.Pool, h.App.River, a)
+	r, err := jobs.Redeliver(ctx, h.DB.Pool, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +464,7 @@ func TestRedeliverFailedEvents(t *testing.T) {
 	if h.Count(requeued, a) != 1 || h.Count(requeued, b) != 0 {
 		t.Errorf("delivery_requeued_at: set on %s %d, on %s %d; want 1, 0", a, h.Count(requeued, a), b, h.Count(requeued, b))
 	}
-	r, err = jobs.RedeliverAll(ctx, h.DB.Pool, h.App.River, h.Portal.ID, postgres.DeliveryFailed)
+	r, err = jobs.RedeliverAll(ctx, h.DB.Pool, h.Portal.ID, postgres.DeliveryFailed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,7 +483,7 @@ func TestRedeliverFailedEvents(t *testing.T) {
 			}
 		}
 	}
-	if _, err := jobs.Redeliver(ctx, h.DB.Pool, h.App.River, "evt_unknown"); err == nil || !strings.Contains(err.Error(), "not_found") {
+	if _, err := jobs.Redeliver(ctx, h.DB.Pool, "evt_unknown"); err == nil || !strings.Contains(err.Error(), "not_found") {
 		t.Errorf("unknown event: %v", err)
 	}
 }
@@ -520,69 +509,180 @@ func TestDeliveryRefusedInProduction(t *testing.T) {
 	}
 }
 
-// worker returns a delivery worker run by hand on h's database.
-func worker(h *apitest.Harness, development bool) *jobs.DeliverWebhookWorker {
-	return &jobs.DeliverWebhookWorker{
+// dispatcher returns a dispatcher run by hand, step by step, on h's
+// database, with the retry schedule unjittered.
+func dispatcher(h *apitest.Harness, development bool) *jobs.Dispatcher {
+	return &jobs.Dispatcher{
 		Pool: h.DB.Pool, Portals: h.App.Portals, Sender: webhook.NewSender(development),
 		Retry: webhook.RetryPolicy{Rand: func() float64 { return 0.5 }},
 		Log:   slog.New(slog.DiscardHandler),
 	}
 }
 
-func work(w *jobs.DeliverWebhookWorker, eventID string) error {
-	return w.Work(context.Background(), &river.Job[jobs.DeliverWebhookArgs]{
-		JobRow: &rivertype.JobRow{ID: 1, Attempt: 1}, Args: jobs.DeliverWebhookArgs{EventID: eventID},
-	})
+// attemptNow makes eventID due now and runs one dispatch step; it returns
+// how long the event then waits for its next attempt (0 when it is not due
+// again).
+func attemptNow(t *testing.T, h *apitest.Harness, d *jobs.Dispatcher, eventID string) time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := h.DB.Pool.Exec(ctx, `UPDATE events SET next_attempt_at = now() WHERE id = $1 AND next_attempt_at IS NOT NULL`, eventID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.DispatchDue(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	next, last := nextAttempt(t, h, eventID), delivery(t, h, eventID).LastAttemptAt
+	if next == nil || last == nil {
+		return 0
+	}
+	return next.Sub(*last)
 }
 
-func TestDeliveryWorkerSchedule(t *testing.T) {
+func TestDispatcherSchedule(t *testing.T) {
 	t.Parallel()
-	h := apitest.New(t) // no workers: the test runs the worker itself
+	h := apitest.New(t) // no workers: the test runs the dispatcher itself
 	ep := newEndpoint(t, nil, func(string, int) (int, http.Header) { return http.StatusInternalServerError, nil })
 	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
-	w := worker(h, true)
+	d := dispatcher(h, true)
 	id := createRequest(t, h, "HCM-SCHED")
-
-	var snooze *river.JobSnoozeError
-	if err := work(w, id); !errors.As(err, &snooze) || snooze.Duration != 5*time.Second {
-		t.Fatalf("first failure: %v, want a 5 s snooze", err)
+	if next := nextAttempt(t, h, id); next == nil || time.Since(*next) < 0 {
+		t.Fatalf("a new event is due at %v, want now", next)
 	}
-	if err := work(w, id); !errors.As(err, &snooze) || snooze.Duration != 5*time.Minute {
-		t.Fatalf("second failure: %v, want a 5 min snooze", err)
+
+	if wait := attemptNow(t, h, d, id); wait != 5*time.Second {
+		t.Fatalf("first failure: next in %v, want 5 s", wait)
+	}
+	if wait := attemptNow(t, h, d, id); wait != 5*time.Minute {
+		t.Fatalf("second failure: next in %v, want 5 min", wait)
 	}
 	// The ninth failure waits 24 h; the tenth is the last.
 	if _, err := h.DB.Pool.Exec(context.Background(), `UPDATE events SET delivery_attempts = 8 WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := work(w, id); !errors.As(err, &snooze) || snooze.Duration != 24*time.Hour {
-		t.Fatalf("ninth failure: %v, want a 24 h snooze", err)
+	if wait := attemptNow(t, h, d, id); wait != 24*time.Hour {
+		t.Fatalf("ninth failure: next in %v, want 24 h", wait)
 	}
-	if err := work(w, id); err != nil {
-		t.Fatalf("tenth failure: %v, want the job done", err)
+	if wait := attemptNow(t, h, d, id); wait != 0 {
+		t.Fatalf("tenth failure: next in %v, want none", wait)
 	}
-	d := delivery(t, h, id)
-	if d.Status != postgres.DeliveryFailed || d.Attempts != webhook.MaxAttempts || !strings.HasPrefix(d.LastError, "HTTP 500") {
-		t.Errorf("after the last attempt: %s, %d attempts, %q; want failed, %d, HTTP 500", d.Status, d.Attempts, d.LastError, webhook.MaxAttempts)
+	got := delivery(t, h, id)
+	if got.Status != postgres.DeliveryFailed || got.Attempts != webhook.MaxAttempts || !strings.HasPrefix(got.LastError, "HTTP 500") {
+		t.Errorf("after the last attempt: %s, %d attempts, %q; want failed, %d, HTTP 500", got.Status, got.Attempts, got.LastError, webhook.MaxAttempts)
 	}
 	// A failed event is not sent again until it is redelivered.
 	before := len(ep.attempts(id))
-	if err := work(w, id); err != nil {
-		t.Fatal(err)
+	if n, err := d.DispatchDue(context.Background(), 10); err != nil || n != 0 || len(ep.attempts(id)) != before {
+		t.Errorf("a failed event: dispatched %d (%v), sent again %v", n, err, len(ep.attempts(id)) != before)
 	}
-	if n := len(ep.attempts(id)); n != before {
-		t.Errorf("a failed event was sent again")
-	}
-	// A job replaced by a redelivery does nothing.
+	// An attempt of the previous generation, recorded after a redelivery,
+	// does not touch the new series.
 	if _, _, err := postgres.ResetDelivery(context.Background(), h.DB.Pool, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := work(w, id); err != nil || len(ep.attempts(id)) != before {
-		t.Errorf("a job of the previous generation: %v, sent %v", err, len(ep.attempts(id)) != before)
+	stale := postgres.Attempt{EventID: id, Generation: 0, At: time.Now(), Status: postgres.DeliveryFailed, Problem: "HTTP 500"}
+	if n, err := postgres.RecordAttempts(context.Background(), h.DB.Pool, []postgres.Attempt{stale}); err != nil || n != 0 {
+		t.Errorf("a stale attempt: recorded %d (%v), want 0", n, err)
 	}
-	if d := delivery(t, h, id); d.Status != postgres.DeliveryPending || d.Attempts != 0 || d.Generation != 1 {
-		t.Errorf("after reset: %s, %d attempts, generation %d", d.Status, d.Attempts, d.Generation)
+	if got := delivery(t, h, id); got.Status != postgres.DeliveryPending || got.Attempts != 0 || got.Generation != 1 || nextAttempt(t, h, id) == nil {
+		t.Errorf("after reset: %s, %d attempts, generation %d, due %v", got.Status, got.Attempts, got.Generation, nextAttempt(t, h, id))
 	}
-	if err := work(w, "evt_missing"); !errors.As(err, new(*river.JobCancelError)) {
-		t.Errorf("unknown event: %v, want the job cancelled", err)
+}
+
+// Two dispatchers on one database share the due events: each is attempted
+// once, by one of them.
+func TestDispatchersShareEvents(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t) // no workers: the test runs the dispatchers
+	ep := newEndpoint(t, nil, ok)
+	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
+	var ids []string
+	for i := range 40 {
+		ids = append(ids, createRequest(t, h, "HCM-SHARE-"+strconv.Itoa(i)))
+	}
+	a, b := dispatcher(h, true), dispatcher(h, true)
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	for _, d := range []*jobs.Dispatcher{a, b, a, b} {
+		wg.Go(func() {
+			for {
+				n, err := d.DispatchDue(context.Background(), 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+				total.Add(int64(n))
+			}
+		})
+	}
+	wg.Wait()
+	if total.Load() != int64(len(ids)) {
+		t.Errorf("%d attempts dispatched, want %d", total.Load(), len(ids))
+	}
+	for _, id := range ids {
+		if n := len(ep.attempts(id)); n != 1 {
+			t.Errorf("%s received %d times, want once", id, n)
+		}
+		if d := delivery(t, h, id); d.Status != postgres.DeliveryDelivered || d.Attempts != 1 {
+			t.Errorf("%s: %s after %d attempts", id, d.Status, d.Attempts)
+		}
+	}
+}
+
+// A dispatcher that dies after claiming leaves its events due again when
+// the lease ends; meanwhile no other dispatcher takes them.
+func TestClaimLeaseOutlivesADeadDispatcher(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t) // no workers
+	id := createRequest(t, h, "HCM-LEASE")
+	ctx := context.Background()
+	got, err := postgres.ClaimDue(ctx, h.DB.Pool, 10, 300*time.Millisecond)
+	if err != nil || len(got) != 1 || got[0].EventID != id {
+		t.Fatalf("claim: %+v, %v; want %s", got, err, id)
+	}
+	// The claimer is gone without a word.
+	if again, err := postgres.ClaimDue(ctx, h.DB.Pool, 10, time.Minute); err != nil || len(again) != 0 {
+		t.Fatalf("claimed twice within the lease: %+v, %v", again, err)
+	}
+	waitFor(t, "the lease to end", func() bool {
+		again, err := postgres.ClaimDue(ctx, h.DB.Pool, 10, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(again) == 1 && again[0].EventID == id
+	})
+}
+
+// An event handed to its process's dispatcher is written due only after
+// the lease: if that process dies before the attempt, any dispatcher
+// delivers it once the lease ends.
+func TestHandedOffEventOutlivesItsProcess(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t) // no workers: the test runs the dispatcher
+	ep := newEndpoint(t, nil, ok)
+	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
+	var handed atomic.Int32
+	// The process takes the event and dies before sending it.
+	h.App.Service.Handoff = func(postgres.Due) bool { handed.Add(1); return true }
+	h.App.Service.HandoffLease = 500 * time.Millisecond
+	id := createRequest(t, h, "HCM-HANDOFF")
+	if handed.Load() != 1 {
+		t.Fatalf("%d events handed off, want 1", handed.Load())
+	}
+	d := dispatcher(h, true)
+	if n, err := d.DispatchDue(context.Background(), 10); err != nil || n != 0 {
+		t.Fatalf("within the lease: dispatched %d (%v), want 0", n, err)
+	}
+	waitFor(t, "the event claimed after the lease", func() bool {
+		n, err := d.DispatchDue(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	})
+	if got := delivery(t, h, id); got.Status != postgres.DeliveryDelivered || len(ep.attempts(id)) != 1 {
+		t.Errorf("after the lease: %s, %d attempts received", got.Status, len(ep.attempts(id)))
 	}
 }
