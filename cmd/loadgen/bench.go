@@ -220,15 +220,18 @@ func (b *bench) scenario(ctx context.Context, name string, rates map[string]floa
 }
 
 // settle waits until the gateway's background work from a scenario has
-// mostly drained (its River queue), so that one scenario's backlog does not
-// weigh on the next; at most 30 s.
+// mostly drained (its River queue, and webhooks waiting to be sent), so that
+// one scenario's backlog does not weigh on the next; at most 60 s.
 func (b *bench) settle(ctx context.Context) {
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		var n int64
-		err := b.db.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable')
-			AND scheduled_at < now() + interval '1 second'`).Scan(&n)
-		if err != nil || n < 50 {
+		var jobs, hooks int64
+		err := b.db.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable')
+				AND scheduled_at < now() + interval '1 second'),
+			(SELECT count(*) FROM events WHERE next_attempt_at IS NOT NULL
+				AND delivery_attempts = 0 AND created_at > now() - interval '10 minutes')`).Scan(&jobs, &hooks)
+		if err != nil || (jobs < 50 && hooks < 200) {
 			return
 		}
 		time.Sleep(250 * time.Millisecond)

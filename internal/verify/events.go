@@ -51,9 +51,12 @@ func (c *checker) checkRequestEvents(ctx context.Context) error {
 			count(*) FILTER (WHERE ev.type = $5),
 			count(*) FILTER (WHERE ev.type = $5 AND ev.snap_status = 'expired'),
 			count(*) FILTER (WHERE ev.type = $6),
-			(SELECT count(*) FROM payment_attempts a WHERE a.payment_request_id = r.id AND a.status = 'failed'),
+			coalesce(max(fa.n), 0),
 			(SELECT count(*) FROM refunds f WHERE f.payment_request_id = r.id AND f.status = 'succeeded')
 		FROM payment_requests r LEFT JOIN ev ON ev.request_id = r.id
+		-- Failed attempts counted in one pass: only live attempts are indexed by request.
+		LEFT JOIN (SELECT payment_request_id, count(*) AS n FROM payment_attempts WHERE status = 'failed'
+		           GROUP BY payment_request_id) fa ON fa.payment_request_id = r.id
 		GROUP BY r.id ORDER BY r.id`,
 		evCreated, evPaid, evCanceled, evExpired, evPaymentFailed, evRefunded)
 	if err != nil {
