@@ -154,10 +154,7 @@ func (s *Server) writeRequestList(c *gin.Context, f postgres.RequestFilter) {
 		s.fail(c, fault.Field(fault.InvalidRequest, "dossier_code", "dossier_code is at most 64 characters"))
 		return
 	}
-	rs, more, err := s.Service.ListPaymentRequests(c.Request.Context(), f)
-	if err != nil {
+	if err := s.writeRequestPage(c, f); err != nil {
 		s.fail(c, err)
-		return
 	}
-	writePage(c, rs, more, "pr", func(r *payment.Request) string { return r.ID }, wire.ToPaymentRequest)
 }

@@ -380,3 +380,35 @@ func TestRequestIDEchoed(t *testing.T) {
 		t.Fatal("the request's log line lacks its id")
 	}
 }
+
+// Lists keep each request's JSON by id and version: a request listed,
+// then changed, is listed changed, exactly as a GET shows it.
+func TestListShowsEachChange(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t)
+	res := h.Post("/v1/payment-requests", "create-views", createBody("HCM-VIEWS"))
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+	prID := res.Map(t)["id"].(string)
+	var page struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	for _, step := range []string{"listed", "listed again"} {
+		h.Get("/v1/payment-requests?limit=5").JSON(t, &page)
+		if len(page.Data) != 1 || !strings.Contains(string(page.Data[0]), `"status":"pending"`) {
+			t.Fatalf("%s: %s", step, page.Data)
+		}
+	}
+	if r := h.Post("/v1/payment-requests/"+prID+"/cancel", "cancel-views", nil); r.Status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+	h.Get("/v1/payment-requests?limit=5").JSON(t, &page)
+	got := h.Get("/v1/payment-requests/" + prID)
+	if len(page.Data) != 1 || !strings.Contains(string(page.Data[0]), `"status":"canceled","version":2`) {
+		t.Fatalf("after the cancel, the list shows %s", page.Data)
+	}
+	if string(page.Data[0]) != strings.TrimSpace(string(got.Body)) {
+		t.Errorf("listed %s\nGET     %s", page.Data[0], got.Body)
+	}
+}

@@ -58,6 +58,7 @@ type Deps struct {
 type Server struct {
 	Deps
 	portals *portalCache
+	views   *requestViews
 }
 
 // New builds the router.
@@ -65,7 +66,7 @@ func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Server{Deps: d, portals: newPortalCache(d.Portals)}
+	s := &Server{Deps: d, portals: newPortalCache(d.Portals), views: newRequestViews(maxRequestViews)}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true

@@ -190,9 +190,19 @@ type RequestFilter struct {
 	Limit       int
 }
 
+// Listed is one request of a list: its id and version, and the request
+// itself unless the caller already knew that version.
+type Listed struct {
+	ID      string
+	Version int
+	Request *payment.Request // nil when known said so
+}
+
 // ListPaymentRequests returns up to f.Limit requests, newest first, and
-// whether more follow.
-func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter) ([]*payment.Request, bool, error) {
+// whether more follow. For a caller that keeps requests by id and version (a
+// request changes only with its version), a row whose version known reports
+// is not decoded; known may be nil.
+func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter, known func(id string, version int) bool) ([]Listed, bool, error) {
 	var args []any
 	conds := []string{f.Scope.where(&args)}
 	if f.Status != "" {
@@ -208,26 +218,59 @@ func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter) ([]*pa
 		conds = append(conds, fmt.Sprintf("id < $%d", len(args)))
 	}
 	args = append(args, f.Limit+1)
-	rows, err := q.Query(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE `+strings.Join(conds, " AND ")+
+	// The page's ids and versions first; then the rows the caller does not
+	// know, whole. A row changed in between is listed as it is by then.
+	rows, err := q.Query(ctx, `SELECT id, version FROM payment_requests WHERE `+strings.Join(conds, " AND ")+
 		fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list payment requests: %w", err)
 	}
-	defer rows.Close()
-	var out []*payment.Request
+	var out []Listed
 	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
+		var l Listed
+		if err := rows.Scan(&l.ID, &l.Version); err != nil {
+			rows.Close()
 			return nil, false, err
 		}
-		out = append(out, r)
+		out = append(out, l)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("list payment requests: %w", err)
 	}
 	more := len(out) > f.Limit
 	if more {
 		out = out[:f.Limit]
+	}
+	var missing []string
+	for _, l := range out {
+		if known == nil || !known(l.ID, l.Version) {
+			missing = append(missing, l.ID)
+		}
+	}
+	if len(missing) == 0 {
+		return out, more, nil
+	}
+	rows, err = q.Query(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = ANY($1)`, missing)
+	if err != nil {
+		return nil, false, fmt.Errorf("list payment requests: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[string]*payment.Request, len(missing))
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		byID[r.ID] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("list payment requests: %w", err)
+	}
+	for i := range out {
+		if r, ok := byID[out[i].ID]; ok {
+			out[i].Request, out[i].Version = r, r.Version
+		}
 	}
 	return out, more, nil
 }
@@ -253,6 +296,11 @@ func SavePaymentRequest(ctx context.Context, tx pgx.Tx, r *payment.Request, read
 	var paidAt *time.Time
 	if p := r.Payment; p != nil {
 		attempt, bank, ref, paidAt = &p.AttemptID, &p.BankCode, &p.BankReference, &p.PaidAt
+	}
+	if r.Version != readVersion+1 {
+		// Every change is a new version: caches of a request's answer are
+		// keyed by it.
+		return fmt.Errorf("save payment request %s: version %d after %d", r.ID, r.Version, readVersion)
 	}
 	tag, err := tx.Exec(ctx, `UPDATE payment_requests SET status = $3, version = $4, amount_refunded = $5,
 		paid_attempt_id = $6, paid_bank_code = $7, paid_bank_reference = $8, paid_at = $9, updated_at = $10

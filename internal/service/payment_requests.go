@@ -62,9 +62,10 @@ func (s *Service) GetPaymentRequest(ctx context.Context, scope postgres.RequestS
 	return postgres.GetPaymentRequest(ctx, s.Pool, scope, reqID)
 }
 
-// ListPaymentRequests lists the caller's requests, newest first.
-func (s *Service) ListPaymentRequests(ctx context.Context, f postgres.RequestFilter) ([]*payment.Request, bool, error) {
-	return postgres.ListPaymentRequests(ctx, s.Pool, f)
+// ListPaymentRequests lists the caller's requests, newest first, without
+// decoding those whose version known reports (postgres.ListPaymentRequests).
+func (s *Service) ListPaymentRequests(ctx context.Context, f postgres.RequestFilter, known func(id string, version int) bool) ([]postgres.Listed, bool, error) {
+	return postgres.ListPaymentRequests(ctx, s.Pool, f, known)
 }
 
 // UpdatePaymentRequest is the one way a request changes: it locks the row,
