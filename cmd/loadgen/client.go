@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/citizenpay/gateway/internal/identity/devissuer"
@@ -37,7 +38,8 @@ type bankCreds struct {
 // banks.
 type client struct {
 	base   string
-	http   *http.Client
+	http   *http.Client // setup and the sandbox banks' knobs
+	lean   *leanClient  // the measured requests to the gateway
 	portal portalCreds
 	banks  map[string]bankCreds
 	tokens []string // one per citizen, same order as citizens
@@ -78,7 +80,9 @@ func newClient(base string, portal portalCreds, banks map[string]bankCreds) *cli
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   false,
 	}
-	return &client{base: base, http: &http.Client{Transport: tr, Timeout: requestTimeout}, portal: portal, banks: banks}
+	host := strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
+	return &client{base: base, http: &http.Client{Transport: tr, Timeout: requestTimeout}, lean: newLeanClient(host, maxConns),
+		portal: portal, banks: banks}
 }
 
 func (c *client) mintTokens(iss *devissuer.Issuer, cits []citizen) error {
@@ -93,17 +97,9 @@ func (c *client) mintTokens(iss *devissuer.Issuer, cits []citizen) error {
 	return nil
 }
 
-func (c *client) do(ctx context.Context, req *http.Request) result {
-	resp, err := c.http.Do(req.WithContext(ctx))
-	if err != nil {
-		return result{Err: err}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return result{Status: resp.StatusCode, Err: err}
-	}
-	return result{Status: resp.StatusCode, Header: resp.Header, Body: body}
+// do sends req, whose body is body, to the gateway.
+func (c *client) do(ctx context.Context, req *http.Request, body []byte) result {
+	return c.lean.do(ctx, req.Method, req.URL.RequestURI(), req.Header, body)
 }
 
 // untilAdmitted repeats call while the gateway sheds it (429 or 503 with
@@ -143,7 +139,7 @@ func (c *client) portalDo(ctx context.Context, method, target string, body []byt
 	}
 	req.Header.Set(signature.HeaderPortalKey, c.portal.KeyID)
 	signature.SignRequest(req, c.portal.Secret, body, time.Now())
-	return c.do(ctx, req)
+	return c.do(ctx, req, body)
 }
 
 // citizenDo sends a request with citizen i's token.
@@ -159,7 +155,7 @@ func (c *client) citizenDo(ctx context.Context, i int, method, target string, bo
 		req.Header.Set(signature.HeaderIdempotencyKey, key)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.tokens[i])
-	return c.do(ctx, req)
+	return c.do(ctx, req, body)
 }
 
 // callback posts a bank's signed callback.
@@ -171,7 +167,7 @@ func (c *client) callback(ctx context.Context, bank string, body []byte) result 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	signature.SignRequest(req, b.Secret, body, time.Now())
-	return c.do(ctx, req)
+	return c.do(ctx, req, body)
 }
 
 // setKnobs changes a sandbox bank's knobs (POST /_sim/knobs).
