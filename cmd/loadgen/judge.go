@@ -64,6 +64,9 @@ func judge(rep *report) {
 					}
 				}
 				o.Target = fmt.Sprintf("0 timeouts; excess 429/503 with Retry-After; admitted p99 ≤ %.1f ms", p99Ratio*mixedP99)
+				if mixedP99 == 0 {
+					o.Target = "0 timeouts; excess 429/503 with Retry-After; admitted p99 ≤ 2 × mixed's (mixed not run: not judged)"
+				}
 				ok := o.Outcomes["timeout"] == 0 && o.Counts["retry_after"] >= shed && onlyShed(o.Outcomes) &&
 					(mixedP99 == 0 || o.OKP99ms <= p99Ratio*mixedP99)
 				o.Verdict = verdict(ok) + fmt.Sprintf(" (admitted p99 %.1f ms, %d shed)", o.OKP99ms, shed)

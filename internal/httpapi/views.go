@@ -30,8 +30,9 @@ type requestView struct {
 	body    []byte
 }
 
-// maxRequestViews bounds the entries kept (a few kilobytes each at most).
-const maxRequestViews = 20_000
+// maxRequestViews bounds the entries kept: a few megabytes (about 700 bytes
+// for a request of two items), filled within a minute of a busy day.
+const maxRequestViews = 4096
 
 func newRequestViews(max int) *requestViews {
 	return &requestViews{m: make(map[string]requestView, max), max: max}
