@@ -2,9 +2,12 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/citizenpay/gateway/internal/signature"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -410,5 +413,26 @@ func TestListShowsEachChange(t *testing.T) {
 	}
 	if string(page.Data[0]) != strings.TrimSpace(string(got.Body)) {
 		t.Errorf("listed %s\nGET     %s", page.Data[0], got.Body)
+	}
+}
+
+// A client that hangs up is not the gateway's failure: its request is
+// logged 499, never as a 500 error.
+func TestClientGoneIsNotAnError(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t)
+	req := httptest.NewRequest(http.MethodGet, "/v1/payment-requests?limit=5", nil)
+	req.Header.Set(signature.HeaderPortalKey, h.Portal.KeyID)
+	signature.SignRequest(req, h.Portal.Secret, nil, time.Now())
+	ctx, cancel := context.WithCancel(req.Context())
+	cancel() // gone before the answer
+	rec := httptest.NewRecorder()
+	h.App.Handler.ServeHTTP(rec, req.WithContext(ctx))
+	if rec.Code != 499 {
+		t.Fatalf("status %d %s, want 499", rec.Code, rec.Body)
+	}
+	logs := h.Logs.String()
+	if !strings.Contains(logs, `"status":499`) || strings.Contains(logs, `"status":500`) || strings.Contains(logs, `"level":"ERROR"`) {
+		t.Errorf("logs: %s", logs)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -170,6 +171,14 @@ func (s *Server) recover(c *gin.Context) {
 // fail answers with the problem for err. Internal errors are logged by
 // observe and never shown.
 func (s *Server) fail(c *gin.Context, err error) {
+	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+		// The client went away (it timed out, or hung up): nobody reads an
+		// answer, and it is not the gateway's failure. Logged as 499, as
+		// proxies do, never as a 500.
+		c.Status(statusClientClosed)
+		c.Abort()
+		return
+	}
 	if _, ok := fault.As(err); !ok {
 		c.Set("error", err)
 		if isUnavailable(err) {
@@ -186,6 +195,10 @@ func (s *Server) fail(c *gin.Context, err error) {
 	c.Data(status, "application/problem+json", body)
 	c.Abort()
 }
+
+// statusClientClosed is the status logged for a request whose client hung
+// up before its answer (nginx's 499).
+const statusClientClosed = 499
 
 func isUnavailable(err error) bool {
 	return postgres.IsUnavailable(err)
