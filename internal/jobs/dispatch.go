@@ -61,6 +61,10 @@ type Dispatcher struct {
 	Workers int
 	// Poll is how often the dispatcher looks for due events (0: DispatchPoll).
 	Poll time.Duration
+	// PerPortal bounds one portal's attempts in flight (0: DispatchPerPortal),
+	// so that a portal whose endpoint hangs cannot hold every worker while
+	// the other portals' events wait.
+	PerPortal int
 
 	handoff chan postgres.Due
 	running atomic.Bool
@@ -72,6 +76,9 @@ const (
 	// DispatchWorkers: an attempt takes at most 10 s, so even with every
 	// portal hanging a process still makes 5 attempts a second.
 	DispatchWorkers = 50
+	// DispatchPerPortal: one hanging endpoint holds at most this many
+	// workers (each for at most the attempt's 10 s).
+	DispatchPerPortal = 10
 	// DispatchPoll bounds how long an event due now (written by a process
 	// without a dispatcher, or due for a retry) waits for its attempt.
 	DispatchPoll = 100 * time.Millisecond
@@ -126,14 +133,21 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		defer close(recorded)
 		d.recordFrom(results)
 	}()
+	perPortal := d.PerPortal
+	if perPortal <= 0 {
+		perPortal = DispatchPerPortal
+	}
 	var inFlight sync.WaitGroup
 	slots := make(chan struct{}, workers)
+	busy := portalLoad{n: map[string]int{}}
 	// Attempts run to their own timeout even as ctx ends: an attempt cut
 	// short would be sent again after its lease.
 	attemptCtx := context.WithoutCancel(ctx)
 	start := func(e postgres.Due, p *portal.Portal) {
+		busy.add(e.PortalID, 1)
 		inFlight.Go(func() {
 			defer func() { <-slots }()
+			defer busy.add(e.PortalID, -1)
 			if a, ok := d.attempt(attemptCtx, e, p); ok {
 				results <- a
 			}
@@ -145,6 +159,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		select {
 		case e := <-d.handoff:
+			if busy.of(e.PortalID) >= perPortal {
+				continue // the portal's endpoint is slow: the event waits for its lease
+			}
 			select { // a slot, or stop
 			case slots <- struct{}{}:
 			case <-ctx.Done():
@@ -162,7 +179,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				if free == 0 {
 					break
 				}
-				batch, err := d.claim(ctx, min(free, maxBatch))
+				batch, err := d.claim(ctx, postgres.Claim{Limit: min(free, maxBatch), PerPortal: perPortal, Skip: busy.atLeast(perPortal)})
 				if err != nil {
 					backoff = min(max(2*backoff, poll), 5*time.Second)
 					if ctx.Err() == nil {
@@ -192,7 +209,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // tests and tools. It returns how many events it attempted (held ones
 // included).
 func (d *Dispatcher) DispatchDue(ctx context.Context, limit int) (int, error) {
-	batch, err := d.claim(ctx, limit)
+	batch, err := d.claim(ctx, postgres.Claim{Limit: limit})
 	if err != nil {
 		return 0, err
 	}
@@ -219,8 +236,9 @@ type claimed struct {
 	portal *portal.Portal // nil: the portal could not be read
 }
 
-func (d *Dispatcher) claim(ctx context.Context, limit int) ([]claimed, error) {
-	due, err := postgres.ClaimDue(ctx, d.Pool, limit, Lease)
+func (d *Dispatcher) claim(ctx context.Context, c postgres.Claim) ([]claimed, error) {
+	c.Lease = Lease
+	due, err := postgres.ClaimDue(ctx, d.Pool, c)
 	if err != nil {
 		return nil, err
 	}
@@ -244,6 +262,39 @@ func (d *Dispatcher) portal(ctx context.Context, id string) *portal.Portal {
 	}
 	d.portals.put(id, p, d.now())
 	return p
+}
+
+// portalLoad counts attempts in flight by portal.
+type portalLoad struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (l *portalLoad) add(portalID string, d int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n[portalID] += d; l.n[portalID] <= 0 {
+		delete(l.n, portalID)
+	}
+}
+
+func (l *portalLoad) of(portalID string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n[portalID]
+}
+
+// atLeast lists the portals with at least max attempts in flight.
+func (l *portalLoad) atLeast(max int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for id, n := range l.n {
+		if n >= max {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // portalCache keeps portals read for deliveries for PortalTTL.

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -638,16 +639,16 @@ func TestClaimLeaseOutlivesADeadDispatcher(t *testing.T) {
 	h := apitest.New(t) // no workers
 	id := createRequest(t, h, "HCM-LEASE")
 	ctx := context.Background()
-	got, err := postgres.ClaimDue(ctx, h.DB.Pool, 10, 300*time.Millisecond)
+	got, err := postgres.ClaimDue(ctx, h.DB.Pool, postgres.Claim{Limit: 10, Lease: 300 * time.Millisecond})
 	if err != nil || len(got) != 1 || got[0].EventID != id {
 		t.Fatalf("claim: %+v, %v; want %s", got, err, id)
 	}
 	// The claimer is gone without a word.
-	if again, err := postgres.ClaimDue(ctx, h.DB.Pool, 10, time.Minute); err != nil || len(again) != 0 {
+	if again, err := postgres.ClaimDue(ctx, h.DB.Pool, postgres.Claim{Limit: 10, Lease: time.Minute}); err != nil || len(again) != 0 {
 		t.Fatalf("claimed twice within the lease: %+v, %v", again, err)
 	}
 	waitFor(t, "the lease to end", func() bool {
-		again, err := postgres.ClaimDue(ctx, h.DB.Pool, 10, time.Minute)
+		again, err := postgres.ClaimDue(ctx, h.DB.Pool, postgres.Claim{Limit: 10, Lease: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -684,5 +685,52 @@ func TestHandedOffEventOutlivesItsProcess(t *testing.T) {
 	})
 	if got := delivery(t, h, id); got.Status != postgres.DeliveryDelivered || len(ep.attempts(id)) != 1 {
 		t.Errorf("after the lease: %s, %d attempts received", got.Status, len(ep.attempts(id)))
+	}
+}
+
+// A portal whose endpoint hangs holds at most PerPortal of the workers: the
+// other portals' events are delivered meanwhile.
+func TestHangingPortalHoldsFewWorkers(t *testing.T) {
+	t.Parallel()
+	h := apitest.New(t) // no workers: the test runs the dispatcher
+	release := make(chan struct{})
+	var hung atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		hung.Add(1)
+		<-release
+	}))
+	t.Cleanup(slow.Close)
+	pointPortal(t, h, h.Portal, slow.URL+"/webhooks")
+	other := h.NewPortal("Other portal")
+	ep := newEndpoint(t, nil, ok)
+	pointPortal(t, h, other, ep.srv.URL+"/webhooks")
+
+	for i := range 12 {
+		createRequest(t, h, "HCM-HANG-"+strconv.Itoa(i))
+	}
+	var theirs []string
+	for i := range 3 {
+		body, _ := json.Marshal(createBody("HCM-OTHER-" + strconv.Itoa(i)))
+		r := h.Do(apitest.Request{Method: http.MethodPost, Path: "/v1/payment-requests", Body: body,
+			IdempotencyKey: "other-" + strconv.Itoa(i), Portal: other})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create for the other portal: %d %s", r.Status, r.Body)
+		}
+		theirs = append(theirs, r.Map(t)["id"].(string))
+	}
+
+	d := dispatcher(h, true)
+	d.Workers, d.PerPortal, d.Poll = 6, 2, 20*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { close(release) }) // runs first: the hung attempts end
+
+	waitFor(t, "the other portal's events delivered", func() bool {
+		return h.Count(`SELECT count(*) FROM events WHERE portal_id = $1 AND delivery_status = 'delivered'`, other.ID) == len(theirs)
+	})
+	if n := hung.Load(); n < 1 || n > 2 {
+		t.Errorf("%d attempts reached the hanging endpoint at once, want 1 or 2 (PerPortal)", n)
 	}
 }

@@ -64,17 +64,38 @@ type Due struct {
 	Generation int
 }
 
-// ClaimDue claims up to limit events due for a delivery attempt, oldest due
-// first, for lease: their next attempt moves lease ahead, so that another
+// Claim says which due events to claim.
+type Claim struct {
+	Limit     int           // events at most
+	PerPortal int           // events of one portal at most (0: no bound)
+	Skip      []string      // portals not to claim for (their deliveries are busy enough)
+	Lease     time.Duration // how long the claimed events are the claimer's
+}
+
+// ClaimDue claims events due for a delivery attempt, oldest due first, for
+// c.Lease: their next attempt moves that far ahead, so that another
 // dispatcher does not take them meanwhile, and a dispatcher that dies leaves
 // them due again when the lease ends. Events claimed by a concurrent
-// dispatcher are skipped, never waited for.
-func ClaimDue(ctx context.Context, q Querier, limit int, lease time.Duration) ([]Due, error) {
-	rows, err := q.Query(ctx, `UPDATE events e SET next_attempt_at = now() + $2 * interval '1 microsecond'
-		FROM (SELECT id FROM events WHERE next_attempt_at <= now()
-		      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
-		WHERE e.id = due.id
-		RETURNING e.id, e.portal_id, e.payload, e.delivery_attempts, e.delivery_generation`, limit, lease.Microseconds())
+// dispatcher are skipped, never waited for; so are the portals in c.Skip,
+// and a portal's events past c.PerPortal, which stay due.
+func ClaimDue(ctx context.Context, q Querier, c Claim) ([]Due, error) {
+	perPortal := c.PerPortal
+	if perPortal <= 0 {
+		perPortal = c.Limit
+	}
+	skip := c.Skip
+	if skip == nil {
+		skip = []string{}
+	}
+	rows, err := q.Query(ctx, `WITH due AS (
+			SELECT id, portal_id, next_attempt_at FROM events
+			WHERE next_attempt_at <= now() AND portal_id <> ALL($3)
+			ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED),
+		fair AS (SELECT id, row_number() OVER (PARTITION BY portal_id ORDER BY next_attempt_at, id) AS n FROM due)
+		UPDATE events e SET next_attempt_at = now() + $2 * interval '1 microsecond'
+		FROM fair WHERE e.id = fair.id AND fair.n <= $4
+		RETURNING e.id, e.portal_id, e.payload, e.delivery_attempts, e.delivery_generation`,
+		c.Limit, c.Lease.Microseconds(), skip, perPortal)
 	if err != nil {
 		return nil, fmt.Errorf("claim due events: %w", err)
 	}
