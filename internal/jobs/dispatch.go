@@ -76,9 +76,10 @@ const (
 	// DispatchWorkers: an attempt takes at most 10 s, so even with every
 	// portal hanging a process still makes 5 attempts a second.
 	DispatchWorkers = 50
-	// DispatchPerPortal: one hanging endpoint holds at most this many
-	// workers (each for at most the attempt's 10 s).
-	DispatchPerPortal = 10
+	// DispatchPerPortal: one hanging endpoint holds at most half the
+	// workers (each for at most the attempt's 10 s); a busy, healthy
+	// portal still gets many deliveries at once.
+	DispatchPerPortal = DispatchWorkers / 2
 	// DispatchPoll bounds how long an event due now (written by a process
 	// without a dispatcher, or due for a retry) waits for its attempt.
 	DispatchPoll = 100 * time.Millisecond
@@ -156,11 +157,17 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
 	backoff := time.Duration(0)
+	// Handed-off events of a portal at its bound wait here for room (a
+	// tick at most after it frees); past handoffQueue of them, for their lease.
+	var deferred []postgres.Due
 	for ctx.Err() == nil {
 		select {
 		case e := <-d.handoff:
 			if busy.of(e.PortalID) >= perPortal {
-				continue // the portal's endpoint is slow: the event waits for its lease
+				if len(deferred) < handoffQueue {
+					deferred = append(deferred, e)
+				}
+				continue
 			}
 			select { // a slot, or stop
 			case slots <- struct{}{}:
@@ -172,6 +179,16 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			if backoff > 0 {
 				sleep(ctx, backoff)
 			}
+			kept := deferred[:0]
+			for _, e := range deferred {
+				if ctx.Err() != nil || len(slots) == workers || busy.of(e.PortalID) >= perPortal {
+					kept = append(kept, e)
+					continue
+				}
+				slots <- struct{}{}
+				start(e, d.portal(ctx, e.PortalID))
+			}
+			deferred = kept
 			// Claim what is due, as long as whole batches come back and
 			// there is room.
 			for ctx.Err() == nil {
