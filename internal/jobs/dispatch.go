@@ -157,8 +157,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
 	backoff := time.Duration(0)
-	// Handed-off events of a portal at its bound wait here for room (a
-	// tick at most after it frees); past handoffQueue of them, for their lease.
+	// Events of a portal at its bound, handed off or claimed, wait here for
+	// room (a tick at most after it frees); handoffs past handoffQueue of
+	// them wait for their lease.
 	var deferred []postgres.Due
 	for ctx.Err() == nil {
 		select {
@@ -206,6 +207,10 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				}
 				backoff = 0
 				for _, e := range batch {
+					if busy.of(e.due.PortalID) >= perPortal {
+						deferred = append(deferred, e.due) // claimed beyond the portal's room
+						continue
+					}
 					slots <- struct{}{}
 					start(e.due, e.portal)
 				}
