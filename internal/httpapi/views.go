@@ -89,14 +89,14 @@ func (s *Server) writeRequestPage(c *gin.Context, f postgres.RequestFilter) erro
 	buf = append(buf, `{"data":[`...)
 	for i, l := range listed {
 		b, ok := seen[l.ID]
-		if !ok || l.Request != nil {
-			if l.Request == nil {
-				return fmt.Errorf("payment request %s vanished from its list", l.ID)
-			}
+		switch {
+		case l.Request != nil: // not known in this version: read, so encoded and kept
 			if b, err = json.Marshal(wire.ToPaymentRequest(l.Request)); err != nil {
 				return err
 			}
 			s.views.put(l.ID, l.Version, b)
+		case !ok:
+			return fmt.Errorf("payment request %s vanished from its list", l.ID)
 		}
 		if i > 0 {
 			buf = append(buf, ',')

@@ -139,13 +139,27 @@ func createRequest(t *testing.T, h *apitest.Harness, dossier string) string {
 	return evID
 }
 
-func delivery(t *testing.T, h *apitest.Harness, eventID string) *postgres.Delivery {
+// deliveryState is an event's delivery as its row has it.
+type deliveryState struct {
+	Payload       []byte
+	Status        string
+	Attempts      int
+	Generation    int
+	LastAttemptAt *time.Time
+	LastError     string
+	DeliveredAt   *time.Time
+}
+
+func delivery(t *testing.T, h *apitest.Harness, eventID string) *deliveryState {
 	t.Helper()
-	d, err := postgres.DeliveryByEventID(context.Background(), h.DB.Pool, eventID)
+	var d deliveryState
+	err := h.DB.Pool.QueryRow(context.Background(), `SELECT payload, delivery_status, delivery_attempts,
+		delivery_generation, last_attempt_at, coalesce(last_error, ''), delivered_at FROM events WHERE id = $1`, eventID).Scan(
+		&d.Payload, &d.Status, &d.Attempts, &d.Generation, &d.LastAttemptAt, &d.LastError, &d.DeliveredAt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	return &d
 }
 
 // waitFor polls cond until it holds, or fails the test after 30 s.

@@ -15,52 +15,19 @@ const (
 	DeliveryFailed    = "failed"
 )
 
-// Delivery is an event with the state of its delivery to the portal.
-type Delivery struct {
-	EventID  string
-	PortalID string
-	Type     string
-	Payload  []byte // byte for byte as sent
-	Status   string
-	// Attempts counts the attempts since the event was last queued, so that
-	// a redelivery starts the retry schedule afresh.
-	Attempts int
-	// Generation grows by one at each redelivery. An attempt is recorded
-	// only in the generation it was made in, so an attempt in flight when the
-	// event is redelivered never touches the new series.
-	Generation    int
-	LastAttemptAt *time.Time
-	LastError     string
-	DeliveredAt   *time.Time
-}
-
 // maxProblemRunes bounds a failed attempt's recorded reason (the column
 // takes 500).
 const maxProblemRunes = 300
 
-// DeliveryByEventID returns the event id with its delivery state, or a
-// not_found fault.
-func DeliveryByEventID(ctx context.Context, q Querier, eventID string) (*Delivery, error) {
-	var d Delivery
-	err := q.QueryRow(ctx, `SELECT id, portal_id, type, payload, delivery_status, delivery_attempts, delivery_generation,
-		last_attempt_at, coalesce(last_error, ''), delivered_at FROM events WHERE id = $1`, eventID).Scan(
-		&d.EventID, &d.PortalID, &d.Type, &d.Payload, &d.Status, &d.Attempts, &d.Generation,
-		&d.LastAttemptAt, &d.LastError, &d.DeliveredAt)
-	if IsNoRows(err) {
-		return nil, fault.New(fault.NotFound, "no event %s", eventID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get event %s: %w", eventID, err)
-	}
-	return &d, nil
-}
-
 // Due is an event claimed for a delivery attempt.
 type Due struct {
-	EventID    string
-	PortalID   string
-	Payload    []byte // byte for byte as sent
-	Attempts   int    // failed attempts so far in this generation
+	EventID  string
+	PortalID string
+	Payload  []byte // byte for byte as sent
+	Attempts int    // failed attempts so far in this generation
+	// Generation grows by one at each redelivery. An attempt is recorded
+	// only in the generation it was made in, so an attempt in flight when the
+	// event is redelivered never touches the new series.
 	Generation int
 }
 
