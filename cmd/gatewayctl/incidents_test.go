@@ -15,6 +15,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/banksim"
+	"github.com/citizenpay/gateway/internal/incident"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/testenv"
 )
@@ -148,7 +149,7 @@ func TestIncidentApplyPaid(t *testing.T) {
 	if err := ctlInto(t, url, &list, "incidents", "list"); err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 1 || list[0].ID != incID || list[0].Kind != postgres.IncidentAmountDiffers || list[0].Status != "open" ||
+	if len(list) != 1 || list[0].ID != incID || list[0].Kind != string(incident.KindAmountDiffers) || list[0].Status != "open" ||
 		list[0].ObjectID != s.paID || list[0].BankCode != "SBX" || list[0].Resolution != nil || list[0].Evidence != nil {
 		t.Fatalf("list: %+v", list)
 	}
@@ -272,9 +273,17 @@ func TestIncidentRefund(t *testing.T) {
 		t.Fatal(err)
 	}
 	if out.Refund == nil || out.Refund.Amount != "75000" || out.Refund.Status != "pending" || out.Refund.PaymentRequestID != s.prID ||
-		out.Refund.Reason == nil || *out.Refund.Reason != "the citizen disputes the fee" ||
-		out.Incident.Status != "resolved" || !strings.Contains(*out.Incident.Resolution, out.Refund.ID) {
+		out.Refund.Reason == nil || *out.Refund.Reason != "Refunded by the gateway operator" ||
+		out.Incident.Status != "resolved" || !strings.Contains(*out.Incident.Resolution, out.Refund.ID) ||
+		!strings.Contains(*out.Incident.Resolution, "the citizen disputes the fee") {
 		t.Fatalf("resolve: %+v", out)
+	}
+	// The portal sees the fixed reason; the operator's note stays with the incident.
+	if rf := h.Get("/v1/refunds/" + out.Refund.ID).Map(t); rf["reason"] != "Refunded by the gateway operator" {
+		t.Fatalf("the portal's refund: %v", rf)
+	}
+	if n := h.Count(`SELECT count(*) FROM events WHERE payload::text LIKE '%disputes%'`); n != 0 {
+		t.Fatalf("%d events carry the operator's note", n)
 	}
 	apitest.Eventually(t, 20*time.Second, "the request was never refunded", func() bool { return s.status(t) == "refunded" })
 	if got := s.bank.Sim.Balance(s.account.Number); !got.Equal(decimal.NewFromInt(10_000_000)) {
@@ -297,9 +306,9 @@ func TestIncidentResolveRefusals(t *testing.T) {
 	t.Parallel()
 	db := testenv.NewDB(t)
 	ctx := context.Background()
-	insert := func(kind, objectID string) string {
+	insert := func(kind incident.Kind, objectID string) string {
 		t.Helper()
-		if err := postgres.InsertIncident(ctx, db.Pool, kind, "", objectID, "test "+kind, map[string]any{"n": 1}); err != nil {
+		if err := postgres.InsertIncident(ctx, db.Pool, kind, "", objectID, "test "+string(kind), map[string]any{"n": 1}); err != nil {
 			t.Fatal(err)
 		}
 		var incID string
@@ -309,14 +318,16 @@ func TestIncidentResolveRefusals(t *testing.T) {
 		return incID
 	}
 	tests := []struct {
-		name, kind, objectID string
-		args                 []string
-		wantErr              string // "" for success
+		name     string
+		kind     incident.Kind
+		objectID string
+		args     []string
+		wantErr  string // "" for success
 	}{
-		{"note closes anything", postgres.IncidentUnknownEventType, "", []string{"--action", "note", "--note", "bank told"}, ""},
-		{"apply-paid needs a debit", postgres.IncidentOutcomeConflict, "rf_01abc", []string{"--action", "apply-paid", "--bank-reference", "R", "--note", "n"}, "names no debit"},
-		{"apply-paid of an unknown debit", postgres.IncidentUnknownObject, "pa_01nosuchdebit", []string{"--action", "apply-paid", "--bank-reference", "R", "--note", "n"}, "not_found"},
-		{"refund needs an object", postgres.IncidentUnknownEventType, "", []string{"--action", "refund", "--note", "n"}, "names no payment request"},
+		{"note closes anything", incident.KindUnknownEventType, "", []string{"--action", "note", "--note", "bank told"}, ""},
+		{"apply-paid needs a debit", incident.KindOutcomeConflict, "rf_01abc", []string{"--action", "apply-paid", "--bank-reference", "R", "--note", "n"}, "names no debit"},
+		{"apply-paid of an unknown debit", incident.KindUnknownObject, "pa_01nosuchdebit", []string{"--action", "apply-paid", "--bank-reference", "R", "--note", "n"}, "not_found"},
+		{"refund needs an object", incident.KindUnknownEventType, "", []string{"--action", "refund", "--note", "n"}, "names no payment request"},
 		{"refund of an unknown request", "reconciliation", "pr_01nosuchrequest", []string{"--action", "refund", "--note", "n"}, "not_found"},
 	}
 	for _, tc := range tests {
@@ -347,4 +358,73 @@ func TestIncidentResolveRefusals(t *testing.T) {
 	if all[0].CreatedAt.Before(all[len(all)-1].CreatedAt) {
 		t.Error("list is not newest first")
 	}
+}
+
+// TestIncidentRefundRefusedAcrossBanks: a second bank posts a callback naming
+// SBX's paid debit (an unknown_object incident raised by that other bank),
+// and the bank that was paid reports an amount that differs for it. A refund
+// remedies neither: the first came from a bank that was not paid, the
+// second is not a kind a refund remedies. Both are refused, nothing changes,
+// and both incidents stay open.
+func TestIncidentRefundRefusedAcrossBanks(t *testing.T) {
+	t.Parallel()
+	s := newClearing(t, banksim.Knobs{})
+	h, url := s.h, s.h.DB.URL
+	apitest.Eventually(t, 20*time.Second, "the request was never paid", func() bool { return s.status(t) == "paid" })
+	other := h.NewBank("EVL")
+	r := h.Callback(other, "", time.Time{}, map[string]any{"event_id": "evt-other-bank", "type": "debit.failed",
+		"occurred_at": time.Now().UTC().Format(time.RFC3339), "data": map[string]any{"debit_id": s.paID, "reason_code": "X"}})
+	if r.Status != http.StatusNotFound {
+		t.Fatalf("another bank's callback: %d %s", r.Status, r.Body)
+	}
+	var crossID string
+	if err := h.DB.Pool.QueryRow(context.Background(), `SELECT id FROM incidents WHERE bank_code = 'EVL'
+		AND kind = 'unknown_object' AND object_id = $1`, s.paID).Scan(&crossID); err != nil {
+		t.Fatalf("no incident from the other bank: %v", err)
+	}
+	differsID := s.callback(t, "evt-differs-after-paid", "debit.succeeded", "70000", http.StatusUnprocessableEntity)
+
+	for _, tc := range []struct {
+		name, incID, wantErr string
+	}{
+		{"raised by another bank", crossID, "bank"},
+		{"not a refund's remedy", differsID, "amount_differs"},
+	} {
+		err := ctlInto(t, url, nil, "incidents", "resolve", "--id", tc.incID, "--action", "refund", "--note", "refund it")
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%s: %v, want an error naming %q", tc.name, err, tc.wantErr)
+		}
+		var shown incidentJSON
+		if err := ctlInto(t, url, &shown, "incidents", "show", "--id", tc.incID); err != nil {
+			t.Fatal(err)
+		}
+		if shown.Status != "open" || shown.Resolution != nil || shown.ResolvedAt != nil {
+			t.Errorf("%s: the incident changed: %+v", tc.name, shown)
+		}
+	}
+	for q, want := range map[string]int{
+		`SELECT count(*) FROM refunds`:                                    0,
+		`SELECT count(*) FROM events WHERE type LIKE 'refund.%'`:          0,
+		`SELECT count(*) FROM ledger_transactions`:                        1,
+		`SELECT count(*) FROM incidents WHERE status = 'open'`:            2,
+		`SELECT count(*) FROM payment_requests WHERE status = 'paid'`:     1,
+		`SELECT count(*) FROM payment_requests WHERE amount_refunded > 0`: 0,
+	} {
+		if n := h.Count(q); n != want {
+			t.Errorf("%s: %d, want %d", q, n, want)
+		}
+	}
+	if got := s.bank.Sim.Balance(s.account.Number); !got.Equal(decimal.NewFromInt(10_000_000 - 75_000)) {
+		t.Fatalf("balance: %s", got)
+	}
+	// The note closes either, and the request stays paid.
+	for _, incID := range []string{crossID, differsID} {
+		if err := ctlInto(t, url, nil, "incidents", "resolve", "--id", incID, "--action", "note", "--note", "told the bank"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.status(t); st != "paid" {
+		t.Fatalf("the request is %s", st)
+	}
+	verifyClean(t, url)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/incident"
 	"github.com/citizenpay/gateway/internal/money"
 	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/pii"
@@ -30,7 +31,7 @@ type Clearing struct {
 	CallbackTimeout time.Duration
 	TimerScale      float64
 	// Incident records something the gateway will not decide alone.
-	Incident func(ctx context.Context, q postgres.Querier, kind, bankCode, objectID, summary string, evidence map[string]any) error
+	Incident func(ctx context.Context, q postgres.Querier, kind incident.Kind, bankCode, objectID, summary string, evidence map[string]any) error
 }
 
 // CheckDebit asks a bank about a debit whose outcome is not known yet.
@@ -121,7 +122,7 @@ func (w *Clearing) scheduleCheck(ctx context.Context, args river.JobArgs) error 
 	_, sentID := sentObject(args)
 	sched := StatusSchedule(w.CallbackTimeout, w.TimerScale)
 	if n >= len(sched) {
-		return w.Incident(ctx, w.Pool, "outcome_unknown", w.bankOf(ctx, args), sentID,
+		return w.Incident(ctx, w.Pool, incident.KindOutcomeUnknown, w.bankOf(ctx, args), sentID,
 			"the bank's outcome is still unknown 24 h after the send", map[string]any{"checks": n})
 	}
 	sentAt, err := w.sentAt(ctx, args)
@@ -193,10 +194,10 @@ func (w *Clearing) apply(ctx context.Context, bankCode, id string, fn func(pgx.T
 
 // answerIncidents are the refusals of a bank's answer that the operator
 // must look at; any other error is retried.
-var answerIncidents = map[fault.Code]string{
-	fault.NotFound:        postgres.IncidentUnknownObject,
-	fault.OutcomeConflict: postgres.IncidentOutcomeConflict,
-	fault.AmountDiffers:   postgres.IncidentAmountDiffers,
+var answerIncidents = map[fault.Code]incident.Kind{
+	fault.NotFound:        incident.KindUnknownObject,
+	fault.OutcomeConflict: incident.KindOutcomeConflict,
+	fault.AmountDiffers:   incident.KindAmountDiffers,
 }
 
 // CheckDebitWorker asks a bank about a debit on the status schedule.

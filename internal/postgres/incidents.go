@@ -9,22 +9,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/citizenpay/gateway/internal/fault"
-
 	"github.com/citizenpay/gateway/internal/id"
-)
-
-// Incident kinds the gateway records; callers may use others.
-const (
-	IncidentUnknownObject    = "unknown_object"
-	IncidentOutcomeConflict  = "outcome_conflict"
-	IncidentAmountDiffers    = "amount_differs"
-	IncidentUnknownEventType = "unknown_event_type"
+	"github.com/citizenpay/gateway/internal/incident"
 )
 
 // InsertIncident records something the gateway will not decide alone, with
 // its evidence, for the operator. The evidence must hold no personal data.
 // Its shape suits the clearing workers' Incident hook.
-func InsertIncident(ctx context.Context, q Querier, kind, bankCode, objectID, summary string, evidence map[string]any) error {
+func InsertIncident(ctx context.Context, q Querier, kind incident.Kind, bankCode, objectID, summary string, evidence map[string]any) error {
 	if evidence == nil {
 		evidence = map[string]any{}
 	}
@@ -34,46 +26,61 @@ func InsertIncident(ctx context.Context, q Querier, kind, bankCode, objectID, su
 	}
 	incID := id.New(id.Incident)
 	if _, err := q.Exec(ctx, `INSERT INTO incidents (id, kind, bank_code, object_id, summary, evidence)
-		VALUES ($1, $2, nullif($3, ''), nullif($4, ''), $5, $6)`, incID, kind, bankCode, objectID, summary, ev); err != nil {
+		VALUES ($1, $2, nullif($3, ''), nullif($4, ''), $5, $6)`, incID, string(kind), bankCode, objectID, summary, ev); err != nil {
 		return fmt.Errorf("insert incident %s (%s): %w", incID, kind, err)
 	}
 	return nil
 }
 
-// Incident is something the gateway would not decide alone, as kept for
-// the operator.
-type Incident struct {
-	ID         string
-	Kind       string
-	Status     string
-	BankCode   string
-	ObjectID   string
-	Summary    string
-	Evidence   []byte
-	Resolution string
-	CreatedAt  time.Time
-	ResolvedAt *time.Time
+// incidentLockClass is the first key of the per-bank advisory lock that
+// RecentBankIncidents takes (the second is the bank code's hash). The
+// two-key form never meets the one-key locks of migrations and tests.
+const incidentLockClass = 1_000_601
+
+// RecentBankIncidents returns how many open incidents of bankCode were
+// recorded within window (by PostgreSQL's clock, as created_at is), after
+// taking the bank's incident lock until tx ends: recorders of one bank's
+// incidents in every gateway process then count one another, and a bound
+// checked with the count holds. It reads the open-incident index.
+func RecentBankIncidents(ctx context.Context, tx pgx.Tx, bankCode string, window time.Duration) (int, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, incidentLockClass, bankCode); err != nil {
+		return 0, fmt.Errorf("lock incidents of bank %s: %w", bankCode, err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM incidents
+		WHERE status = 'open' AND created_at > now() - make_interval(secs => $2) AND bank_code = $1`, bankCode, window.Seconds()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count incidents of bank %s: %w", bankCode, err)
+	}
+	return n, nil
 }
 
 const incidentColumns = `id, kind, status, coalesce(bank_code, ''), coalesce(object_id, ''), summary, evidence,
 	coalesce(resolution, ''), created_at, resolved_at`
 
-func scanIncident(row pgx.Row) (*Incident, error) {
-	var in Incident
-	err := row.Scan(&in.ID, &in.Kind, &in.Status, &in.BankCode, &in.ObjectID, &in.Summary, &in.Evidence,
-		&in.Resolution, &in.CreatedAt, &in.ResolvedAt)
-	return &in, err
+func scanIncident(row pgx.Row) (*incident.Incident, error) {
+	var (
+		incID, kind, status, bankCode, objectID, summary, resolution string
+		evidence                                                     []byte
+		createdAt                                                    time.Time
+		resolvedAt                                                   *time.Time
+	)
+	if err := row.Scan(&incID, &kind, &status, &bankCode, &objectID, &summary, &evidence, &resolution, &createdAt, &resolvedAt); err != nil {
+		return nil, err
+	}
+	return incident.Restore(incID, incident.Kind(kind), incident.Status(status), bankCode, objectID, summary, evidence,
+		resolution, createdAt, resolvedAt)
 }
 
-// ListIncidents returns up to limit incidents of status (or all), newest first.
-func ListIncidents(ctx context.Context, q Querier, status string, limit int) ([]*Incident, error) {
+// ListIncidents returns up to limit incidents of status ("" for all),
+// newest first.
+func ListIncidents(ctx context.Context, q Querier, status incident.Status, limit int) ([]*incident.Incident, error) {
 	rows, err := q.Query(ctx, `SELECT `+incidentColumns+` FROM incidents
-		WHERE $1 = 'all' OR status = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, status, limit)
+		WHERE $1 = '' OR status = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, string(status), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
 	defer rows.Close()
-	var out []*Incident
+	var out []*incident.Incident
 	for rows.Next() {
 		in, err := scanIncident(rows)
 		if err != nil {
@@ -88,7 +95,7 @@ func ListIncidents(ctx context.Context, q Querier, status string, limit int) ([]
 }
 
 // GetIncident reads incident incID; lock takes its row lock.
-func GetIncident(ctx context.Context, q Querier, incID string, lock bool) (*Incident, error) {
+func GetIncident(ctx context.Context, q Querier, incID string, lock bool) (*incident.Incident, error) {
 	sql := `SELECT ` + incidentColumns + ` FROM incidents WHERE id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
@@ -103,13 +110,16 @@ func GetIncident(ctx context.Context, q Querier, incID string, lock bool) (*Inci
 	return in, nil
 }
 
-// ResolveIncident closes an open incident with its resolution text.
-func ResolveIncident(ctx context.Context, tx pgx.Tx, in *Incident, text string) error {
-	err := tx.QueryRow(ctx, `UPDATE incidents SET status = 'resolved', resolution = $2, resolved_at = now()
-		WHERE id = $1 AND status = 'open' RETURNING status, resolution, resolved_at`, in.ID, text).
-		Scan(&in.Status, &in.Resolution, &in.ResolvedAt)
+// SaveResolution writes a resolved incident's resolution. It writes over
+// an open row only: an incident is resolved once.
+func SaveResolution(ctx context.Context, tx pgx.Tx, in *incident.Incident) error {
+	tag, err := tx.Exec(ctx, `UPDATE incidents SET status = $2, resolution = $3, resolved_at = $4
+		WHERE id = $1 AND status = 'open'`, in.ID(), string(in.Status()), in.Resolution(), in.ResolvedAt())
 	if err != nil {
-		return fmt.Errorf("resolve incident %s: %w", in.ID, err)
+		return fmt.Errorf("resolve incident %s: %w", in.ID(), err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("resolve incident %s: it is no longer open", in.ID())
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/incident"
 	"github.com/citizenpay/gateway/internal/postgres"
 )
 
@@ -73,11 +74,11 @@ func (c *Callbacks) Handle(prefix string, h CallbackHandler) {
 }
 
 // incidentKinds are the refusals recorded for the operator.
-var incidentKinds = map[fault.Code]string{
-	fault.NotFound:         postgres.IncidentUnknownObject,
-	fault.OutcomeConflict:  postgres.IncidentOutcomeConflict,
-	fault.AmountDiffers:    postgres.IncidentAmountDiffers,
-	fault.UnknownEventType: postgres.IncidentUnknownEventType,
+var incidentKinds = map[fault.Code]incident.Kind{
+	fault.NotFound:         incident.KindUnknownObject,
+	fault.OutcomeConflict:  incident.KindOutcomeConflict,
+	fault.AmountDiffers:    incident.KindAmountDiffers,
+	fault.UnknownEventType: incident.KindUnknownEventType,
 }
 
 // Apply applies cb once. It returns ResultApplied the first time and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/account"
 	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/incident"
 	"github.com/citizenpay/gateway/internal/pii"
 	"github.com/citizenpay/gateway/internal/postgres"
 )
@@ -149,9 +150,9 @@ func (s *Citizens) ApplyVerificationAnswer(ctx context.Context, bankCode, vid st
 	if !ok {
 		return err
 	}
-	kind := postgres.IncidentOutcomeConflict
+	kind := incident.KindOutcomeConflict
 	if f.Code == fault.NotFound {
-		kind = postgres.IncidentUnknownObject
+		kind = incident.KindUnknownObject
 	}
 	return postgres.InsertIncident(ctx, s.Pool, kind, bankCode, vid, f.Message,
 		map[string]any{"source": "bank answer", "outcome": string(o), "reason_code": reasonCode})
