@@ -20,7 +20,8 @@ func (a *App) wireBanks(cfg config.Config) {
 		Pool: a.Pool, PII: a.PII, Names: a.Keys.Sealer("account-holder-names"), Banks: a.Banks,
 		VerificationTimeout: cfg.AccountVerificationTimeout,
 	}
-	a.Callbacks = &service.Callbacks{Pool: a.Pool, Dedupe: a.Store.Dedupe()}
+	a.Callbacks = &service.Callbacks{Pool: a.Pool, Dedupe: a.Store.Dedupe(),
+		Dropped: func(bank string) { a.Metrics.BankIncidentsDropped.WithLabelValues(bank).Inc() }}
 	a.Callbacks.Handle("account_verification", a.Citizens.VerificationCallback)
 	a.Callbacks.Handle("debit", a.Service.DebitCallback)
 	a.Callbacks.Handle("refund", a.Service.RefundCallback)

@@ -16,6 +16,11 @@ type Metrics struct {
 	Latency        *prometheus.HistogramVec
 	Idempotency    *prometheus.CounterVec
 	RedisFallbacks prometheus.Counter
+	// BankIncidentsDropped counts, per bank, refused callbacks not recorded
+	// because the bank reached its incident limit. Its label is a bank code,
+	// taken after the callback's signature is checked: bounded by the
+	// onboarded banks.
+	BankIncidentsDropped *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics, including payment requests by state read
@@ -37,8 +42,12 @@ func NewMetrics(pool *pgxpool.Pool) *Metrics {
 		RedisFallbacks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gateway_redis_fallbacks_total", Help: "Redis calls that failed or were skipped, falling back to PostgreSQL.",
 		}),
+		BankIncidentsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_bank_incidents_dropped_total",
+			Help: "Refused bank callbacks not recorded as incidents because the bank reached its limit per minute.",
+		}, []string{"bank"}),
 	}
-	reg.MustRegister(m.Requests, m.Latency, m.Idempotency, m.RedisFallbacks,
+	reg.MustRegister(m.Requests, m.Latency, m.Idempotency, m.RedisFallbacks, m.BankIncidentsDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if pool != nil {
 		reg.MustRegister(&stateCollector{pool: pool, desc: prometheus.NewDesc("gateway_payment_requests",

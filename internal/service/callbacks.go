@@ -59,10 +59,39 @@ const DedupeTTL = 72 * time.Hour
 // in the transaction that applies it, so a repeat waits and then finds the
 // result. Register handlers before serving; a known type without a handler
 // is answered not_found.
+//
+// What a bank sends is kept masked (incident.MaskJSON): the body of every
+// event, and a refusal's incident. A bank records at most IncidentLimit
+// refusals (an incident with its bank event) per IncidentWindow, counted in
+// PostgreSQL under a per-bank lock so that the bound holds across every
+// gateway process; a refusal beyond it is answered the same and recorded
+// nowhere but in Dropped.
 type Callbacks struct {
-	Pool     *pgxpool.Pool
-	Dedupe   CallbackDedupe // nil: PostgreSQL only
+	Pool   *pgxpool.Pool
+	Dedupe CallbackDedupe // nil: PostgreSQL only
+	// IncidentLimit is the most refusals one bank's callbacks record per
+	// IncidentWindow; 0 means DefaultIncidentLimit.
+	IncidentLimit int
+	// Dropped, if set, counts a refusal of bankCode's callback that was not
+	// recorded because the bank reached IncidentLimit.
+	Dropped  func(bankCode string)
 	handlers map[string]CallbackHandler
+}
+
+// DefaultIncidentLimit is how many refusals a bank's callbacks record per
+// IncidentWindow unless told otherwise: far above what a bank that follows
+// the protocol ever causes, and low enough that a bank posting nonsense
+// cannot grow the incidents table without bound.
+const DefaultIncidentLimit = 60
+
+// IncidentWindow is the window IncidentLimit counts in.
+const IncidentWindow = time.Minute
+
+func (c *Callbacks) incidentLimit() int {
+	if c.IncidentLimit > 0 {
+		return c.IncidentLimit
+	}
+	return DefaultIncidentLimit
 }
 
 // Handle registers h for callback types prefix.succeeded and prefix.failed.
@@ -84,7 +113,8 @@ var incidentKinds = map[fault.Code]incident.Kind{
 // Apply applies cb once. It returns ResultApplied the first time and
 // ResultDuplicate for a repeated event id or a second report of an applied
 // outcome; or the refusal, the same one each time the event id comes back,
-// recorded as an incident once.
+// recorded as an incident once (unless the bank is at its IncidentLimit:
+// then it is recorded nowhere, and its repeat is refused anew).
 func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 	if c.Dedupe != nil {
 		if prev, ok, err := c.Dedupe.Seen(ctx, cb.BankCode, cb.EventID); err == nil && ok && prev != postgres.ResultProcessing {
@@ -92,7 +122,8 @@ func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 		}
 	}
 	field, known := callbackTypes[cb.Type]
-	ev := postgres.BankEvent{BankCode: cb.BankCode, EventID: cb.EventID, Type: cb.Type, ObjectID: objectID(cb.Data, field), Body: cb.Body}
+	ev := postgres.BankEvent{BankCode: cb.BankCode, EventID: cb.EventID, Type: cb.Type,
+		ObjectID: incident.MaskText(objectID(cb.Data, field)), Body: incident.MaskJSON(cb.Body)}
 	var result string
 	var refusal *fault.Error
 	repeat := false
@@ -134,12 +165,26 @@ func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 			if claimed, err := claim(tx); err != nil || !claimed {
 				return err
 			}
+			recent, err := postgres.RecentBankIncidents(ctx, tx, cb.BankCode, IncidentWindow)
+			if err != nil {
+				return err
+			}
+			if recent >= c.incidentLimit() {
+				return errDropped // the claim is rolled back with it
+			}
 			if err := postgres.InsertIncident(ctx, tx, incidentKinds[refusal.Code], cb.BankCode, ev.ObjectID,
-				refusal.Message, map[string]any{"event_id": cb.EventID, "type": cb.Type, "callback": json.RawMessage(cb.Body)}); err != nil {
+				incident.MaskText(refusal.Message),
+				map[string]any{"event_id": cb.EventID, "type": cb.Type, "callback": json.RawMessage(ev.Body)}); err != nil {
 				return err
 			}
 			return postgres.SetBankEventResult(ctx, tx, cb.BankCode, cb.EventID, result)
 		})
+		if errors.Is(err, errDropped) {
+			if c.Dropped != nil {
+				c.Dropped(cb.BankCode)
+			}
+			return "", refusal
+		}
 	}
 	if err != nil {
 		return "", err
@@ -158,6 +203,9 @@ func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 
 // errRefused rolls back a callback's work when it is refused.
 var errRefused = errors.New("callback refused")
+
+// errDropped rolls back the record of a refusal beyond the bank's limit.
+var errDropped = errors.New("incident limit reached")
 
 // dispatch runs the type's handler in tx. A known type without a handler is
 // not_found.
