@@ -36,6 +36,16 @@ func (s *Server) bankCallback(c *gin.Context) {
 		s.fail(c, errBadSignature)
 		return
 	}
+	msg := signature.FromRequest(c.Request, body)
+	header := c.GetHeader(signature.HeaderSignature)
+	now := s.Now()
+	// What needs no secret first: a malformed signature or a timestamp out
+	// of the window costs no lookup.
+	if err := signature.Precheck(header, msg.Timestamp, now); err != nil {
+		c.Set("error", err)
+		s.fail(c, errBadSignature)
+		return
+	}
 	ctx := c.Request.Context()
 	b, fresh, err := s.Banks.Lookup(ctx, code)
 	if fault.Is(err, fault.NotFound) {
@@ -46,15 +56,20 @@ func (s *Server) bankCallback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	msg := signature.FromRequest(c.Request, body)
-	header := c.GetHeader(signature.HeaderSignature)
-	now := s.Now()
 	err = signature.Verify(header, b.SigningSecrets(now), msg, now)
 	if errors.Is(err, signature.ErrMismatch) && !fresh {
-		// The secret may have been rotated since it was cached.
-		if b, err = s.Banks.Fresh(ctx, code); err == nil {
+		// The secret may have been rotated since it was cached; the bank
+		// is reread at most once per reload interval.
+		var reloaded bool
+		if b, reloaded, err = s.Banks.Reload(ctx, code); err == nil && reloaded {
 			err = signature.Verify(header, b.SigningSecrets(now), msg, now)
+		} else if err == nil {
+			err = signature.ErrMismatch
 		}
+	}
+	if err != nil && !errors.Is(err, signature.ErrMismatch) && !fault.Is(err, fault.NotFound) {
+		s.fail(c, err)
+		return
 	}
 	if err != nil {
 		c.Set("error", err)
