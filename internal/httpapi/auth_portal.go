@@ -2,15 +2,13 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
-	"sync"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/keycache"
 	"github.com/citizenpay/gateway/internal/portal"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/signature"
@@ -41,6 +39,8 @@ func readBody(c *gin.Context) ([]byte, error) {
 var errBadSignature = fault.New(fault.InvalidSignature, "the request signature is missing, wrong or outside the 300 s window")
 
 // authenticatePortal checks a portal's request signature (PROTOCOL.md §3).
+// What needs no secret is checked first: a request with a malformed
+// signature header or a timestamp outside the window costs no lookup.
 func (s *Server) authenticatePortal(c *gin.Context) {
 	body, err := readBody(c)
 	if err != nil {
@@ -55,7 +55,13 @@ func (s *Server) authenticatePortal(c *gin.Context) {
 	msg := signature.FromRequest(c.Request, body)
 	header := c.GetHeader(signature.HeaderSignature)
 	now := s.Now()
-	p, fresh, err := s.portals.get(c.Request.Context(), keyID, false)
+	if err := signature.Precheck(header, msg.Timestamp, now); err != nil {
+		c.Set("error", err)
+		s.fail(c, errBadSignature)
+		return
+	}
+	ctx := c.Request.Context()
+	p, fresh, err := s.portals.Get(ctx, keyID, now)
 	if err != nil {
 		if fault.Is(err, fault.NotFound) {
 			s.fail(c, errBadSignature)
@@ -66,12 +72,20 @@ func (s *Server) authenticatePortal(c *gin.Context) {
 	}
 	err = signature.Verify(header, p.SigningSecrets(now), msg, now)
 	if errors.Is(err, signature.ErrMismatch) && !fresh {
-		// The secret may have been rotated since it was cached.
-		if p, _, err = s.portals.get(c.Request.Context(), keyID, true); err == nil {
+		// The secret may have been rotated since it was cached; the
+		// portal is reread at most once per reload interval.
+		var reloaded bool
+		if p, reloaded, err = s.portals.Reload(ctx, keyID, now); err == nil && reloaded {
 			err = signature.Verify(header, p.SigningSecrets(now), msg, now)
+		} else if err == nil {
+			err = signature.ErrMismatch
 		}
 	}
 	if err != nil {
+		if !errors.Is(err, signature.ErrMismatch) && !fault.Is(err, fault.NotFound) {
+			s.fail(c, err)
+			return
+		}
 		s.fail(c, errBadSignature)
 		return
 	}
@@ -82,43 +96,16 @@ func (s *Server) authenticatePortal(c *gin.Context) {
 
 func portalOf(c *gin.Context) *portal.Portal { return c.MustGet(ctxPortal).(*portal.Portal) }
 
-// portalCache keeps portals by key id for a short while, so that a signed
-// request costs no database round trip to authenticate.
-type portalCache struct {
-	store *postgres.PortalStore
-	ttl   time.Duration
-	mu    sync.RWMutex
-	byKey map[string]cachedPortal
-}
-
-type cachedPortal struct {
-	p  *portal.Portal
-	at time.Time
-}
+// portalCache keeps portals by key id, and key ids that name no portal,
+// for a short while (keycache): a signed request costs no database round
+// trip to authenticate, and a flood of unknown key ids or bad signatures
+// costs at most one lookup per key id per miss TTL or reload interval.
+// A portal onboarded just now is usable within keycache.DefaultMissTTL.
+type portalCache = keycache.Cache[*portal.Portal]
 
 func newPortalCache(store *postgres.PortalStore) *portalCache {
-	return &portalCache{store: store, ttl: 30 * time.Second, byKey: map[string]cachedPortal{}}
-}
-
-// get returns the portal and whether it was read from the database just now.
-func (pc *portalCache) get(ctx context.Context, keyID string, reload bool) (*portal.Portal, bool, error) {
-	if !reload {
-		pc.mu.RLock()
-		e, ok := pc.byKey[keyID]
-		pc.mu.RUnlock()
-		if ok && time.Since(e.at) < pc.ttl {
-			return e.p, false, nil
-		}
+	return &portalCache{
+		Lookup:   store.ByKeyID,
+		NotFound: func(err error) bool { return fault.Is(err, fault.NotFound) },
 	}
-	p, err := pc.store.ByKeyID(ctx, keyID)
-	if err != nil {
-		return nil, true, err
-	}
-	pc.mu.Lock()
-	if len(pc.byKey) > 10000 {
-		pc.byKey = map[string]cachedPortal{}
-	}
-	pc.byKey[keyID] = cachedPortal{p: p, at: time.Now()}
-	pc.mu.Unlock()
-	return p, true, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/bank"
 	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/plaintext"
 	"github.com/citizenpay/gateway/internal/service"
 	"github.com/citizenpay/gateway/internal/signature"
 )
@@ -35,6 +36,16 @@ func (s *Server) bankCallback(c *gin.Context) {
 		s.fail(c, errBadSignature)
 		return
 	}
+	msg := signature.FromRequest(c.Request, body)
+	header := c.GetHeader(signature.HeaderSignature)
+	now := s.Now()
+	// What needs no secret first: a malformed signature or a timestamp out
+	// of the window costs no lookup.
+	if err := signature.Precheck(header, msg.Timestamp, now); err != nil {
+		c.Set("error", err)
+		s.fail(c, errBadSignature)
+		return
+	}
 	ctx := c.Request.Context()
 	b, fresh, err := s.Banks.Lookup(ctx, code)
 	if fault.Is(err, fault.NotFound) {
@@ -45,15 +56,20 @@ func (s *Server) bankCallback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	msg := signature.FromRequest(c.Request, body)
-	header := c.GetHeader(signature.HeaderSignature)
-	now := s.Now()
 	err = signature.Verify(header, b.SigningSecrets(now), msg, now)
 	if errors.Is(err, signature.ErrMismatch) && !fresh {
-		// The secret may have been rotated since it was cached.
-		if b, err = s.Banks.Fresh(ctx, code); err == nil {
+		// The secret may have been rotated since it was cached; the bank
+		// is reread at most once per reload interval.
+		var reloaded bool
+		if b, reloaded, err = s.Banks.Reload(ctx, code); err == nil && reloaded {
 			err = signature.Verify(header, b.SigningSecrets(now), msg, now)
+		} else if err == nil {
+			err = signature.ErrMismatch
 		}
+	}
+	if err != nil && !errors.Is(err, signature.ErrMismatch) && !fault.Is(err, fault.NotFound) {
+		s.fail(c, err)
+		return
 	}
 	if err != nil {
 		c.Set("error", err)
@@ -76,7 +92,9 @@ func (s *Server) bankCallback(c *gin.Context) {
 
 // parseCallback reads {event_id, type, occurred_at, data}; unknown fields
 // are ignored (PROTOCOL.md §1). A type the gateway does not know is left to
-// the dispatcher, which records it.
+// the dispatcher, which records it. Every string the bank sent loses its
+// control and bidirectional formatting characters (bank_text.go): the
+// callback is applied with what remains, never refused for its spelling.
 func parseCallback(bankCode string, body []byte) (service.Callback, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil || raw == nil || !utf8.Valid(body) {
@@ -91,9 +109,9 @@ func parseCallback(bankCode string, body []byte) (service.Callback, error) {
 		if json.Unmarshal(raw[field], &v) != nil {
 			return ""
 		}
-		return v
+		return plaintext.Strip(v)
 	}
-	cb := service.Callback{BankCode: bankCode, EventID: str("event_id"), Type: str("type"), Body: body}
+	cb := service.Callback{BankCode: bankCode, EventID: str("event_id"), Type: str("type"), Body: storableEvidence(body)}
 	if n := utf8.RuneCountInString(cb.EventID); n < 1 || n > 200 {
 		add("event_id", "event_id must be a string of 1 to 200 characters")
 	}
@@ -107,8 +125,8 @@ func parseCallback(bankCode string, body []byte) (service.Callback, error) {
 	cb.OccurredAt = at
 	if d := bytes.TrimSpace(raw["data"]); len(d) == 0 || d[0] != '{' {
 		add("data", "data must be an object")
-	} else {
-		cb.Data = d
+	} else if cb.Data, err = stripBankData(d); err != nil {
+		add("data", "data must be an object")
 	}
 	switch len(problems) {
 	case 0:

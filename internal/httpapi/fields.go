@@ -6,8 +6,34 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/plaintext"
 )
+
+// checkText refuses a text field that the gateway's text rule refuses
+// (package plaintext: no control or bidirectional formatting character;
+// tab and line breaks only in a multi-line field) with a validation_failed
+// problem naming field. Every text field a portal or a citizen sends goes
+// through it or through payment.Validate, which applies the same rule.
+func checkText(field, v string, k plaintext.Kind) error {
+	if msg := plaintext.Problem(field, v, k); msg != "" {
+		return fault.Field(fault.ValidationFailed, field, msg)
+	}
+	return nil
+}
+
+// pathID returns the path parameter name, an object's id. No id holds a
+// control character, so one that does names no object: not_found, rather
+// than a query PostgreSQL would refuse.
+func pathID(c *gin.Context, name string) (string, error) {
+	v := c.Param(name)
+	if _, _, bad := plaintext.Find(v, plaintext.OneLine); bad {
+		return "", fault.New(fault.NotFound, "no such object")
+	}
+	return v, nil
+}
 
 // exactFields refuses object members whose names are not exactly a field
 // of t (PROTOCOL.md §1: unknown fields are refused). encoding/json matches

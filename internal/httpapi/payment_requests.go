@@ -11,6 +11,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/plaintext"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/wire"
 )
@@ -92,7 +93,12 @@ func (s *Server) createPaymentRequest(c *gin.Context) {
 }
 
 func (s *Server) getPaymentRequest(c *gin.Context) {
-	r, err := s.Service.GetPaymentRequest(c.Request.Context(), postgres.RequestScope{PortalID: portalOf(c).ID}, c.Param("id"))
+	reqID, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	r, err := s.Service.GetPaymentRequest(c.Request.Context(), postgres.RequestScope{PortalID: portalOf(c).ID}, reqID)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -110,8 +116,12 @@ func (s *Server) cancelPaymentRequest(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	reqID, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	p := portalOf(c)
-	reqID := c.Param("id")
 	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
 		r, err := s.Service.CancelPaymentRequest(ctx, tx, p.ID, reqID)
 		if err != nil {
@@ -152,6 +162,14 @@ func (s *Server) writeRequestList(c *gin.Context, f postgres.RequestFilter) {
 	}
 	if len(f.DossierCode) > 64 {
 		s.fail(c, fault.Field(fault.InvalidRequest, "dossier_code", "dossier_code is at most 64 characters"))
+		return
+	}
+	if _, _, bad := plaintext.Find(f.Before, plaintext.OneLine); bad {
+		s.fail(c, fault.Field(fault.InvalidRequest, "cursor", "cursor is not one this list gave"))
+		return
+	}
+	if msg := plaintext.Problem("dossier_code", f.DossierCode, plaintext.OneLine); msg != "" {
+		s.fail(c, fault.Field(fault.InvalidRequest, "dossier_code", msg))
 		return
 	}
 	if err := s.writeRequestPage(c, f); err != nil {

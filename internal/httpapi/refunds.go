@@ -11,6 +11,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/money"
+	"github.com/citizenpay/gateway/internal/plaintext"
 	"github.com/citizenpay/gateway/internal/wire"
 )
 
@@ -49,9 +50,17 @@ func (s *Server) createRefund(c *gin.Context) {
 			s.fail(c, fault.Field(fault.ValidationFailed, "reason", "reason is at most 500 characters"))
 			return
 		}
+		if err := checkText("reason", reason, plaintext.MultiLine); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	reqID, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
 	p := portalOf(c)
-	reqID := c.Param("id")
 	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
 		rf, err := s.Service.CreateRefund(ctx, tx, p.ID, reqID, amount, reason)
 		if err != nil {
@@ -62,7 +71,12 @@ func (s *Server) createRefund(c *gin.Context) {
 }
 
 func (s *Server) getRefund(c *gin.Context) {
-	rf, err := s.Service.GetRefund(c.Request.Context(), portalOf(c).ID, c.Param("id"))
+	rfID, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rf, err := s.Service.GetRefund(c.Request.Context(), portalOf(c).ID, rfID)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/money"
 	"github.com/citizenpay/gateway/internal/pii"
+	"github.com/citizenpay/gateway/internal/plaintext"
 )
 
 // Limits of a payment request (PROTOCOL.md §5).
@@ -78,10 +79,17 @@ func (p *problems) err() error {
 	return &fault.Error{Code: code, Message: p.list[0].Message, Fields: p.list}
 }
 
-func textLen(p *problems, field, v string, lo, hi int) {
+// text checks a one-line field: lo to hi characters of plain text
+// (plaintext.OneLine: no control or bidirectional formatting character).
+// It adds at most one problem for the field.
+func text(p *problems, field, v string, lo, hi int) {
 	n := utf8.RuneCountInString(v)
 	if !utf8.ValidString(v) || n < lo || n > hi {
 		p.add(field, fault.ValidationFailed, field+" must be "+itoa(lo)+" to "+itoa(hi)+" characters")
+		return
+	}
+	if msg := plaintext.Problem(field, v, plaintext.OneLine); msg != "" {
+		p.add(field, fault.ValidationFailed, msg)
 	}
 }
 
@@ -94,9 +102,9 @@ func Validate(in CreateInput, now time.Time) (Draft, error) {
 	if err := pii.ValidatePID(in.CitizenPID); err != nil {
 		p.add("citizen_pid", fault.InvalidPID, "citizen_pid is not a valid personal identification number")
 	}
-	textLen(&p, "dossier_code", in.DossierCode, 1, maxDossierCode)
-	textLen(&p, "service_code", in.ServiceCode, 1, maxServiceCode)
-	textLen(&p, "description", in.Description, 1, maxDescription)
+	text(&p, "dossier_code", in.DossierCode, 1, maxDossierCode)
+	text(&p, "service_code", in.ServiceCode, 1, maxServiceCode)
+	text(&p, "description", in.Description, 1, maxDescription)
 	if in.Currency != money.Currency {
 		p.add("currency", fault.ValidationFailed, "currency must be VND")
 	}
@@ -111,8 +119,8 @@ func Validate(in CreateInput, now time.Time) (Draft, error) {
 	itemsOK := true
 	for i, it := range in.Items {
 		f := "items[" + itoa(i) + "]"
-		textLen(&p, f+".code", it.Code, 1, maxItemCode)
-		textLen(&p, f+".description", it.Description, 1, maxDescription)
+		text(&p, f+".code", it.Code, 1, maxItemCode)
+		text(&p, f+".description", it.Description, 1, maxDescription)
 		amt, ok := parseAmount(&p, f+".amount", it.Amount)
 		if !ok {
 			itemsOK = false
@@ -141,13 +149,23 @@ func Validate(in CreateInput, now time.Time) (Draft, error) {
 	if len(in.Metadata) > MaxMetadata {
 		p.add("metadata", fault.ValidationFailed, "metadata holds at most 20 pairs")
 	}
+	// A key is one-line text; a value may hold line breaks and tabs. A bad
+	// key is named by "metadata" alone: the key itself is what is wrong.
 	for k, v := range in.Metadata {
 		if n := utf8.RuneCountInString(k); n < 1 || n > maxMetadataKey {
 			p.add("metadata", fault.ValidationFailed, "metadata keys must be 1 to 40 characters")
 			break
 		}
+		if plaintext.Problem("key", k, plaintext.OneLine) != "" {
+			p.add("metadata", fault.ValidationFailed, "metadata keys must not hold control or bidirectional formatting characters")
+			break
+		}
 		if utf8.RuneCountInString(v) > maxMetadataValue {
 			p.add("metadata."+k, fault.ValidationFailed, "metadata values must be at most 500 characters")
+			break
+		}
+		if msg := plaintext.Problem("metadata."+k, v, plaintext.MultiLine); msg != "" {
+			p.add("metadata."+k, fault.ValidationFailed, msg)
 			break
 		}
 	}

@@ -8,25 +8,25 @@ import (
 	"time"
 
 	"github.com/citizenpay/gateway/internal/bank"
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/keycache"
 	"github.com/citizenpay/gateway/internal/postgres"
 )
 
 // Banks onboards banks and finds them. Lookups are cached for a short
-// while, so that a callback or a call to a bank costs no database round
-// trip; Fresh rereads a bank whose secret may have been rotated.
+// while (keycache), so that a callback or a call to a bank costs no
+// database round trip; a code that names no bank is remembered as such for
+// keycache.DefaultMissTTL, so a flood of callbacks for made-up banks costs
+// one lookup per code per interval. Reload rereads a bank whose secret may
+// have been rotated, at most once per keycache.DefaultReloadEvery.
 type Banks struct {
 	Store *postgres.BankStore
 	// TTL is how long a lookup is trusted; zero means 30 s.
 	TTL time.Duration
 	Now func() time.Time
 
-	mu     sync.RWMutex
-	byCode map[string]cachedBank
-}
-
-type cachedBank struct {
-	b  *bank.Bank
-	at time.Time
+	once  sync.Once
+	cache *keycache.Cache[*bank.Bank]
 }
 
 func (s *Banks) now() time.Time {
@@ -36,49 +36,48 @@ func (s *Banks) now() time.Time {
 	return time.Now().UTC().Truncate(time.Microsecond)
 }
 
+func (s *Banks) byCode() *keycache.Cache[*bank.Bank] {
+	s.once.Do(func() {
+		s.cache = &keycache.Cache[*bank.Bank]{
+			Lookup:   s.Store.ByCode,
+			NotFound: func(err error) bool { return fault.Is(err, fault.NotFound) },
+			TTL:      s.TTL,
+			Max:      1000,
+		}
+	})
+	return s.cache
+}
+
 // Bank returns bank code, from the cache when it is recent; a not_found
 // fault when there is no such bank.
 func (s *Banks) Bank(ctx context.Context, code string) (*bank.Bank, error) {
-	b, _, err := s.lookup(ctx, code, false)
+	b, _, err := s.byCode().Get(ctx, code, s.now())
 	return b, err
 }
 
-// Fresh returns bank code read from the database now.
+// Fresh returns bank code read from the database now, for a caller that
+// has just changed it.
 func (s *Banks) Fresh(ctx context.Context, code string) (*bank.Bank, error) {
-	b, _, err := s.lookup(ctx, code, true)
-	return b, err
+	b, err := s.Store.ByCode(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	s.byCode().Put(code, b, s.now())
+	return b, nil
 }
 
 // Lookup returns bank code and whether it was read from the database just
 // now (so that a caller seeing a stale secret knows whether to ask again).
 func (s *Banks) Lookup(ctx context.Context, code string) (*bank.Bank, bool, error) {
-	return s.lookup(ctx, code, false)
+	return s.byCode().Get(ctx, code, s.now())
 }
 
-func (s *Banks) lookup(ctx context.Context, code string, reload bool) (*bank.Bank, bool, error) {
-	ttl := s.TTL
-	if ttl <= 0 {
-		ttl = 30 * time.Second
-	}
-	if !reload {
-		s.mu.RLock()
-		e, ok := s.byCode[code]
-		s.mu.RUnlock()
-		if ok && time.Since(e.at) < ttl {
-			return e.b, false, nil
-		}
-	}
-	b, err := s.Store.ByCode(ctx, code)
-	if err != nil {
-		return nil, true, err
-	}
-	s.mu.Lock()
-	if s.byCode == nil || len(s.byCode) > 1000 {
-		s.byCode = map[string]cachedBank{}
-	}
-	s.byCode[code] = cachedBank{b: b, at: time.Now()}
-	s.mu.Unlock()
-	return b, true, nil
+// Reload rereads bank code for a caller whose signature did not verify
+// under the cached secrets; reloaded is false when the bank was read less
+// than keycache.DefaultReloadEvery ago, and the cached bank is returned.
+// Concurrent callers share one read.
+func (s *Banks) Reload(ctx context.Context, code string) (b *bank.Bank, reloaded bool, err error) {
+	return s.byCode().Reload(ctx, code, s.now())
 }
 
 // Onboard creates a bank with a new secret. The base URL may hold a path

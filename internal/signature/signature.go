@@ -32,6 +32,7 @@ var (
 	ErrMissing   = errors.New("signature: missing timestamp or signature")
 	ErrTimestamp = errors.New("signature: malformed timestamp")
 	ErrSkew      = errors.New("signature: timestamp outside the allowed window")
+	ErrMalformed = errors.New("signature: no well-formed v1= value")
 	ErrMismatch  = errors.New("signature: no signature matches")
 )
 
@@ -73,21 +74,29 @@ func Sign(secret string, m Message) string {
 	return "v1=" + hex.EncodeToString(m.mac(secret))
 }
 
-// Verify checks header (an X-Signature value, possibly several space-separated
-// "v1=" entries) against m under any of secrets, and m's timestamp against now.
-// The comparison is constant-time; every secret is tried so that timing does
-// not reveal which one matched.
-func Verify(header string, secrets []string, m Message, now time.Time) error {
-	if header == "" || m.Timestamp == "" {
-		return ErrMissing
+// Precheck checks what needs no secret: that header (an X-Signature value)
+// and timestamp (X-Timestamp) are present, that the timestamp is unix
+// seconds within MaxSkew of now, and that header holds at least one
+// well-formed "v1=" value. A receiver runs it before looking up the
+// sender's key, so that a request refused here costs no lookup. It returns
+// ErrMissing, ErrTimestamp, ErrSkew or ErrMalformed.
+func Precheck(header, timestamp string, now time.Time) error {
+	_, err := precheck(header, timestamp, now)
+	return err
+}
+
+// precheck is Precheck returning the decoded signatures.
+func precheck(header, timestamp string, now time.Time) ([][]byte, error) {
+	if header == "" || timestamp == "" {
+		return nil, ErrMissing
 	}
-	ts, err := strconv.ParseInt(m.Timestamp, 10, 64)
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
-		return ErrTimestamp
+		return nil, ErrTimestamp
 	}
 	skew := now.Sub(time.Unix(ts, 0))
 	if skew > MaxSkew || skew < -MaxSkew {
-		return ErrSkew
+		return nil, ErrSkew
 	}
 	var given [][]byte
 	for _, part := range strings.Fields(header) {
@@ -102,7 +111,20 @@ func Verify(header string, secrets []string, m Message, now time.Time) error {
 		given = append(given, sig)
 	}
 	if len(given) == 0 {
-		return ErrMismatch
+		return nil, ErrMalformed
+	}
+	return given, nil
+}
+
+// Verify checks header (an X-Signature value, possibly several space-separated
+// "v1=" entries) against m under any of secrets, and m's timestamp against now
+// (Precheck). The comparison is constant-time; every secret is tried so that
+// timing does not reveal which one matched. Only ErrMismatch means that a
+// fresher secret might match.
+func Verify(header string, secrets []string, m Message, now time.Time) error {
+	given, err := precheck(header, m.Timestamp, now)
+	if err != nil {
+		return err
 	}
 	matched := 0
 	for _, s := range secrets {

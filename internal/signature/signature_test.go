@@ -96,9 +96,9 @@ func TestVerifyRefusals(t *testing.T) {
 		{name: "missing signature", header: "", want: ErrMissing},
 		{name: "missing timestamp", header: v.XSignature, mutate: func(m *Message) { m.Timestamp = "" }, want: ErrMissing},
 		{name: "bad timestamp", header: v.XSignature, mutate: func(m *Message) { m.Timestamp = "12a" }, want: ErrTimestamp},
-		{name: "wrong scheme", header: strings.Replace(v.XSignature, "v1=", "v2=", 1), want: ErrMismatch},
-		{name: "not hex", header: "v1=zz", want: ErrMismatch},
-		{name: "uppercase is another value", header: strings.ToUpper(v.XSignature), want: ErrMismatch},
+		{name: "wrong scheme", header: strings.Replace(v.XSignature, "v1=", "v2=", 1), want: ErrMalformed},
+		{name: "not hex", header: "v1=zz", want: ErrMalformed},
+		{name: "uppercase is another value", header: strings.ToUpper(v.XSignature), want: ErrMalformed},
 		{name: "no secrets", header: v.XSignature, secrets: []string{}, want: ErrMismatch},
 	}
 	for _, tt := range tests {
@@ -119,6 +119,11 @@ func TestVerifyRefusals(t *testing.T) {
 			err := Verify(tt.header, secrets, m, now)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			// Precheck refuses everything that needs no secret, and only that.
+			pre := Precheck(tt.header, m.Timestamp, now)
+			if tt.want == ErrMismatch && pre != nil || tt.want != ErrMismatch && !errors.Is(pre, tt.want) {
+				t.Fatalf("precheck: got %v for a request Verify refuses with %v", pre, tt.want)
 			}
 		})
 	}
