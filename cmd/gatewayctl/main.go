@@ -20,11 +20,12 @@ const usage = `gatewayctl: operate the payment gateway
   gatewayctl migrate
   gatewayctl portal create --name N --webhook-url U
   gatewayctl portal list
-  gatewayctl portal rotate-secret --portal ID
-  gatewayctl portal rotate-webhook-secret --portal ID
+  gatewayctl portal rotate-secret --portal ID [--revoke-old]
+  gatewayctl portal rotate-webhook-secret --portal ID [--revoke-old]
   gatewayctl bank create --code C --name N --base-url U
   gatewayctl bank list
-  gatewayctl bank rotate-secret --code C   (the old secret keeps verifying callbacks for 24 h)
+  gatewayctl bank rotate-secret --code C [--revoke-old]
+      (the old secret keeps working for 24 h; with --revoke-old it stops at once)
   gatewayctl portal enable-webhook --portal ID   (after a 410; queues the events held meanwhile)
   gatewayctl events redeliver --event EVT_ID | --portal ID --failed
   gatewayctl incidents list [--status open|resolved|all] [--limit 100]
