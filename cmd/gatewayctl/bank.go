@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/citizenpay/gateway/internal/bank"
 	"github.com/citizenpay/gateway/internal/config"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/service"
@@ -13,7 +14,8 @@ import (
 //
 //	bank create --code C --name N --base-url U   → {"bank_code","secret"}
 //	bank list
-//	bank rotate-secret --code C                  → the old secret keeps verifying callbacks for 24 h
+//	bank rotate-secret --code C [--revoke-old]   → the old secret keeps verifying callbacks for 24 h,
+//	                                               or stops at once with --revoke-old
 func (e env) bank(args []string) error {
 	if len(args) == 0 {
 		return errUsage
@@ -22,6 +24,7 @@ func (e env) bank(args []string) error {
 	code := fs.String("code", "", "bank code (2-16 of A-Z, 0-9)")
 	name := fs.String("name", "", "bank name")
 	baseURL := fs.String("base-url", "", "the bank's API base URL; a path is allowed")
+	revokeOld := fs.Bool("revoke-old", false, "rotate-secret: the old secret stops working at once, without the 24 h grace")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
 		return errUsage
 	}
@@ -56,12 +59,23 @@ func (e env) bank(args []string) error {
 		if *code == "" {
 			return fmt.Errorf("--code is required")
 		}
-		b, err := banks.RotateSecret(e.ctx, *code)
+		if !*revokeOld {
+			b, err := banks.RotateSecret(e.ctx, *code)
+			if err != nil {
+				return err
+			}
+			return e.printJSON(map[string]any{"bank_code": b.Code, "secret": b.Secret, "previous_secret_revoked": false,
+				"previous_secret_valid_until": b.PreviousSecretExpires.UTC()})
+		}
+		// A zero grace: the store keeps no previous secret.
+		if err := banks.Store.RotateSecret(e.ctx, *code, bank.NewSecret(), bank.GraceUntil(time.Now(), true)); err != nil {
+			return fmt.Errorf("rotate secret of bank %s: %w", *code, err)
+		}
+		b, err := banks.Fresh(e.ctx, *code)
 		if err != nil {
 			return err
 		}
-		return e.printJSON(map[string]any{"bank_code": b.Code, "secret": b.Secret,
-			"previous_secret_valid_until": b.PreviousSecretExpires.UTC()})
+		return e.printJSON(map[string]any{"bank_code": b.Code, "secret": b.Secret, "previous_secret_revoked": true})
 	}
 	return errUsage
 }

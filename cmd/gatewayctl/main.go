@@ -20,21 +20,24 @@ const usage = `gatewayctl: operate the payment gateway
   gatewayctl migrate
   gatewayctl portal create --name N --webhook-url U
   gatewayctl portal list
-  gatewayctl portal rotate-secret --portal ID
-  gatewayctl portal rotate-webhook-secret --portal ID
+  gatewayctl portal rotate-secret --portal ID [--revoke-old]
+  gatewayctl portal rotate-webhook-secret --portal ID [--revoke-old]
   gatewayctl bank create --code C --name N --base-url U
   gatewayctl bank list
-  gatewayctl bank rotate-secret --code C   (the old secret keeps verifying callbacks for 24 h)
+  gatewayctl bank rotate-secret --code C [--revoke-old]
+      (the old secret keeps working for 24 h; with --revoke-old it stops at once)
   gatewayctl portal enable-webhook --portal ID   (after a 410; queues the events held meanwhile)
   gatewayctl events redeliver --event EVT_ID | --portal ID --failed
   gatewayctl incidents list [--status open|resolved|all] [--limit 100]
   gatewayctl incidents show --id INC_ID
   gatewayctl incidents resolve --id INC_ID --action note|apply-paid|refund --note TEXT [--bank-reference R]
   gatewayctl listen [--port 8090] [--secret whsec_…|--portal-file .dev/portal.json] [--forward URL]
+  gatewayctl reseal [--batch 500]   (binds sealed pids and account numbers to their rows; resumable)
   gatewayctl verify [--logs FILE]... [--redis-url URL [--redis-prefix P]] [--accounts FILE] [--horizon 80h]
   gatewayctl request [--portal FILE] [--url URL] [--data JSON|@FILE] [--idempotency-key K] METHOD PATH
 
-Environment: DATABASE_URL, GATEWAY_MASTER_KEY (as the gateway reads them).
+Environment: DATABASE_URL, GATEWAY_MASTER_KEY (as the gateway reads them; verify
+opens sealed values only when GATEWAY_MASTER_KEY is set).
 `
 
 // errUsage asks main to print the usage.
@@ -81,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.request(args[1:])
 	case "verify":
 		return e.verify(args[1:])
+	case "reseal":
+		return e.reseal(args[1:])
 	case "bank":
 		return e.bank(args[1:])
 	case "events":

@@ -97,6 +97,7 @@ func (e env) portal(args []string) error {
 	name := fs.String("name", "", "portal name")
 	hook := fs.String("webhook-url", "", "webhook URL")
 	which := fs.String("portal", "", "portal id or key id")
+	revokeOld := fs.Bool("revoke-old", false, "rotate: the old secret stops working at once, without the 24 h grace")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
 		return errUsage
 	}
@@ -141,11 +142,15 @@ func (e env) portal(args []string) error {
 			return fmt.Errorf("--portal is required")
 		}
 		secret := portal.NewSecret()
-		grace := now.Add(portal.RotationGrace)
+		grace := portal.GraceUntil(now, *revokeOld)
 		if err := store.RotateSecret(e.ctx, *which, secret, grace); err != nil {
 			return err
 		}
-		return e.printJSON(map[string]any{"portal_id": *which, "secret": secret, "previous_secret_valid_until": grace})
+		out := map[string]any{"portal_id": *which, "secret": secret, "previous_secret_revoked": *revokeOld}
+		if !*revokeOld {
+			out["previous_secret_valid_until"] = grace
+		}
+		return e.printJSON(out)
 	case "rotate-webhook-secret":
 		if *which == "" {
 			return fmt.Errorf("--portal is required")
@@ -154,11 +159,15 @@ func (e env) portal(args []string) error {
 		if err != nil {
 			return err
 		}
-		grace := now.Add(portal.RotationGrace)
+		grace := portal.GraceUntil(now, *revokeOld)
 		if err := store.RotateWebhookSecret(e.ctx, *which, secret, grace); err != nil {
 			return err
 		}
-		return e.printJSON(map[string]any{"portal_id": *which, "webhook_secret": secret, "dual_signing_until": grace})
+		out := map[string]any{"portal_id": *which, "webhook_secret": secret, "previous_webhook_secret_revoked": *revokeOld}
+		if !*revokeOld {
+			out["dual_signing_until"] = grace
+		}
+		return e.printJSON(out)
 	case "enable-webhook":
 		if *which == "" {
 			return fmt.Errorf("--portal is required")

@@ -17,6 +17,16 @@ import (
 // RotationGrace is how long a replaced secret keeps working.
 const RotationGrace = 24 * time.Hour
 
+// GraceUntil returns until when a secret replaced at now keeps working:
+// RotationGrace later, or never again (the zero time) when revokeOld, for a
+// secret known or feared to be compromised.
+func GraceUntil(now time.Time, revokeOld bool) time.Time {
+	if revokeOld {
+		return time.Time{}
+	}
+	return now.Add(RotationGrace)
+}
+
 // SecretPrefix starts every bank secret.
 const SecretPrefix = "bsk_"
 
@@ -46,9 +56,9 @@ type Bank struct {
 }
 
 // SigningSecrets returns the secrets valid at now: the current one, and
-// during a rotation the previous one. Callbacks may be signed with either;
-// requests to the bank are signed with all of them, so that a bank that has
-// not switched yet still finds a match.
+// during a rotation's grace the previous one (a revoked one has none).
+// Callbacks may be signed with either; requests to the bank are signed with
+// all of them, so that a bank that has not switched yet still finds a match.
 func (b *Bank) SigningSecrets(now time.Time) []string {
 	out := []string{b.Secret}
 	if b.PreviousSecret != "" && now.Before(b.PreviousSecretExpires) {

@@ -68,11 +68,11 @@ func (w *SendDebitWorker) Work(ctx context.Context, job *river.Job[service.SendD
 	if w.Banks.Open(a.BankCode) {
 		return river.JobSnooze(w.backoff(job.Attempt))
 	}
-	account, err := w.PII.Open(pii.KindAccount, d.AccountSealed)
+	account, err := w.PII.Open(pii.KindAccount, d.AccountSealed, d.AccountBinding)
 	if err != nil {
 		return fmt.Errorf("open account of %s: %w", a.ID, err)
 	}
-	holder, err := w.PII.Open(pii.KindPID, d.HolderPIDSealed)
+	holder, err := w.PII.Open(pii.KindPID, d.HolderPIDSealed, d.HolderPIDBinding)
 	if err != nil {
 		return fmt.Errorf("open holder of %s: %w", a.ID, err)
 	}

@@ -86,33 +86,34 @@ func TestSealOpen(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.kind)+"/"+tt.value, func(t *testing.T) {
 			t.Parallel()
-			sealed := p.Seal(tt.kind, tt.value)
+			b := p.bindingFor(tt.kind, tt.value, "r_1")
+			sealed := p.Seal(tt.kind, tt.value, b)
 			for _, form := range []string{tt.value, hex.EncodeToString([]byte(tt.value)), base64.StdEncoding.EncodeToString([]byte(tt.value))} {
 				if bytes.Contains(sealed, []byte(form)) || strings.Contains(hex.EncodeToString(sealed), form) {
 					t.Errorf("sealed value %x contains %q", sealed, form)
 				}
 			}
-			got, err := p.Open(tt.kind, sealed)
+			got, err := p.Open(tt.kind, sealed, b)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
 			if got != tt.value {
 				t.Fatalf("Open = %q, want %q", got, tt.value)
 			}
-			if bytes.Equal(sealed, p.Seal(tt.kind, tt.value)) {
+			if bytes.Equal(sealed, p.Seal(tt.kind, tt.value, b)) {
 				t.Error("sealing twice gave the same bytes")
 			}
 			wrongKind := KindAccount
 			if tt.kind == KindAccount {
 				wrongKind = KindPID
 			}
-			if v, err := p.Open(wrongKind, sealed); !errors.Is(err, keyring.ErrOpen) {
+			if v, err := p.Open(wrongKind, sealed, b); !errors.Is(err, keyring.ErrOpen) {
 				t.Errorf("Open as %s = %q, %v; want keyring.ErrOpen", wrongKind, v, err)
 			}
-			if v, err := other.Open(tt.kind, sealed); !errors.Is(err, keyring.ErrOpen) {
+			if v, err := other.Open(tt.kind, sealed, b); !errors.Is(err, keyring.ErrOpen) {
 				t.Errorf("Open under another key = %q, %v; want keyring.ErrOpen", v, err)
 			}
-			if _, err := p.Open(tt.kind, sealed); err != nil && strings.Contains(err.Error(), tt.value) {
+			if _, err := p.Open(tt.kind, sealed, b); err != nil && strings.Contains(err.Error(), tt.value) {
 				t.Errorf("error %q shows the value", err)
 			}
 		})
@@ -130,7 +131,7 @@ func TestSealNeverShowsValue(t *testing.T) {
 			kind = KindAccount
 		}
 		value := fmt.Sprintf("079%09d", i*7919)
-		sealed := p.Seal(kind, value)
+		sealed := p.Seal(kind, value, p.bindingFor(kind, value, "r_1"))
 		for j := 0; j+6 <= len(value); j++ {
 			if bytes.Contains(sealed, []byte(value[j:j+6])) {
 				t.Fatalf("sealed %s %x contains %q", kind, sealed, value[j:j+6])
@@ -144,8 +145,11 @@ func TestUnknownKindPanics(t *testing.T) {
 	p := NewProtector(newKeyring(t))
 	calls := map[string]func(){
 		"Index": func() { p.Index("email", "a@b.c") },
-		"Seal":  func() { p.Seal("", "x") },
-		"Open":  func() { _, _ = p.Open("PID", p.Seal(KindPID, "079203001234")) },
+		"Seal":  func() { p.Seal("", "x", Binding{Column: "t.c", RowID: "r_1"}) },
+		"Open": func() {
+			b := p.bindingFor(KindPID, "079203001234", "r_1")
+			_, _ = p.Open("PID", p.Seal(KindPID, "079203001234", b), b)
+		},
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
@@ -174,7 +178,8 @@ func TestProtectorConcurrent(t *testing.T) {
 					return
 				}
 				v := fmt.Sprintf("%06d%06d", i, j)
-				got, err := p.Open(KindAccount, p.Seal(KindAccount, v))
+				b := p.bindingFor(KindAccount, v, fmt.Sprintf("r_%d", i))
+				got, err := p.Open(KindAccount, p.Seal(KindAccount, v, b), b)
 				if err != nil || got != v {
 					errs <- fmt.Errorf("%s: got %q, %v", v, got, err)
 					return
@@ -186,5 +191,91 @@ func TestProtectorConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// bindingFor binds value of kind to row id of a test column.
+func (p *Protector) bindingFor(kind Kind, value, id string) Binding {
+	return Binding{Column: "test." + string(kind), RowID: id, Index: p.Index(kind, value)}
+}
+
+// sealLegacy seals value as values were sealed before they were bound to
+// their row: the kind alone as aad, keyring.SealVersion first.
+func (p *Protector) sealLegacy(kind Kind, value string) []byte {
+	return p.sealer(kind).Seal([]byte(value), []byte(kind))
+}
+
+// TestSealBoundToRow moves a bound value to every other place it could be
+// copied to: it opens only where it was sealed.
+func TestSealBoundToRow(t *testing.T) {
+	t.Parallel()
+	p := NewProtector(newKeyring(t))
+	const pid, otherPID = "079203001234", "001099012345"
+	b := Binding{Column: "payment_requests.citizen_pid", RowID: "pr_1", Index: p.Index(KindPID, pid)}
+	sealed := p.Seal(KindPID, pid, b)
+	if sealed[0] != BoundVersion {
+		t.Fatalf("version 0x%02x, want 0x%02x", sealed[0], BoundVersion)
+	}
+	if v, legacy, err := p.Inspect(KindPID, sealed, b); err != nil || legacy || v != pid {
+		t.Fatalf("Inspect under its own binding = %q, legacy %v, %v", v, legacy, err)
+	}
+	elsewhere := map[string]Binding{
+		"another row":          {Column: b.Column, RowID: "pr_2", Index: b.Index},
+		"another column":       {Column: "citizens.pid", RowID: b.RowID, Index: b.Index},
+		"another index":        {Column: b.Column, RowID: b.RowID, Index: p.Index(KindPID, otherPID)},
+		"no index":             {Column: b.Column, RowID: b.RowID},
+		"row id shifted":       {Column: b.Column + "p", RowID: "r_1", Index: b.Index},
+		"column and row glued": {Column: b.Column + "pr_1", RowID: "", Index: b.Index},
+	}
+	for name, other := range elsewhere {
+		if v, err := p.Open(KindPID, sealed, other); !errors.Is(err, keyring.ErrOpen) || v != "" {
+			t.Errorf("%s: Open = %q, %v; want keyring.ErrOpen", name, v, err)
+		}
+	}
+	stripped := sealed[1:] // the bound value passed off as a legacy one
+	if _, err := p.Open(KindPID, stripped, b); !errors.Is(err, keyring.ErrOpen) {
+		t.Errorf("a bound value without its version byte: %v, want keyring.ErrOpen", err)
+	}
+}
+
+// TestOpenLegacy reads values sealed before binding, only where the row's
+// index is the value's, and says they are legacy.
+func TestOpenLegacy(t *testing.T) {
+	t.Parallel()
+	p := NewProtector(newKeyring(t))
+	const account = "0071000123456"
+	b := Binding{Column: "linked_accounts.account", RowID: "acc_1", Index: p.Index(KindAccount, account)}
+	old := p.sealLegacy(KindAccount, account)
+	if v, legacy, err := p.Inspect(KindAccount, old, b); err != nil || !legacy || v != account {
+		t.Fatalf("Inspect legacy = %q, legacy %v, %v", v, legacy, err)
+	}
+	if v, err := p.Open(KindAccount, old, b); err != nil || v != account {
+		t.Fatalf("Open legacy = %q, %v", v, err)
+	}
+	// Copied to the row of another account number: refused.
+	other := Binding{Column: b.Column, RowID: "acc_2", Index: p.Index(KindAccount, "9704000000001")}
+	if _, legacy, err := p.Inspect(KindAccount, old, other); !errors.Is(err, keyring.ErrOpen) || !legacy {
+		t.Errorf("a legacy value under another row's index: legacy %v, %v; want keyring.ErrOpen", legacy, err)
+	}
+}
+
+func TestSealRefusesABadBinding(t *testing.T) {
+	t.Parallel()
+	p := NewProtector(newKeyring(t))
+	const pid = "079203001234"
+	for name, b := range map[string]Binding{
+		"no column":       {RowID: "pr_1", Index: p.Index(KindPID, pid)},
+		"no row":          {Column: "payment_requests.citizen_pid", Index: p.Index(KindPID, pid)},
+		"another's index": {Column: "payment_requests.citizen_pid", RowID: "pr_1", Index: p.Index(KindPID, "001099012345")},
+		"the wrong kind":  {Column: "payment_requests.citizen_pid", RowID: "pr_1", Index: p.Index(KindAccount, pid)},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: Seal did not panic", name)
+				}
+			}()
+			p.Seal(KindPID, pid, b)
+		}()
 	}
 }

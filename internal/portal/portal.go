@@ -12,6 +12,16 @@ import (
 // RotationGrace is how long a replaced secret keeps working.
 const RotationGrace = 24 * time.Hour
 
+// GraceUntil returns until when a secret replaced at now keeps working:
+// RotationGrace later, or never again (the zero time) when revokeOld, for a
+// secret known or feared to be compromised.
+func GraceUntil(now time.Time, revokeOld bool) time.Time {
+	if revokeOld {
+		return time.Time{}
+	}
+	return now.Add(RotationGrace)
+}
+
 // Portal is an onboarded portal with its secrets in clear (they live in
 // memory only; at rest they are sealed).
 type Portal struct {
@@ -29,7 +39,9 @@ type Portal struct {
 	CreatedAt              time.Time
 }
 
-// SigningSecrets returns the secrets a request may be signed with at now.
+// SigningSecrets returns the secrets a request may be signed with at now:
+// the current one, and the previous one only while its grace lasts (a
+// revoked one has none).
 func (p *Portal) SigningSecrets(now time.Time) []string {
 	out := []string{p.Secret}
 	if p.PreviousSecret != "" && now.Before(p.PreviousSecretExpires) {
@@ -39,7 +51,8 @@ func (p *Portal) SigningSecrets(now time.Time) []string {
 }
 
 // WebhookSecrets returns the webhook secrets to sign with at now: both
-// during a rotation.
+// during a rotation's grace, the current one alone once the previous one
+// has expired or was revoked.
 func (p *Portal) WebhookSecrets(now time.Time) []string {
 	out := []string{p.WebhookSecret}
 	if p.PreviousWebhookSecret != "" && now.Before(p.PreviousWebhookExpires) {

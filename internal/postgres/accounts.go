@@ -10,6 +10,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/account"
 	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/pii"
 )
 
 // SealedAccount is an account number as stored: blind index, ciphertext and
@@ -206,12 +207,15 @@ func HasPendingDebit(ctx context.Context, q Querier, accountID string) (bool, er
 }
 
 // VerificationDetails is what an account verification sends to the bank,
-// personal data still sealed.
+// personal data still sealed, each value with the binding it opens under
+// (the holder's name is bound to the account's id).
 type VerificationDetails struct {
 	Account          *account.Account
 	AccountSealed    []byte
+	AccountBinding   pii.Binding
 	HolderNameSealed []byte
 	HolderPIDSealed  []byte
+	HolderPIDBinding pii.Binding
 }
 
 // GetVerificationDetails reads what the bank must be sent to verify account
@@ -222,12 +226,16 @@ func GetVerificationDetails(ctx context.Context, q Querier, id string) (*Verific
 		return nil, err
 	}
 	d := &VerificationDetails{Account: a}
-	err = q.QueryRow(ctx, `SELECT la.account_sealed, la.holder_name_sealed, c.pid_sealed
+	var accountIndex, pidIndex []byte
+	var citizenID string
+	err = q.QueryRow(ctx, `SELECT la.account_index, la.account_sealed, la.holder_name_sealed, c.id, c.pid_index, c.pid_sealed
 		FROM linked_accounts la JOIN citizens c ON c.id = la.citizen_id WHERE la.id = $1`, id).
-		Scan(&d.AccountSealed, &d.HolderNameSealed, &d.HolderPIDSealed)
+		Scan(&accountIndex, &d.AccountSealed, &d.HolderNameSealed, &citizenID, &pidIndex, &d.HolderPIDSealed)
 	if err != nil {
 		return nil, fmt.Errorf("verification details of %s: %w", id, err)
 	}
+	d.AccountBinding = AccountNumberBinding(a.ID, accountIndex)
+	d.HolderPIDBinding = CitizenPIDBinding(citizenID, pidIndex)
 	return d, nil
 }
 

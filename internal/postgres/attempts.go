@@ -9,6 +9,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/pii"
 )
 
 // InsertAttempt records a new pending attempt. PostgreSQL refuses a second
@@ -104,13 +105,15 @@ func AccountForPayment(ctx context.Context, q Querier, citizenID, id string) (*P
 }
 
 // DebitDetails is what a debit request to a bank carries, personal data
-// still sealed.
+// still sealed, each value with the binding it opens under.
 type DebitDetails struct {
-	Attempt         *payment.Attempt
-	AccountSealed   []byte
-	HolderPIDSealed []byte
-	Description     string
-	DossierCode     string
+	Attempt          *payment.Attempt
+	AccountSealed    []byte
+	AccountBinding   pii.Binding
+	HolderPIDSealed  []byte
+	HolderPIDBinding pii.Binding
+	Description      string
+	DossierCode      string
 }
 
 // GetDebitDetails reads what the bank must be sent for attempt id.
@@ -120,13 +123,18 @@ func GetDebitDetails(ctx context.Context, q Querier, id string) (*DebitDetails, 
 		return nil, err
 	}
 	d := &DebitDetails{Attempt: a}
-	err = q.QueryRow(ctx, `SELECT la.account_sealed, pr.citizen_pid_sealed, pr.description, pr.dossier_code
+	var accountID, requestID string
+	var accountIndex, pidIndex []byte
+	err = q.QueryRow(ctx, `SELECT la.id, la.account_index, la.account_sealed, pr.id, pr.citizen_pid_index, pr.citizen_pid_sealed,
+		pr.description, pr.dossier_code
 		FROM payment_attempts pa JOIN linked_accounts la ON la.id = pa.account_id
 		JOIN payment_requests pr ON pr.id = pa.payment_request_id WHERE pa.id = $1`, id).
-		Scan(&d.AccountSealed, &d.HolderPIDSealed, &d.Description, &d.DossierCode)
+		Scan(&accountID, &accountIndex, &d.AccountSealed, &requestID, &pidIndex, &d.HolderPIDSealed, &d.Description, &d.DossierCode)
 	if err != nil {
 		return nil, fmt.Errorf("debit details of %s: %w", id, err)
 	}
+	d.AccountBinding = AccountNumberBinding(accountID, accountIndex)
+	d.HolderPIDBinding = RequestPIDBinding(requestID, pidIndex)
 	return d, nil
 }
 

@@ -114,7 +114,9 @@ func (s *BankStore) List(ctx context.Context) ([]*bank.Bank, error) {
 }
 
 // RotateSecret replaces the bank's secret with secret; the old one keeps
-// verifying callbacks until graceUntil.
+// verifying callbacks until graceUntil. A zero graceUntil revokes the old
+// one at once: no previous secret is kept, not even one still in an earlier
+// grace.
 func (s *BankStore) RotateSecret(ctx context.Context, code, secret string, graceUntil time.Time) error {
 	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		b, err := s.scan(tx.QueryRow(ctx, `SELECT `+bankColumns+` FROM banks WHERE code = $1 FOR UPDATE`, code))
@@ -124,9 +126,14 @@ func (s *BankStore) RotateSecret(ctx context.Context, code, secret string, grace
 		if err != nil {
 			return fmt.Errorf("lock bank %s: %w", code, err)
 		}
+		var previous []byte
+		var expires *time.Time
+		if !graceUntil.IsZero() {
+			previous, expires = s.seal(code, b.Secret), &graceUntil
+		}
 		_, err = tx.Exec(ctx, `UPDATE banks SET secret_sealed = $2, previous_secret_sealed = $3,
 			previous_secret_expires_at = $4, updated_at = now() WHERE code = $1`,
-			code, s.seal(code, secret), s.seal(code, b.Secret), graceUntil)
+			code, s.seal(code, secret), previous, expires)
 		if err != nil {
 			return fmt.Errorf("rotate secret of bank %s: %w", code, err)
 		}

@@ -125,19 +125,22 @@ func (s *PortalStore) List(ctx context.Context) ([]*portal.Portal, error) {
 }
 
 // RotateSecret replaces the signing secret with secret; the old one keeps
-// working until graceUntil.
+// working until graceUntil. A zero graceUntil revokes the old one at once:
+// no previous secret is kept, not even one still in an earlier grace.
 func (s *PortalStore) RotateSecret(ctx context.Context, id, secret string, graceUntil time.Time) error {
 	return s.rotate(ctx, id, "secret", secret, graceUntil)
 }
 
 // RotateWebhookSecret replaces the webhook secret; webhooks are signed with
-// both until graceUntil.
+// both until graceUntil. A zero graceUntil drops the old one at once, and
+// webhooks are signed with the new one only.
 func (s *PortalStore) RotateWebhookSecret(ctx context.Context, id, secret string, graceUntil time.Time) error {
 	return s.rotate(ctx, id, "webhook", secret, graceUntil)
 }
 
 // rotate replaces one of a portal's secrets ("secret" or "webhook"),
-// keeping the current one as the previous until graceUntil.
+// keeping the current one as the previous until graceUntil, or none when
+// graceUntil is zero.
 func (s *PortalStore) rotate(ctx context.Context, id, what, secret string, graceUntil time.Time) error {
 	column := map[string]string{"secret": "secret", "webhook": "webhook_secret"}[what]
 	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
@@ -148,13 +151,18 @@ func (s *PortalStore) rotate(ctx context.Context, id, what, secret string, grace
 		if err != nil {
 			return err
 		}
-		current := p.Secret
-		if what == "webhook" {
-			current = p.WebhookSecret
+		var previous []byte
+		var expires *time.Time
+		if !graceUntil.IsZero() {
+			current := p.Secret
+			if what == "webhook" {
+				current = p.WebhookSecret
+			}
+			previous, expires = s.seal(p.ID, what, current), &graceUntil
 		}
 		_, err = tx.Exec(ctx, `UPDATE portals SET `+column+`_sealed = $2, previous_`+column+`_sealed = $3,
 			previous_`+column+`_expires_at = $4, updated_at = now() WHERE id = $1`,
-			p.ID, s.seal(p.ID, what, secret), s.seal(p.ID, what, current), graceUntil)
+			p.ID, s.seal(p.ID, what, secret), previous, expires)
 		return err
 	})
 }

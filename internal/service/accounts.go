@@ -56,7 +56,7 @@ func (s *Citizens) Link(ctx context.Context, tx pgx.Tx, citizenID string, in Lin
 		Status: account.StatusPending, VerificationID: id.New(id.AccountVerification), CreatedAt: now, UpdatedAt: now,
 	}
 	sealed := postgres.SealedAccount{
-		Index: idx, Sealed: s.PII.Seal(pii.KindAccount, in.Number),
+		Index: idx, Sealed: s.PII.Seal(pii.KindAccount, in.Number, postgres.AccountNumberBinding(a.ID, idx)),
 		HolderNameSealed: s.Names.Seal([]byte(in.HolderName), []byte(a.ID)),
 	}
 	if err := postgres.InsertAccount(ctx, tx, a, sealed); err != nil {

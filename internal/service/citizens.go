@@ -78,8 +78,9 @@ func (s *Citizens) PIDIndex(pid string) []byte { return s.PII.Index(pii.KindPID,
 // Ensure returns the id of the citizen with this pid, creating them on
 // first sight. Only mutations call it: reading writes nothing.
 func (s *Citizens) Ensure(ctx context.Context, pid string) (string, error) {
-	return postgres.EnsureCitizen(ctx, s.Pool, id.New(id.Citizen), postgres.SealedPID{
-		Index: s.PIDIndex(pid), Sealed: s.PII.Seal(pii.KindPID, pid),
+	newID, idx := id.New(id.Citizen), s.PIDIndex(pid)
+	return postgres.EnsureCitizen(ctx, s.Pool, newID, postgres.SealedPID{
+		Index: idx, Sealed: s.PII.Seal(pii.KindPID, pid, postgres.CitizenPIDBinding(newID, idx)),
 	})
 }
 

@@ -25,7 +25,8 @@ func (s *Service) CreatePaymentRequest(ctx context.Context, tx pgx.Tx, portalID 
 		Description: d.Description, Items: d.Items, Amount: d.Amount, Currency: money.Currency,
 		AmountRefunded: decimal.Zero, Metadata: d.Metadata, ExpiresAt: d.ExpiresAt, CreatedAt: now, UpdatedAt: now,
 	}
-	sealed := postgres.SealedPID{Index: s.PII.Index(pii.KindPID, d.CitizenPID), Sealed: s.PII.Seal(pii.KindPID, d.CitizenPID)}
+	pidIndex := s.PII.Index(pii.KindPID, d.CitizenPID)
+	sealed := postgres.SealedPID{Index: pidIndex, Sealed: s.PII.Seal(pii.KindPID, d.CitizenPID, postgres.RequestPIDBinding(r.ID, pidIndex))}
 	evID, body, err := eventBody(EventRequestCreated, r, nil)
 	if err != nil {
 		return nil, err

@@ -48,10 +48,10 @@ func (s *Citizens) NextVerification(ctx context.Context, accID string) (*Verific
 	}
 	a := d.Account
 	o := &VerificationOrder{AccountID: a.ID, BankCode: a.BankCode, VerificationID: a.VerificationID}
-	if o.AccountNumber, err = s.PII.Open(pii.KindAccount, d.AccountSealed); err != nil {
+	if o.AccountNumber, err = s.PII.Open(pii.KindAccount, d.AccountSealed, d.AccountBinding); err != nil {
 		return nil, fmt.Errorf("open account number of %s: %w", a.ID, err)
 	}
-	if o.HolderPID, err = s.PII.Open(pii.KindPID, d.HolderPIDSealed); err != nil {
+	if o.HolderPID, err = s.PII.Open(pii.KindPID, d.HolderPIDSealed, d.HolderPIDBinding); err != nil {
 		return nil, fmt.Errorf("open holder of %s: %w", a.ID, err)
 	}
 	name, err := s.Names.Open(d.HolderNameSealed, []byte(a.ID))

@@ -18,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/citizenpay/gateway/internal/pii"
 )
 
 // DefaultRetryHorizon is how old a pending event may grow before it counts
@@ -52,6 +54,10 @@ type Options struct {
 	// MaxFindings bounds the findings listed per invariant; zero means
 	// DefaultMaxFindings.
 	MaxFindings int
+	// PII, if not nil, opens every sealed personal number under its own
+	// binding (invariant 7: each is sealed, and sealed for its row). It
+	// needs the master key; without it the check is skipped with a warning.
+	PII *pii.Protector
 }
 
 // Report is the outcome of Check.
@@ -164,6 +170,9 @@ const (
 	CheckClearPID         = "clear_pid"            // a valid-looking pid
 	CheckClearAccount     = "clear_account_number" // one of the known account numbers
 	CheckAccountLikeDigit = "account_like_digits"  // a long digit run in an account field
+	CheckSealedUnbound    = "sealed_unbound"       // sealed before values were bound to their row: run gatewayctl reseal
+	CheckSealedUnopenable = "sealed_unopenable"    // does not open under its row's binding: moved, altered or another key
+	WarnSealedNotChecked  = "sealed_not_checked"   // no master key given, sealed values not opened (a warning)
 )
 
 // Check runs every check against pool (and the log files and Redis opts
@@ -194,6 +203,7 @@ func Check(ctx context.Context, pool *pgxpool.Pool, opts Options) (Report, error
 		{"refunds", c.checkRefunds},
 		{"events", c.checkEvents},
 		{"database personal data", c.scanDatabase},
+		{"sealed personal data", c.checkSealed},
 		{"incidents", c.listIncidents},
 	}
 	for _, s := range steps {
