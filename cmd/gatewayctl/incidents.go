@@ -294,7 +294,7 @@ func (r resolution) applyPaid(ctx context.Context, tx pgx.Tx, svc *service.Servi
 		return nil, fmt.Errorf("debit %s is already applied as succeeded: nothing to apply (use --action note)", a.ID)
 	}
 	// Read under the lock ApplyDebitOutcome holds: as it stands after the change.
-	return postgres.LockPaymentRequest(ctx, tx, postgres.RequestScope{}, a.RequestID)
+	return postgres.LockPaymentRequestUnscoped(ctx, tx, a.RequestID)
 }
 
 // refund asks the bank for everything still refundable of the request the
@@ -324,7 +324,7 @@ func (r resolution) refund(ctx context.Context, tx pgx.Tx, svc *service.Service,
 	}
 	// The request's lock first, as every payment change takes it; CreateRefund
 	// takes it again in this transaction.
-	req, err := postgres.LockPaymentRequest(ctx, tx, postgres.RequestScope{}, reqID)
+	req, err := postgres.LockPaymentRequestUnscoped(ctx, tx, reqID)
 	if err != nil {
 		return nil, nil, err
 	}
