@@ -22,6 +22,7 @@
 #   CEILING_SECONDS  how long each pgbench runs (default 15; SHORT: 4)
 #   DATABASE_MAX_CONNS=32   the gateway's pool, and pgbench's concurrency
 #   BENCH_PORTAL_RPS=100000 the bench portal's rate limit (RATE_LIMIT_PORTAL_RPS)
+#   BENCH_CITIZEN_RPS=0     the bench citizens' rate limit (RATE_LIMIT_CITIZEN_RPS; 0: none, as each pays many fees)
 #   GATEWAY_ENV_EXTRA="K=V …"  extra settings for the gateway under test
 set -euo pipefail
 
@@ -188,6 +189,7 @@ start_gateway() {
 		IDP_ISSUER=https://idp.bench.invalid IDP_AUDIENCE=citizenpay-gateway \
 		IDP_JWKS_URL="file://$ROOT/$WORK/state/jwks.json" \
 		BANK_CALLBACK_TIMEOUT=1h RATE_LIMIT_PORTAL_RPS="${BENCH_PORTAL_RPS:-100000}" \
+		RATE_LIMIT_CITIZEN_RPS="${BENCH_CITIZEN_RPS:-0}" \
 		${GATEWAY_ENV_EXTRA:-} bin/gateway
 	wait_http "http://127.0.0.1:$GATEWAY_PORT/readyz" gateway
 	for code in "${BANKS[@]}"; do

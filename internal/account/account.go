@@ -38,16 +38,19 @@ func ValidStatus(s string) bool {
 // and stops a citizen from piling up verifications at banks.
 const MaxLive = 10
 
-// Reasons the gateway rejects an account itself; otherwise the reason is the
-// bank's own reason code.
+// The reasons a citizen is shown for a rejected account (PROTOCOL.md §6):
+// one for every refusal by the bank, whatever the bank's own code, and the
+// gateway's own. Telling a holder mismatch from an unknown number would let
+// anyone probe a bank's account numbers; the bank's code is kept in
+// Account.BankReasonCode for the operator.
 const (
+	// ReasonNotVerified: the bank did not confirm this citizen as the holder.
+	ReasonNotVerified = "not_verified"
 	// ReasonBankTimeout: the bank gave no answer within the verification timeout.
 	ReasonBankTimeout = "bank_timeout"
 	// ReasonAccountTaken: the bank confirmed the holder, but meanwhile the
 	// number became active for another citizen.
 	ReasonAccountTaken = "account_taken"
-	// ReasonRejectedByBank stands in for a failure without a reason code.
-	ReasonRejectedByBank = "rejected_by_bank"
 )
 
 // Outcome is what the bank said about a verification.
@@ -69,7 +72,8 @@ type Account struct {
 	NumberMasked        string
 	Status              Status
 	IsDefault           bool
-	RejectionReason     string
+	RejectionReason     string // one of the Reason constants; what the citizen sees
+	BankReasonCode      string // the bank's code for a failed verification, for the operator only
 	VerificationID      string
 	VerificationOutcome Outcome // empty until the bank has answered
 	VerificationSentAt  *time.Time
@@ -163,17 +167,21 @@ func (a *Account) Decide(o Outcome) Decision {
 
 // Settle applies the bank's outcome o (with its reason code when failed) and
 // returns what it did. hasDefault says whether the citizen already has a
-// default account. Only Apply and Record change a.
+// default account. Only Apply and Record change a. A failure rejects the
+// account as not_verified whatever the bank's code, which is kept apart.
 func (a *Account) Settle(o Outcome, reasonCode string, hasDefault bool, now time.Time) Decision {
 	d := a.Decide(o)
 	switch {
 	case d == Apply && o == OutcomeSucceeded:
 		_ = a.Activate(hasDefault, now) // Decide saw it pending
 	case d == Apply:
-		_ = a.Reject(BankReason(reasonCode), now)
+		_ = a.Reject(ReasonNotVerified, now)
 		a.VerificationOutcome = OutcomeFailed
 	case d == Record:
 		a.VerificationOutcome, a.UpdatedAt = o, now
+	}
+	if (d == Apply || d == Record) && o == OutcomeFailed {
+		a.BankReasonCode = BankReason(reasonCode)
 	}
 	return d
 }
@@ -188,9 +196,9 @@ func (a *Account) Taken(now time.Time) error {
 	return nil
 }
 
-// BankReason returns the rejection reason for a bank's reason code: the code
-// as given, bounded to 64 printable ASCII characters, or
-// ReasonRejectedByBank when there is none.
+// BankReason returns a bank's reason code as kept for the operator: the code
+// as given, bounded to 64 printable ASCII characters; empty when there is
+// none.
 func BankReason(code string) string {
 	code = strings.TrimSpace(code)
 	b := make([]byte, 0, min(len(code), 64))
@@ -199,8 +207,28 @@ func BankReason(code string) string {
 			b = append(b, c)
 		}
 	}
-	if len(b) == 0 {
-		return ReasonRejectedByBank
-	}
 	return string(b)
+}
+
+// A citizen whose links the banks refused MaxBankRefusals times within
+// BankRefusalWindow may not link again until the oldest of those refusals
+// leaves the window: each link asks a bank about a number under the
+// citizen's pid, and a run of refusals is what probing account numbers looks
+// like. A citizen who mistyped their number once or twice is not hindered.
+const (
+	MaxBankRefusals   = 5
+	BankRefusalWindow = time.Hour
+)
+
+// LinkPause returns how long a citizen must wait before linking again,
+// given when their links were last refused by the bank (newest first, at
+// least the MaxBankRefusals newest within the window); 0 when they may link
+// now.
+func LinkPause(refusedAt []time.Time, now time.Time) time.Duration {
+	if len(refusedAt) < MaxBankRefusals {
+		return 0
+	}
+	// The window holds MaxBankRefusals refusals until the MaxBankRefusals-th
+	// newest of them leaves it.
+	return max(0, refusedAt[MaxBankRefusals-1].Add(BankRefusalWindow).Sub(now))
 }

@@ -106,7 +106,7 @@ func TestSettle(t *testing.T) {
 		wantReason string
 	}{
 		{"pending, succeeded", acct(StatusPending), OutcomeSucceeded, Apply, StatusActive, ""},
-		{"pending, failed", acct(StatusPending), OutcomeFailed, Apply, StatusRejected, "HOLDER_MISMATCH"},
+		{"pending, failed", acct(StatusPending), OutcomeFailed, Apply, StatusRejected, ReasonNotVerified},
 		{"active, succeeded again", acct(StatusActive), OutcomeSucceeded, Duplicate, StatusActive, ""},
 		{"active, now failed", acct(StatusActive), OutcomeFailed, Conflict, StatusActive, ""},
 		{"unlinked while pending, succeeded", acct(StatusUnlinked), OutcomeSucceeded, Record, StatusUnlinked, ""},
@@ -130,6 +130,15 @@ func TestSettle(t *testing.T) {
 				if tt.a.VerificationOutcome != tt.o {
 					t.Errorf("outcome not recorded: %+v", tt.a)
 				}
+				// The bank's own code is kept for the operator, whatever the
+				// citizen is shown.
+				wantCode := ""
+				if tt.o == OutcomeFailed {
+					wantCode = "HOLDER_MISMATCH"
+				}
+				if tt.a.BankReasonCode != wantCode {
+					t.Errorf("bank reason code %q, want %q", tt.a.BankReasonCode, wantCode)
+				}
 			}
 			// Applying the same outcome again is always a duplicate.
 			if got == Apply || got == Record {
@@ -146,8 +155,8 @@ func TestBankReason(t *testing.T) {
 	for in, want := range map[string]string{
 		"HOLDER_MISMATCH":        "HOLDER_MISMATCH",
 		" ACCOUNT_NOT_FOUND ":    "ACCOUNT_NOT_FOUND",
-		"":                       ReasonRejectedByBank,
-		"\x00\n":                 ReasonRejectedByBank,
+		"":                       "",
+		"\x00\n":                 "",
 		strings.Repeat("X", 100): strings.Repeat("X", 64),
 		"KHÔNG_KHỚP":             "KHNG_KHP",
 	} {
@@ -166,5 +175,37 @@ func TestValidStatus(t *testing.T) {
 	}
 	if ValidStatus("pending") {
 		t.Error("pending is not an account state")
+	}
+}
+
+func TestLinkPause(t *testing.T) {
+	t.Parallel()
+	ago := func(ds ...time.Duration) []time.Time {
+		var out []time.Time
+		for _, d := range ds {
+			out = append(out, now.Add(-d))
+		}
+		return out
+	}
+	m := time.Minute
+	tests := []struct {
+		name    string
+		refused []time.Time
+		want    time.Duration
+	}{
+		{"none", nil, 0},
+		{"four within the hour", ago(1*m, 2*m, 3*m, 4*m), 0},
+		{"five within the hour", ago(1*m, 2*m, 3*m, 4*m, 10*m), 50 * m},
+		{"six: the fifth newest decides", ago(1*m, 2*m, 3*m, 4*m, 20*m, 50*m), 40 * m},
+		{"the fifth just an hour old", ago(1*m, 2*m, 3*m, 4*m, 60*m), 0},
+		{"the fifth older than the window", ago(1*m, 2*m, 3*m, 4*m, 90*m), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := LinkPause(tt.refused, now); got != tt.want {
+				t.Fatalf("LinkPause = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 // admission wires peak-hour admission control: shedding by class within
 // ADMISSION_MAX_IN_FLIGHT, reads shed first while PostgreSQL connections are
-// scarce, and the per-portal rate limit in Redis.
+// scarce, and the per-portal and per-citizen rate limits in Redis.
 func (a *App) admission(cfg config.Config) *httpapi.Admission {
 	var pressure func() bool
 	if cfg.AdmissionDBWait > 0 {
@@ -27,6 +27,7 @@ func (a *App) admission(cfg config.Config) *httpapi.Admission {
 	return httpapi.NewAdmission(httpapi.AdmissionConfig{
 		Shedder: a.Shedder, Limiter: a.Store.RateLimiter(),
 		PortalRate: cfg.RateLimitPortalRPS, PortalBurst: cfg.RateLimitPortalBurst,
+		CitizenRate: cfg.RateLimitCitizenRPS, CitizenBurst: cfg.RateLimitCitizenBurst,
 		Registry: a.Metrics.Registry,
 	})
 }

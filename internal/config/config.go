@@ -56,6 +56,13 @@ type Config struct {
 	AdmissionMaxInFlight int           // requests in flight before shedding (0: never shed)
 	AdmissionMaxWait     time.Duration // how long a request waits for room before 503
 	AdmissionDBWait      time.Duration // average PostgreSQL connection wait above which reads are shed (0: never)
+
+	// Per citizen, on mutations only (POST/DELETE under /v1/me), next to
+	// the per-portal limit: a burst a real citizen never uses up (link, pay
+	// a few fees, set a default), then one every 5 s, so a script probing
+	// account numbers is slowed to 12 a minute. Reads are not limited.
+	RateLimitCitizenRPS   float64 // RATE_LIMIT_CITIZEN_RPS, default 0.2 (0: no limit)
+	RateLimitCitizenBurst int     // RATE_LIMIT_CITIZEN_BURST, default 10
 }
 
 // IdentityConfigured reports whether the citizen API can verify tokens.
@@ -103,6 +110,9 @@ func Load(getenv func(string) string) (Config, error) {
 		AdmissionMaxInFlight: r.integer("ADMISSION_MAX_IN_FLIGHT", -1, 0, 1_000_000),
 		AdmissionMaxWait:     r.duration("ADMISSION_MAX_WAIT", 20*time.Millisecond),
 		AdmissionDBWait:      r.duration("ADMISSION_DB_WAIT", 50*time.Millisecond),
+
+		RateLimitCitizenRPS:   r.float("RATE_LIMIT_CITIZEN_RPS", 0.2, 0, 1e6),
+		RateLimitCitizenBurst: r.integer("RATE_LIMIT_CITIZEN_BURST", 10, 1, 10_000_000),
 	}
 	if r.err != nil {
 		return Config{}, r.err

@@ -73,6 +73,15 @@ func (s *Server) linkAccount(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	// A citizen whose links the banks kept refusing waits before the next,
+	// told exactly how long; Link checks again under the citizen's lock.
+	if wait, err := s.Citizens.LinkPause(c.Request.Context(), citizenID); err != nil {
+		s.fail(c, err)
+		return
+	} else if wait > 0 {
+		s.refuse(c, service.LinkPaused(wait), wait)
+		return
+	}
 	in.HolderName = sess.who.Name
 	// The idempotency fingerprint is a plain hash of the body: over the
 	// clear number it would let anyone holding it guess the number. It is

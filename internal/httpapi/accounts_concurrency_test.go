@@ -14,7 +14,7 @@ import (
 // once makes one account; different numbers at once never pass the limit.
 func TestConcurrentLinks(t *testing.T) {
 	t.Parallel()
-	h, idp := apitest.NewWithIdentity(t)
+	h, idp := apitest.NewWithIdentity(t, noCitizenRateLimit())
 	cit := idp.NewCitizen(t, 2)
 	var held []banksim.Account
 	for range 14 {

@@ -73,6 +73,11 @@ func settled(t *testing.T, h *apitest.Harness, c *apitest.Citizen, id string) li
 
 func withWorkers() apitest.Option { return apitest.WithEnv("GATEWAY_WORKERS", "true") }
 
+// noCitizenRateLimit lifts the per-citizen rate limit, for tests that make
+// one citizen link or pay more than a person would (citizen_limits_test.go
+// tests the limit).
+func noCitizenRateLimit() apitest.Option { return apitest.WithEnv("RATE_LIMIT_CITIZEN_RPS", "0") }
+
 // TestLinkFlowThroughSandboxBank links accounts at a sandbox bank over real
 // HTTP: by callback after a 202, and by the bank's synchronous answer (with
 // a later callback that must be a duplicate); then defaults and unlinks.
@@ -157,7 +162,8 @@ func TestHolderMismatchIsRejected(t *testing.T) {
 	h.NewBank("SBX", acc)
 	a := link(t, h, other, "link-1", "SBX", acc.Number)
 	got := settled(t, h, other, a.ID)
-	if got.Status != "rejected" || got.RejectionReason == nil || *got.RejectionReason != banksim.ReasonHolderMismatch || got.IsDefault {
+	// The citizen sees not_verified, never the bank's HOLDER_MISMATCH.
+	if got.Status != "rejected" || got.RejectionReason == nil || *got.RejectionReason != "not_verified" || got.IsDefault {
 		t.Fatalf("someone else's account: %+v", got)
 	}
 	if r := h.AsCitizen(other.Token, http.MethodDelete, "/v1/me/accounts/"+a.ID, "unlink", nil); r.Code() != "invalid_state" {
@@ -232,7 +238,7 @@ func TestAccountTakenAtActivation(t *testing.T) {
 
 func TestAccountLimit(t *testing.T) {
 	t.Parallel()
-	h, idp := apitest.NewWithIdentity(t, withWorkers())
+	h, idp := apitest.NewWithIdentity(t, withWorkers(), noCitizenRateLimit())
 	cit := idp.NewCitizen(t, 2)
 	var held []banksim.Account
 	for range 11 {

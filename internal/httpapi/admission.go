@@ -22,17 +22,22 @@ type RateLimiter interface {
 }
 
 // Admission is the gateway's peak-hour admission control: load shedding by
-// class in front of every API route, and a per-portal rate limit after the
-// portal is authenticated. A nil *Admission admits everything.
+// class in front of every API route, a per-portal rate limit after the
+// portal is authenticated, and a per-citizen one on citizen mutations. A nil
+// *Admission admits everything.
 type Admission struct {
-	shedder     *admission.Shedder
-	limiter     RateLimiter
-	portalRate  float64
-	portalBurst int
+	shedder      *admission.Shedder
+	limiter      RateLimiter
+	portalRate   float64
+	portalBurst  int
+	citizenRate  float64
+	citizenBurst int
 
-	shed     *prometheus.CounterVec
-	limited  prometheus.Counter
-	failOpen prometheus.Counter
+	shed            *prometheus.CounterVec
+	limited         prometheus.Counter
+	failOpen        prometheus.Counter
+	citizenLimited  prometheus.Counter
+	citizenFailOpen prometheus.Counter
 }
 
 // AdmissionConfig configures NewAdmission.
@@ -41,13 +46,18 @@ type AdmissionConfig struct {
 	Limiter     RateLimiter        // nil limits nothing
 	PortalRate  float64            // requests a second per portal; 0 limits nothing
 	PortalBurst int                // requests a portal may send at once
-	Registry    prometheus.Registerer
+	// CitizenRate is mutations a second per citizen (0 limits nothing);
+	// CitizenBurst how many a citizen may send at once.
+	CitizenRate  float64
+	CitizenBurst int
+	Registry     prometheus.Registerer
 }
 
 // NewAdmission builds the admission control and registers its metrics.
 func NewAdmission(cfg AdmissionConfig) *Admission {
 	a := &Admission{
 		shedder: cfg.Shedder, limiter: cfg.Limiter, portalRate: cfg.PortalRate, portalBurst: cfg.PortalBurst,
+		citizenRate: cfg.CitizenRate, citizenBurst: cfg.CitizenBurst,
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_admission_shed_total", Help: "Requests refused 503 by load shedding, by class and reason (busy, database).",
 		}, []string{"class", "reason"}),
@@ -57,9 +67,15 @@ func NewAdmission(cfg AdmissionConfig) *Admission {
 		failOpen: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gateway_rate_limit_fail_open_total", Help: "Portal requests admitted without a rate-limit decision because Redis was unavailable.",
 		}),
+		citizenLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_citizen_rate_limited_total", Help: "Citizen mutations refused 429 by the per-citizen rate limit.",
+		}),
+		citizenFailOpen: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_citizen_rate_limit_fail_open_total", Help: "Citizen mutations admitted without a rate-limit decision because Redis was unavailable.",
+		}),
 	}
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(a.shed, a.limited, a.failOpen)
+		cfg.Registry.MustRegister(a.shed, a.limited, a.failOpen, a.citizenLimited, a.citizenFailOpen)
 		if sh := cfg.Shedder; sh != nil {
 			for _, c := range admission.Classes() {
 				cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -132,6 +148,36 @@ func (s *Server) limitPortal(c *gin.Context) {
 	case !ok:
 		a.limited.Inc()
 		s.refuse(c, fault.New(fault.RateLimited, "this portal is over its rate limit; retry after the time in Retry-After"), wait)
+		return
+	}
+	c.Next()
+}
+
+// limitCitizen applies the authenticated citizen's rate limit to their
+// mutations (every POST and DELETE under /v1/me): over it, 429 rate_limited
+// with Retry-After, before anything runs, so nothing is stored and no bank
+// is asked. Reads pass. The limit is kept under the citizen's opaque id,
+// never their pid. Without Redis the request is admitted and counted, as
+// for portals.
+func (s *Server) limitCitizen(c *gin.Context) {
+	a := s.Admission
+	if a == nil || a.limiter == nil || a.citizenRate <= 0 ||
+		c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
+		c.Next()
+		return
+	}
+	citizenID, err := citizenOf(c).ID(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ok, wait, err := a.limiter.Allow(c.Request.Context(), "citizen:"+citizenID, a.citizenRate, a.citizenBurst)
+	switch {
+	case err != nil:
+		a.citizenFailOpen.Inc()
+	case !ok:
+		a.citizenLimited.Inc()
+		s.refuse(c, fault.New(fault.RateLimited, "you are making changes too fast; retry after the time in Retry-After"), wait)
 		return
 	}
 	c.Next()

@@ -186,7 +186,7 @@ func (a *citizenAuth) refuse(c *gin.Context, f *fault.Error, why error) {
 // returns the group, for the routes other files add.
 func (s *Server) citizenRoutes(r *gin.Engine) *gin.RouterGroup {
 	auth := &citizenAuth{s: s, tokens: newTokenCache(100_000)}
-	me := r.Group("/v1/me", auth.authenticate)
+	me := r.Group("/v1/me", auth.authenticate, s.limitCitizen)
 	me.GET("", s.getMe)
 	me.GET("/payment-requests", s.listMyPaymentRequests)
 	me.POST("/accounts", s.linkAccount)

@@ -35,12 +35,13 @@ func InsertAccount(ctx context.Context, tx pgx.Tx, a *account.Account, s SealedA
 }
 
 const accountColumns = `id, citizen_id, bank_code, account_masked, status, is_default, coalesce(rejection_reason, ''),
-	verification_id, coalesce(verification_outcome, ''), verification_sent_at, created_at, updated_at`
+	coalesce(bank_reason_code, ''), verification_id, coalesce(verification_outcome, ''), verification_sent_at,
+	created_at, updated_at`
 
 func scanAccount(row pgx.Row) (*account.Account, error) {
 	var a account.Account
 	err := row.Scan(&a.ID, &a.CitizenID, &a.BankCode, &a.NumberMasked, &a.Status, &a.IsDefault, &a.RejectionReason,
-		&a.VerificationID, &a.VerificationOutcome, &a.VerificationSentAt, &a.CreatedAt, &a.UpdatedAt)
+		&a.BankReasonCode, &a.VerificationID, &a.VerificationOutcome, &a.VerificationSentAt, &a.CreatedAt, &a.UpdatedAt)
 	return &a, err
 }
 
@@ -110,6 +111,22 @@ func CountLiveAccounts(ctx context.Context, q Querier, citizenID string) (int, e
 	return n, nil
 }
 
+// RecentBankRefusals returns when the citizen's links were last refused by
+// their bank (rejected not_verified) since since, newest first, at most limit.
+func RecentBankRefusals(ctx context.Context, q Querier, citizenID string, since time.Time, limit int) ([]time.Time, error) {
+	rows, err := q.Query(ctx, `SELECT updated_at FROM linked_accounts WHERE citizen_id = $1
+		AND status = 'rejected' AND rejection_reason = 'not_verified' AND updated_at > $2
+		ORDER BY updated_at DESC LIMIT $3`, citizenID, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find refused links of %s: %w", citizenID, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	if err != nil {
+		return nil, fmt.Errorf("find refused links of %s: %w", citizenID, err)
+	}
+	return out, nil
+}
+
 // HasDefaultAccount reports whether the citizen has a default account.
 func HasDefaultAccount(ctx context.Context, q Querier, citizenID string) (bool, error) {
 	var has bool
@@ -137,8 +154,8 @@ func ClearDefaultAccount(ctx context.Context, tx pgx.Tx, citizenID, keep string,
 // and comes back as account_taken.
 func SaveAccount(ctx context.Context, tx pgx.Tx, a *account.Account) error {
 	_, err := tx.Exec(ctx, `UPDATE linked_accounts SET status = $2, is_default = $3, rejection_reason = nullif($4, ''),
-		verification_outcome = nullif($5, ''), updated_at = $6 WHERE id = $1`,
-		a.ID, a.Status, a.IsDefault, a.RejectionReason, a.VerificationOutcome, a.UpdatedAt)
+		verification_outcome = nullif($5, ''), bank_reason_code = nullif($6, ''), updated_at = $7 WHERE id = $1`,
+		a.ID, a.Status, a.IsDefault, a.RejectionReason, a.VerificationOutcome, a.BankReasonCode, a.UpdatedAt)
 	if IsUniqueViolation(err, "linked_accounts_active_number") {
 		return fault.New(fault.AccountTaken, "this account number is already active for another citizen")
 	}

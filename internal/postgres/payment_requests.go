@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -149,29 +150,39 @@ func deref(s *string) string {
 func notFound(what, id string) error { return fault.New(fault.NotFound, "no %s %s", what, id) }
 
 // RequestScope limits which payment requests a caller may see: a portal's
-// own, or those addressed to a citizen. The zero scope is the gateway's own
-// and sees every request.
+// own, or those addressed to a citizen. Exactly one must be set: the zero
+// scope sees nothing and is refused with ErrNoScope. The gateway's own
+// changes of any request use LockPaymentRequestUnscoped instead, so that
+// reading everything is never an accident.
 type RequestScope struct {
 	PortalID      string
 	CitizenPIDIdx []byte
 }
 
-func (s RequestScope) where(args *[]any) string {
-	if s.PortalID == "" && s.CitizenPIDIdx == nil {
-		return "true" // the gateway's own look-ups: any request
-	}
-	if s.PortalID != "" {
+// ErrNoScope is returned for a scoped look-up given no portal and no
+// citizen (or both): it is a bug in the caller, never a caller's mistake.
+var ErrNoScope = errors.New("payment request look-up needs exactly one of a portal or a citizen scope")
+
+func (s RequestScope) where(args *[]any) (string, error) {
+	switch hasPortal, hasCitizen := s.PortalID != "", len(s.CitizenPIDIdx) > 0; {
+	case hasPortal && !hasCitizen:
 		*args = append(*args, s.PortalID)
-		return fmt.Sprintf("portal_id = $%d", len(*args))
+		return fmt.Sprintf("portal_id = $%d", len(*args)), nil
+	case hasCitizen && !hasPortal:
+		*args = append(*args, s.CitizenPIDIdx)
+		return fmt.Sprintf("citizen_pid_index = $%d", len(*args)), nil
 	}
-	*args = append(*args, s.CitizenPIDIdx)
-	return fmt.Sprintf("citizen_pid_index = $%d", len(*args))
+	return "", ErrNoScope
 }
 
 // GetPaymentRequest returns the request id within scope, or not_found.
 func GetPaymentRequest(ctx context.Context, q Querier, scope RequestScope, id string) (*payment.Request, error) {
 	args := []any{id}
-	r, err := scanRequest(q.QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = $1 AND `+scope.where(&args), args...))
+	cond, err := scope.where(&args)
+	if err != nil {
+		return nil, fmt.Errorf("get payment request %s: %w", id, err)
+	}
+	r, err := scanRequest(q.QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = $1 AND `+cond, args...))
 	if IsNoRows(err) {
 		return nil, notFound("payment request", id)
 	}
@@ -204,7 +215,11 @@ type Listed struct {
 // is not decoded; known may be nil.
 func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter, known func(id string, version int) bool) ([]Listed, bool, error) {
 	var args []any
-	conds := []string{f.Scope.where(&args)}
+	cond, err := f.Scope.where(&args)
+	if err != nil {
+		return nil, false, fmt.Errorf("list payment requests: %w", err)
+	}
+	conds := []string{cond}
 	if f.Status != "" {
 		args = append(args, f.Status)
 		conds = append(conds, fmt.Sprintf("status = $%d", len(args)))
@@ -279,7 +294,24 @@ func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter, known 
 // of two racing changes one waits and then sees the other's result.
 func LockPaymentRequest(ctx context.Context, tx pgx.Tx, scope RequestScope, id string) (*payment.Request, error) {
 	args := []any{id}
-	r, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = $1 AND `+scope.where(&args)+` FOR UPDATE`, args...))
+	cond, err := scope.where(&args)
+	if err != nil {
+		return nil, fmt.Errorf("lock payment request %s: %w", id, err)
+	}
+	return lockRequest(ctx, tx, id, cond, args)
+}
+
+// LockPaymentRequestUnscoped reads any request id FOR UPDATE, whichever
+// portal or citizen it belongs to: for the gateway's own changes (expiry, a
+// bank's outcome, the operator's tools), never on behalf of a portal or a
+// citizen, whose calls go through LockPaymentRequest with their scope.
+func LockPaymentRequestUnscoped(ctx context.Context, tx pgx.Tx, id string) (*payment.Request, error) {
+	return lockRequest(ctx, tx, id, "true", []any{id})
+}
+
+// lockRequest locks request id ($1 of args) where cond also holds.
+func lockRequest(ctx context.Context, tx pgx.Tx, id, cond string, args []any) (*payment.Request, error) {
+	r, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = $1 AND `+cond+` FOR UPDATE`, args...))
 	if IsNoRows(err) {
 		return nil, notFound("payment request", id)
 	}

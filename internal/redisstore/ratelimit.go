@@ -33,7 +33,8 @@ return {1, 0}
 `)
 
 // RateLimiter is the Redis side of per-caller rate limits. Keys hold a time
-// per caller id, never personal data.
+// per caller id (a portal's id, or "citizen:" and a citizen's opaque id),
+// never personal data: not a pid, not even its blind index.
 type RateLimiter struct{ s *Store }
 
 // RateLimiter returns the store's rate limiter.

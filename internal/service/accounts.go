@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,9 +26,10 @@ type LinkInput struct {
 // Link starts linking an account for citizenID in tx: the account is
 // pending_verification, and the jobs that ask its bank and that give up
 // after the verification timeout are created with it. Linking a number the
-// citizen already has pending or active returns that account. The number
-// active for another citizen is account_taken; a citizen with MaxLive
-// accounts pending or active gets account_limit.
+// citizen already has pending or active returns that account. A citizen
+// whose links the banks kept refusing gets rate_limited (LinkPause); the
+// number active for another citizen is account_taken; a citizen with
+// MaxLive accounts pending or active gets account_limit.
 func (s *Citizens) Link(ctx context.Context, tx pgx.Tx, citizenID string, in LinkInput) (*account.Account, error) {
 	if err := postgres.LockCitizen(ctx, tx, citizenID); err != nil {
 		return nil, err
@@ -35,6 +37,13 @@ func (s *Citizens) Link(ctx context.Context, tx pgx.Tx, citizenID string, in Lin
 	idx := s.PII.Index(pii.KindAccount, in.Number)
 	if a, err := postgres.LiveAccountOf(ctx, tx, citizenID, in.BankCode, idx); err != nil || a != nil {
 		return a, err
+	}
+	wait, err := s.linkPause(ctx, tx, citizenID)
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 {
+		return nil, LinkPaused(wait)
 	}
 	taken, err := postgres.ActiveForAnother(ctx, tx, citizenID, in.BankCode, idx)
 	if err != nil {
@@ -69,6 +78,28 @@ func (s *Citizens) Link(ctx context.Context, tx pgx.Tx, citizenID string, in Lin
 		return nil, fmt.Errorf("schedule verification timeout of %s: %w", a.ID, err)
 	}
 	return a, nil
+}
+
+// LinkPause returns how long citizenID must wait before linking again
+// because their banks refused too many of their links lately
+// (account.LinkPause); 0 when they may link now.
+func (s *Citizens) LinkPause(ctx context.Context, citizenID string) (time.Duration, error) {
+	return s.linkPause(ctx, s.Pool, citizenID)
+}
+
+func (s *Citizens) linkPause(ctx context.Context, q postgres.Querier, citizenID string) (time.Duration, error) {
+	now := s.now()
+	refused, err := postgres.RecentBankRefusals(ctx, q, citizenID, now.Add(-account.BankRefusalWindow), account.MaxBankRefusals)
+	if err != nil {
+		return 0, err
+	}
+	return account.LinkPause(refused, now), nil
+}
+
+// LinkPaused is the refusal of a link during a pause of wait.
+func LinkPaused(wait time.Duration) error {
+	return fault.New(fault.RateLimited, "the banks refused %d of your links within %d minutes: you may link again in %d s",
+		account.MaxBankRefusals, int(account.BankRefusalWindow.Minutes()), int(math.Ceil(wait.Seconds())))
 }
 
 // GetAccount returns the citizen's account accID, or not_found.

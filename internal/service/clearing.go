@@ -38,7 +38,7 @@ func (s *Service) ApplyDebitOutcome(ctx context.Context, tx pgx.Tx, bankCode, de
 	}
 	now := s.now()
 	var result Applied
-	_, err = s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{}, peek.RequestID, func(r *payment.Request) (string, error) {
+	_, err = s.UpdatePaymentRequestUnscoped(ctx, tx, peek.RequestID, func(r *payment.Request) (string, error) {
 		a, err := postgres.GetAttempt(ctx, tx, debitID, true)
 		if err != nil {
 			return "", err
@@ -97,7 +97,7 @@ func (s *Service) ApplyRefundOutcome(ctx context.Context, tx pgx.Tx, bankCode, r
 	now := s.now()
 	var result Applied
 	var rf *payment.Refund
-	r, err := s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{}, peek.RequestID, func(r *payment.Request) (string, error) {
+	r, err := s.UpdatePaymentRequestUnscoped(ctx, tx, peek.RequestID, func(r *payment.Request) (string, error) {
 		var err error
 		if rf, err = postgres.GetRefund(ctx, tx, refundID, true); err != nil {
 			return "", err

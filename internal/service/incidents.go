@@ -132,7 +132,7 @@ func (s *Service) applyPaid(ctx context.Context, tx pgx.Tx, in *incident.Inciden
 		return nil, fault.New(fault.InvalidState, "debit %s is already applied as succeeded: nothing to apply (resolve with a note)", a.ID)
 	}
 	// Read under the lock ApplyDebitOutcome holds: as it stands after the change.
-	return postgres.LockPaymentRequest(ctx, tx, postgres.RequestScope{}, a.RequestID)
+	return postgres.LockPaymentRequestUnscoped(ctx, tx, a.RequestID)
 }
 
 // refundFor refunds everything still refundable of the request the
@@ -167,7 +167,7 @@ func (s *Service) refundFor(ctx context.Context, tx pgx.Tx, in *incident.Inciden
 	}
 	// The request's lock first, as every payment change takes it; CreateRefund
 	// takes it again in this transaction.
-	req, err := postgres.LockPaymentRequest(ctx, tx, postgres.RequestScope{}, reqID)
+	req, err := postgres.LockPaymentRequestUnscoped(ctx, tx, reqID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -69,15 +69,33 @@ func (s *Service) ListPaymentRequests(ctx context.Context, f postgres.RequestFil
 	return postgres.ListPaymentRequests(ctx, s.Pool, f, known)
 }
 
-// UpdatePaymentRequest is the one way a request changes: it locks the row,
-// lets change decide on the current state, saves the result and writes the
-// event change names (if any), all in tx.
+// UpdatePaymentRequest is the one way a request changes on behalf of a
+// portal or a citizen: it locks the row within scope (a request outside it
+// is not_found; an empty scope is postgres.ErrNoScope), lets change decide
+// on the current state, saves the result and writes the event change names
+// (if any), all in tx.
 func (s *Service) UpdatePaymentRequest(ctx context.Context, tx pgx.Tx, scope postgres.RequestScope, reqID string,
+	change func(r *payment.Request) (event string, err error)) (*payment.Request, error) {
+	return s.updateRequest(ctx, tx, reqID, func() (*payment.Request, error) {
+		return postgres.LockPaymentRequest(ctx, tx, scope, reqID)
+	}, change)
+}
+
+// UpdatePaymentRequestUnscoped is UpdatePaymentRequest for the gateway's own
+// changes of any request, whoever's it is (expiry, a bank's outcome).
+func (s *Service) UpdatePaymentRequestUnscoped(ctx context.Context, tx pgx.Tx, reqID string,
+	change func(r *payment.Request) (event string, err error)) (*payment.Request, error) {
+	return s.updateRequest(ctx, tx, reqID, func() (*payment.Request, error) {
+		return postgres.LockPaymentRequestUnscoped(ctx, tx, reqID)
+	}, change)
+}
+
+func (s *Service) updateRequest(ctx context.Context, tx pgx.Tx, reqID string, lock func() (*payment.Request, error),
 	change func(r *payment.Request) (event string, err error)) (*payment.Request, error) {
 	if !id.HasPrefix(reqID, id.PaymentRequest) {
 		return nil, fault.New(fault.NotFound, "no payment request %s", reqID)
 	}
-	r, err := postgres.LockPaymentRequest(ctx, tx, scope, reqID)
+	r, err := lock()
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +138,7 @@ func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
 			return err
 		}
 		for _, reqID := range ids {
-			_, err := s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{}, reqID, func(r *payment.Request) (string, error) {
+			_, err := s.UpdatePaymentRequestUnscoped(ctx, tx, reqID, func(r *payment.Request) (string, error) {
 				return EventRequestExpired, r.Expire(now)
 			})
 			if err != nil {
