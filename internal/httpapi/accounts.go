@@ -126,7 +126,11 @@ func (s *Server) changeAccount(c *gin.Context, change func(ctx context.Context, 
 		s.fail(c, err)
 		return
 	}
-	accID := c.Param("id")
+	accID, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	s.mutate(c, "citizen:"+citizenID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
 		a, err := change(ctx, tx, citizenID, accID)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/citizenpay/gateway/internal/plaintext"
 	"github.com/citizenpay/gateway/internal/service"
 	"github.com/citizenpay/gateway/internal/wire"
 )
@@ -46,8 +47,16 @@ func (s *Server) payPaymentRequest(c *gin.Context) {
 	if body.AccountID != nil {
 		accountID = *body.AccountID
 	}
+	if err := checkText("account_id", accountID, plaintext.OneLine); err != nil {
+		s.fail(c, err)
+		return
+	}
+	reqID, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	payer := service.Payer{CitizenID: citizenID, PIDIndex: cs.PIDIndex()}
-	reqID := c.Param("id")
 	s.mutate(c, "citizen:"+citizenID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
 		r, err := s.Service.Pay(ctx, tx, payer, reqID, accountID, s.BankOpen)
 		if err != nil {

@@ -133,6 +133,18 @@ func TestRefundAndCitizenTextRefusesControlCharacters(t *testing.T) {
 			t.Errorf("%s: %d %s", tc.name, r.Status, r.Body)
 		}
 	}
+	if r := h.AsCitizen(p.cit.Token, http.MethodPost, "/v1/me/payment-requests/"+p.prID+"/pay", "pay-ctl",
+		map[string]string{"account_id": "acc_\x00"}); r.Status != http.StatusUnprocessableEntity || problemFields(t, r)["account_id"] != "validation_failed" {
+		t.Errorf("NUL in account_id: %d %s", r.Status, r.Body)
+	}
+	for _, path := range []string{"/v1/me/payment-requests/" + url.PathEscape("pr_\x00") + "/pay", "/v1/me/accounts/" + url.PathEscape("acc_\x00") + "/default"} {
+		if r := h.AsCitizen(p.cit.Token, http.MethodPost, path, "id-ctl", nil); r.Status != http.StatusNotFound {
+			t.Errorf("POST %s: %d %s, want 404", path, r.Status, r.Body)
+		}
+	}
+	if n := h.Count(`SELECT count(*) FROM payment_attempts`); n != 0 {
+		t.Fatalf("refused pays made %d attempts", n)
+	}
 	if r := p.pay(t, p.prID, "pay"); r.Status != http.StatusAccepted {
 		t.Fatalf("pay: %d %s", r.Status, r.Body)
 	}
