@@ -27,6 +27,8 @@ func TestStartupRefusesBadSettings(t *testing.T) {
 		"BANK_CALLBACK_TIMEOUT": {"BANK_CALLBACK_TIMEOUT": "0s"},
 		"GATEWAY_ENV":           {"GATEWAY_ENV": "prod"},
 		"IDP_JWKS_URL":          {"IDP_ISSUER": "https://id", "IDP_AUDIENCE": "gw", "IDP_JWKS_URL": "http://127.0.0.1/jwks"},
+		"OPS_ADDR":              {"OPS_ADDR": "localhost"},
+		"TRUSTED_PROXIES":       {"TRUSTED_PROXIES": "10.0.0.0/8,proxy"},
 	}
 	for setting, over := range cases {
 		env := map[string]string{}
@@ -60,7 +62,7 @@ func TestServesAndShutsDown(t *testing.T) {
 	t.Parallel()
 	db := testenv.NewDB(t)
 	env := map[string]string{"DATABASE_URL": db.URL, "REDIS_URL": testenv.RedisURL(t), "GATEWAY_MASTER_KEY": apitest.MasterKey,
-		"GATEWAY_ADDR": "127.0.0.1:0"}
+		"GATEWAY_ADDR": "127.0.0.1:0", "OPS_ADDR": "127.0.0.1:0"}
 	// Port 0 is resolved by the listener; find it in the log line instead of guessing.
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -69,7 +71,7 @@ func TestServesAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, func(k string) string { return env[k] }, w) }()
-	addr := ""
+	addr, opsAddr := "", ""
 	buf := make([]byte, 64<<10)
 	var seen strings.Builder
 	deadline := time.Now().Add(20 * time.Second)
@@ -77,14 +79,19 @@ func TestServesAndShutsDown(t *testing.T) {
 		n, _ := r.Read(buf)
 		seen.Write(buf[:n])
 		for _, line := range strings.Split(seen.String(), "\n") {
-			if i := strings.Index(line, `"addr":"`); i >= 0 && strings.Contains(line, "gateway listening") {
+			if i := strings.Index(line, `"addr":"`); i >= 0 {
 				rest := line[i+len(`"addr":"`):]
-				addr = rest[:strings.Index(rest, `"`)]
+				switch {
+				case strings.Contains(line, "gateway listening"):
+					addr = rest[:strings.Index(rest, `"`)]
+				case strings.Contains(line, "operations listening"):
+					opsAddr = rest[:strings.Index(rest, `"`)]
+				}
 			}
 		}
 	}
-	if addr == "" {
-		t.Fatalf("no listening line in %s", seen.String())
+	if addr == "" || opsAddr == "" {
+		t.Fatalf("no listening lines in %s", seen.String())
 	}
 	go func() {
 		for {
@@ -93,13 +100,21 @@ func TestServesAndShutsDown(t *testing.T) {
 			}
 		}
 	}()
-	resp, err := http.Get("http://" + addr + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("readyz %d", resp.StatusCode)
+	for _, want := range []struct {
+		base, path string
+		status     int
+	}{
+		{addr, "/readyz", 200}, {addr, "/healthz", 200}, {addr, "/metrics", 404},
+		{opsAddr, "/readyz", 200}, {opsAddr, "/healthz", 200}, {opsAddr, "/metrics", 200}, {opsAddr, "/debug/pprof/", 404},
+	} {
+		resp, err := http.Get("http://" + want.base + want.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want.status {
+			t.Errorf("%s%s: %d, want %d", want.base, want.path, resp.StatusCode, want.status)
+		}
 	}
 	cancel()
 	select {

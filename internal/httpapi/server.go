@@ -15,7 +15,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/idempotency"
@@ -65,7 +64,8 @@ type Server struct {
 	methods map[string]bool
 }
 
-// New builds the router.
+// New builds the router of the API listener. /metrics is not on it (see
+// NewOps).
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -82,7 +82,6 @@ func New(d Deps) http.Handler {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.OpenAPI) })
 
 	portal := r.Group("/v1", s.authenticatePortal, s.limitPortal)
