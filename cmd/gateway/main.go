@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/net/netutil"
-
 	"github.com/citizenpay/gateway/internal/app"
 	"github.com/citizenpay/gateway/internal/config"
 )
@@ -49,27 +47,29 @@ func run(ctx context.Context, getenv func(string) string, out *os.File) error {
 		return err
 	}
 	defer a.Close()
-	if err := a.StartWorkers(ctx); err != nil {
-		return fmt.Errorf("start workers: %w", err)
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	inner, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("GATEWAY_ADDR: %w", err)
 	}
+	// A flood of connections waits in the kernel's accept queue instead of
+	// each costing the gateway buffers and a goroutine; one source holds at
+	// most its own share.
+	ln := a.Listen(inner)
+	defer ln.Close()
 	opsLn, err := net.Listen("tcp", cfg.OpsAddr)
 	if err != nil {
-		ln.Close()
 		return fmt.Errorf("OPS_ADDR: %w", err)
 	}
-	// A flood of connections waits in the kernel's accept queue instead of
-	// each costing the gateway buffers and a goroutine.
-	ln = netutil.LimitListener(ln, cfg.MaxConnections)
+	defer opsLn.Close()
+	if err := a.StartWorkers(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
 	srv := &http.Server{
 		Handler:           a.Handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       30 * time.Second, // idle connections count against GATEWAY_MAX_CONNECTIONS
+		IdleTimeout:       30 * time.Second, // idle connections count against the connection caps
 		MaxHeaderBytes:    32 << 10,
 	}
 	// The operations listener serves operators and Prometheus, not the

@@ -137,7 +137,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		Metrics: a.Metrics, Identity: verifier, OpenAPI: api.OpenAPI,
 		Banks: a.Banks, Citizens: a.Citizens, Callbacks: a.Callbacks, BankOpen: a.BankClients.Open,
 		FingerprintKey: a.Keys.Key("idempotency-fingerprint"),
-		Admission:      admit,
+		Admission:      admit, BodyReadTimeout: cfg.BodyReadTimeout,
 	}
 	a.Handler = httpapi.New(deps)
 	a.Ops = httpapi.NewOps(deps, cfg.OpsPprof)

@@ -52,6 +52,10 @@ type Deps struct {
 	// Admission sheds load and rate-limits portals (admission.go); nil
 	// admits everything.
 	Admission *Admission
+	// BodyReadTimeout bounds the time a request's body takes to arrive,
+	// from the end of its headers (BODY_READ_TIMEOUT; 0: no bound of its
+	// own). 64 KiB from an honest client takes well under a second.
+	BodyReadTimeout time.Duration
 }
 
 // Server holds the router and its dependencies.
@@ -75,7 +79,7 @@ func New(d Deps) http.Handler {
 	r := gin.New()
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = false
-	r.Use(s.observe, s.recover, s.admit)
+	r.Use(s.observe, s.recover, s.boundBody, s.admit)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, fault.New(fault.NotFound, "no route %s %s", s.methodLabel(c), c.Request.URL.Path))
 	})
