@@ -51,6 +51,7 @@ fi
 SCENARIOS=${SCENARIOS:-create,replay,clear,flow,mixed,overload,read,bank-down}
 POOL=${DATABASE_MAX_CONNS:-32}
 GATEWAY_PORT=18080
+OPS_PORT=18095
 WEBHOOK_ADDR=127.0.0.1:18093
 BANKS=(SBX SB2)
 declare -A BANK_PORT=([SBX]=18092 [SB2]=18094)
@@ -182,10 +183,14 @@ start_gateway() {
 		bank_args+=(--bank "$code=$secret=http://127.0.0.1:${BANK_PORT[$code]}")
 	done
 	BANK_ARGS=("${bank_args[@]}")
-	log "starting the gateway on 127.0.0.1:$GATEWAY_PORT (log in $LOG_DIR/gateway.log)"
+	log "starting the gateway on 127.0.0.1:$GATEWAY_PORT, metrics and pprof on 127.0.0.1:$OPS_PORT (log in $LOG_DIR/gateway.log)"
+	# Every client of the bench (loadgen's two pools of 256 connections, the
+	# banks' callbacks) comes from 127.0.0.1: one source, so its cap is the
+	# whole connection budget here.
 	# shellcheck disable=SC2086 # GATEWAY_ENV_EXTRA is a list of K=V words
 	start_bg gateway env DATABASE_URL="$BENCH_DB_URL" REDIS_URL="$BENCH_REDIS_URL" \
 		GATEWAY_ADDR="127.0.0.1:$GATEWAY_PORT" DATABASE_MAX_CONNS="$POOL" \
+		OPS_ADDR="127.0.0.1:$OPS_PORT" OPS_PPROF=true GATEWAY_MAX_CONNECTIONS_PER_IP=4096 \
 		IDP_ISSUER=https://idp.bench.invalid IDP_AUDIENCE=citizenpay-gateway \
 		IDP_JWKS_URL="file://$ROOT/$WORK/state/jwks.json" \
 		BANK_CALLBACK_TIMEOUT=1h RATE_LIMIT_PORTAL_RPS="${BENCH_PORTAL_RPS:-100000}" \
@@ -344,7 +349,7 @@ main() {
 	ceilings
 	rate_args
 	log "scenarios $SCENARIOS ($MODE: $DURATION each, mixed $MIXED_DURATION, warm-up $WARMUP)"
-	bin/loadgen run --dir "$WORK/state" --gateway "http://127.0.0.1:$GATEWAY_PORT" --portal-file "$WORK/portal.json" \
+	bin/loadgen run --dir "$WORK/state" --gateway "http://127.0.0.1:$GATEWAY_PORT" --ops "http://127.0.0.1:$OPS_PORT" --portal-file "$WORK/portal.json" \
 		"${BANK_ARGS[@]}" --database-url "$BENCH_DB_URL" --scenarios "$SCENARIOS" --duration "$DURATION" \
 		--mixed-duration "$MIXED_DURATION" --warmup "$WARMUP" --ceilings "$WORK/ceilings.json" \
 		--webhook-addr "$WEBHOOK_ADDR" --out "$OUT" --mode "$MODE" "${RATE_ARGS[@]}"

@@ -5,7 +5,8 @@
 # script started, and the services that this run started (not ones that were
 # already running, nor the user's own given by DATABASE_URL / REDIS_URL).
 #
-# Environment: GATEWAY_ADDR (:8080), GATEWAY_MASTER_KEY (else .dev/master.key),
+# Environment: GATEWAY_ADDR (:8080), OPS_ADDR (127.0.0.1:9090: /metrics, and pprof),
+# GATEWAY_MASTER_KEY (else .dev/master.key),
 # DATABASE_URL and REDIS_URL (else the local services of scripts/services.sh).
 set -euo pipefail
 
@@ -177,6 +178,7 @@ banner() {
 	cat >&2 <<EOF
 
   Gateway      $(gateway_url)  (GATEWAY_ADDR=$GATEWAY_ADDR)
+  Operations   http://$OPS_ADDR/metrics and /debug/pprof/  (OPS_ADDR)
   Portal       $DEV_DIR/portal.json  (key id, secret and webhook secret)
   Webhooks     gatewayctl listen on 127.0.0.1:8090, verified events in $LOG_DIR/webhooks.log
   Sandbox bank SBX on http://127.0.0.1:8092/api/gw ($DEV_DIR/bank.json), log in $LOG_DIR/banksim.log
@@ -203,6 +205,7 @@ main() {
 	master_key
 	export GATEWAY_ENV=development
 	export GATEWAY_ADDR=${GATEWAY_ADDR:-:8080}
+	export OPS_ADDR=${OPS_ADDR:-127.0.0.1:9090} OPS_PPROF=${OPS_PPROF:-true}
 	bin/gatewayctl migrate
 	dev_portal
 	dev_bank

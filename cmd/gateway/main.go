@@ -9,13 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
-
-	"golang.org/x/net/netutil"
 
 	"github.com/citizenpay/gateway/internal/app"
 	"github.com/citizenpay/gateway/internal/config"
@@ -50,31 +47,38 @@ func run(ctx context.Context, getenv func(string) string, out *os.File) error {
 		return err
 	}
 	defer a.Close()
-	if err := a.StartWorkers(ctx); err != nil {
-		return fmt.Errorf("start workers: %w", err)
-	}
-	if cfg.PprofAddr != "" {
-		if err := servePprof(ctx, cfg.PprofAddr, log); err != nil {
-			return err
-		}
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	inner, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("GATEWAY_ADDR: %w", err)
 	}
 	// A flood of connections waits in the kernel's accept queue instead of
-	// each costing the gateway buffers and a goroutine.
-	ln = netutil.LimitListener(ln, cfg.MaxConnections)
+	// each costing the gateway buffers and a goroutine; one source holds at
+	// most its own share.
+	ln := a.Listen(inner)
+	defer ln.Close()
+	opsLn, err := net.Listen("tcp", cfg.OpsAddr)
+	if err != nil {
+		return fmt.Errorf("OPS_ADDR: %w", err)
+	}
+	defer opsLn.Close()
+	if err := a.StartWorkers(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
 	srv := &http.Server{
 		Handler:           a.Handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       30 * time.Second, // idle connections count against GATEWAY_MAX_CONNECTIONS
+		IdleTimeout:       30 * time.Second, // idle connections count against the connection caps
 		MaxHeaderBytes:    32 << 10,
 	}
-	errc := make(chan error, 1)
+	// The operations listener serves operators and Prometheus, not the
+	// public: it has no connection cap of its own to share with clients.
+	ops := &http.Server{Handler: a.Ops, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- ops.Serve(opsLn) }()
+	log.Info("operations listening", "addr", opsLn.Addr().String(), "pprof", cfg.OpsPprof)
 	log.Info("gateway listening", "addr", ln.Addr().String(), "env", cfg.Env, "workers", cfg.Workers)
 
 	select {
@@ -88,31 +92,10 @@ func run(ctx context.Context, getenv func(string) string, out *os.File) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "error", err)
 	}
+	_ = ops.Close()
 	if err := a.StopWorkers(sctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("stop workers", "error", err)
 	}
 	log.Info("stopped")
-	return nil
-}
-
-// servePprof serves the runtime profiles on a separate, loopback-only
-// listener, for profiling under load (make bench).
-func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
-	host, _, err := net.SplitHostPort(addr)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("GATEWAY_PPROF_ADDR: must be a loopback host:port such as 127.0.0.1:6060")
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("GATEWAY_PPROF_ADDR: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	go func() { <-ctx.Done(); _ = srv.Close() }()
-	log.Info("profiles served", "addr", ln.Addr().String())
 	return nil
 }

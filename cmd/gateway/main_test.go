@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -27,6 +30,8 @@ func TestStartupRefusesBadSettings(t *testing.T) {
 		"BANK_CALLBACK_TIMEOUT": {"BANK_CALLBACK_TIMEOUT": "0s"},
 		"GATEWAY_ENV":           {"GATEWAY_ENV": "prod"},
 		"IDP_JWKS_URL":          {"IDP_ISSUER": "https://id", "IDP_AUDIENCE": "gw", "IDP_JWKS_URL": "http://127.0.0.1/jwks"},
+		"OPS_ADDR":              {"OPS_ADDR": "localhost"},
+		"TRUSTED_PROXIES":       {"TRUSTED_PROXIES": "10.0.0.0/8,proxy"},
 	}
 	for setting, over := range cases {
 		env := map[string]string{}
@@ -59,32 +64,68 @@ func TestStartupRefusesOlderSchema(t *testing.T) {
 func TestServesAndShutsDown(t *testing.T) {
 	t.Parallel()
 	db := testenv.NewDB(t)
-	env := map[string]string{"DATABASE_URL": db.URL, "REDIS_URL": testenv.RedisURL(t), "GATEWAY_MASTER_KEY": apitest.MasterKey,
-		"GATEWAY_ADDR": "127.0.0.1:0"}
+	g := startGateway(t, map[string]string{"DATABASE_URL": db.URL, "REDIS_URL": testenv.RedisURL(t), "GATEWAY_MASTER_KEY": apitest.MasterKey})
+	for _, want := range []struct {
+		base, path string
+		status     int
+	}{
+		{g.addr, "/readyz", 200}, {g.addr, "/healthz", 200}, {g.addr, "/metrics", 404},
+		{g.ops, "/readyz", 200}, {g.ops, "/healthz", 200}, {g.ops, "/metrics", 200}, {g.ops, "/debug/pprof/", 404},
+	} {
+		resp, err := http.Get("http://" + want.base + want.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want.status {
+			t.Errorf("%s%s: %d, want %d", want.base, want.path, resp.StatusCode, want.status)
+		}
+	}
+	g.stop(t)
+}
+
+// gateway is a gateway process's run, on ports of its own.
+type gateway struct {
+	addr, ops string
+	cancel    context.CancelFunc
+	done      chan error
+	w         *os.File
+}
+
+// startGateway runs the gateway with env (and its listeners on free
+// loopback ports), and returns once both listeners are up.
+func startGateway(t *testing.T, env map[string]string) *gateway {
+	t.Helper()
+	env["GATEWAY_ADDR"], env["OPS_ADDR"] = "127.0.0.1:0", "127.0.0.1:0"
 	// Port 0 is resolved by the listener; find it in the log line instead of guessing.
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, func(k string) string { return env[k] }, w) }()
-	addr := ""
+	g := &gateway{cancel: cancel, done: make(chan error, 1), w: w}
+	go func() { g.done <- run(ctx, func(k string) string { return env[k] }, w) }()
+	t.Cleanup(func() { cancel(); <-g.done; w.Close() })
 	buf := make([]byte, 64<<10)
 	var seen strings.Builder
 	deadline := time.Now().Add(20 * time.Second)
-	for addr == "" && time.Now().Before(deadline) {
+	for g.addr == "" && time.Now().Before(deadline) {
 		n, _ := r.Read(buf)
 		seen.Write(buf[:n])
 		for _, line := range strings.Split(seen.String(), "\n") {
-			if i := strings.Index(line, `"addr":"`); i >= 0 && strings.Contains(line, "gateway listening") {
+			if i := strings.Index(line, `"addr":"`); i >= 0 {
 				rest := line[i+len(`"addr":"`):]
-				addr = rest[:strings.Index(rest, `"`)]
+				switch {
+				case strings.Contains(line, "gateway listening"):
+					g.addr = rest[:strings.Index(rest, `"`)]
+				case strings.Contains(line, "operations listening"):
+					g.ops = rest[:strings.Index(rest, `"`)]
+				}
 			}
 		}
 	}
-	if addr == "" {
-		t.Fatalf("no listening line in %s", seen.String())
+	if g.addr == "" || g.ops == "" {
+		t.Fatalf("no listening lines in %s", seen.String())
 	}
 	go func() {
 		for {
@@ -93,22 +134,63 @@ func TestServesAndShutsDown(t *testing.T) {
 			}
 		}
 	}()
-	resp, err := http.Get("http://" + addr + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("readyz %d", resp.StatusCode)
-	}
-	cancel()
+	return g
+}
+
+// stop shuts the gateway down as SIGTERM does, and checks it stops cleanly.
+func (g *gateway) stop(t *testing.T) {
+	t.Helper()
+	g.cancel()
 	select {
-	case err := <-done:
+	case err := <-g.done:
+		g.done <- err // for the cleanup
 		if err != nil {
 			t.Fatalf("run returned %v on shutdown", err)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no graceful shutdown")
 	}
-	w.Close()
+}
+
+// TestSlowFloodFromOneSourceLeavesBankCallbacksServed: one source opens
+// many connections that send their headers and then trickle nothing more
+// of their bodies, far more than the gateway's whole connection budget.
+// Only its own share is held (the body timeout is left long here, so that
+// the cap alone is tested); a bank's callback from another source is
+// answered at once, and the refusals are counted on the operations
+// listener.
+func TestSlowFloodFromOneSourceLeavesBankCallbacksServed(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewDB(t)
+	g := startGateway(t, map[string]string{"DATABASE_URL": db.URL, "REDIS_URL": testenv.RedisURL(t), "GATEWAY_MASTER_KEY": apitest.MasterKey,
+		"GATEWAY_MAX_CONNECTIONS": "16", "GATEWAY_MAX_CONNECTIONS_PER_IP": "4", "BODY_READ_TIMEOUT": "1m", "GATEWAY_WORKERS": "false"})
+	const flood = 40
+	for range flood {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+		c, err := d.Dial("tcp", g.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_, _ = io.WriteString(c, "POST /v1/bank-callbacks/SBX HTTP/1.1\r\nHost: gw\r\nContent-Length: 60000\r\n\r\n{")
+	}
+	client := &http.Client{Timeout: 10 * time.Second} // only so that the test fails instead of hanging
+	resp, err := client.Post("http://"+g.addr+"/v1/bank-callbacks/SBX", "application/json", strings.NewReader(`{"event_type":"debit.succeeded"}`))
+	if err != nil {
+		t.Fatalf("a bank's callback during the flood: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized { // answered: unsigned, so refused as such
+		t.Fatalf("a bank's callback during the flood: %d, want 401", resp.StatusCode)
+	}
+	resp, err = client.Get("http://" + g.ops + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, _ := io.ReadAll(resp.Body)
+	want := fmt.Sprintf(`gateway_connections_refused_total{reason="per_source"} %d`, flood-4)
+	if !strings.Contains(string(metrics), want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
 }

@@ -44,6 +44,7 @@ type bench struct {
 	banks    []string
 	log      io.Writer
 	gateway  string
+	ops      string // the gateway's operations listener, for /metrics
 	ceilings map[string]float64
 	duration time.Duration
 	warmup   time.Duration
@@ -71,6 +72,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var (
 		dir        = fs.String("dir", ".bench/state", "state directory written by loadgen init")
 		gateway    = fs.String("gateway", "http://127.0.0.1:18080", "gateway base URL")
+		ops        = fs.String("ops", "http://127.0.0.1:18095", "the gateway's operations listener (OPS_ADDR), for /metrics")
 		portalFile = fs.String("portal-file", "", "JSON printed by gatewayctl portal create")
 		dbURL      = fs.String("database-url", os.Getenv("DATABASE_URL"), "the gateway's database, to count outcomes applied")
 		scenarios  = fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run, in order")
@@ -143,7 +145,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	b := &bench{
 		c: newClient(strings.TrimRight(*gateway, "/"), portal, banks), db: db, cits: cits, banks: codes,
-		log: stderr, gateway: *gateway, duration: *duration, warmup: *warmup, ceilings: map[string]float64{},
+		log: stderr, gateway: *gateway, ops: strings.TrimRight(*ops, "/"), duration: *duration, warmup: *warmup, ceilings: map[string]float64{},
 	}
 	if *ceilFile != "" {
 		if err := readJSON(*ceilFile, &b.ceilings); err != nil {
@@ -326,7 +328,8 @@ func (b *bench) receiveWebhooks(addr string) (func(), error) {
 	return func() { _ = srv.Close() }, nil
 }
 
-// sampleRSS reads the gateway's resident memory from /metrics every second
+// sampleRSS reads the gateway's resident memory from /metrics on the
+// operations listener every second
 // into sc until the returned function is called.
 func (b *bench) sampleRSS(sc *scenarioResult) func() {
 	done := make(chan struct{})
@@ -352,7 +355,7 @@ func (b *bench) sampleRSS(sc *scenarioResult) func() {
 func (b *bench) rss() (float64, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.c.base+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.ops+"/metrics", nil)
 	if err != nil {
 		return 0, false
 	}

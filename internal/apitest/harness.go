@@ -36,6 +36,7 @@ type Harness struct {
 	DB     *testenv.DB
 	App    *app.App
 	Server *httptest.Server
+	Ops    *httptest.Server // the operations listener: /metrics, /healthz, /readyz
 	Portal *portal.Portal
 	Logs   *LogBuffer
 	Env    map[string]string
@@ -83,6 +84,7 @@ func start(t testing.TB, db *testenv.DB, env map[string]string) *Harness {
 	}
 	h := &Harness{T: t, DB: db, App: a, Logs: logs, Env: env, RedisPrefix: prefix}
 	h.Server = httptest.NewServer(a.Handler)
+	h.Ops = httptest.NewServer(a.Ops)
 	if err := a.StartWorkers(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +93,7 @@ func start(t testing.TB, db *testenv.DB, env map[string]string) *Harness {
 		defer cancel()
 		_ = a.StopWorkers(sctx)
 		h.Server.Close()
+		h.Ops.Close()
 		a.Close()
 	})
 	h.Portal = h.NewPortal("Test portal")
@@ -125,6 +128,22 @@ func (h *Harness) SecondGateway() string {
 		a.Close()
 	})
 	return srv.URL
+}
+
+// Metrics returns what the operations listener's /metrics shows. It is not
+// checked against api/openapi.yaml, which describes the public listener.
+func (h *Harness) Metrics() string {
+	h.T.Helper()
+	resp, err := http.Get(h.Ops.URL + "/metrics")
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		h.T.Fatalf("/metrics: %d %v", resp.StatusCode, err)
+	}
+	return string(body)
 }
 
 // NewPortal onboards another portal.

@@ -40,7 +40,6 @@ var routes = []string{
 	"POST /v1/bank-callbacks/{bank_code}",
 	"GET /healthz",
 	"GET /readyz",
-	"GET /metrics",
 	"GET /openapi.yaml",
 }
 

@@ -47,7 +47,8 @@ type App struct {
 	stopDispatch context.CancelFunc
 	dispatching  chan struct{}
 	Metrics      *httpapi.Metrics
-	Handler      http.Handler
+	Handler      http.Handler // the API listener's (GATEWAY_ADDR)
+	Ops          http.Handler // the operations listener's (OPS_ADDR): /metrics, health, pprof
 	ownsPool     bool
 
 	// Banks, their clients, citizens and the banks' callbacks (wired in banks.go).
@@ -131,13 +132,15 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		Observe: func(o string) { a.Metrics.Idempotency.WithLabelValues(o).Inc() },
 	}
 	admit := a.admission(cfg)
-	a.Handler = httpapi.New(httpapi.Deps{
+	deps := httpapi.Deps{
 		Log: log, Pool: a.Pool, Redis: a.Store, Service: a.Service, Guard: guard, Portals: a.Portals,
 		Metrics: a.Metrics, Identity: verifier, OpenAPI: api.OpenAPI,
 		Banks: a.Banks, Citizens: a.Citizens, Callbacks: a.Callbacks, BankOpen: a.BankClients.Open,
 		FingerprintKey: a.Keys.Key("idempotency-fingerprint"),
-		Admission:      admit,
-	})
+		Admission:      admit, BodyReadTimeout: cfg.BodyReadTimeout,
+	}
+	a.Handler = httpapi.New(deps)
+	a.Ops = httpapi.NewOps(deps, cfg.OpsPprof)
 	return a, nil
 }
 

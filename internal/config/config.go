@@ -6,6 +6,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -41,10 +42,21 @@ type Config struct {
 	DatabaseMaxConns    int32
 	Workers             bool // run background workers in this process
 	LogLevel            string
-	PprofAddr           string  // a loopback address for net/http/pprof; empty: off
 	MaxConnections      int     // client connections served at once; more wait to be accepted
 	WebhookRetryFactor  float64 // scales the webhook retry schedule (1 in production)
 	StatusScheduleScale float64 // scales the bank status-query schedule after its first step (1 in production)
+
+	// The listeners (cmd/gateway, internal/listener). OPS_ADDR serves
+	// /metrics, /healthz, /readyz and, with OPS_PPROF=true, net/http/pprof
+	// under /debug/pprof/ (OPS_ADDR must then be loopback); the API listener
+	// never serves them. TRUSTED_PROXIES (IPs and CIDRs, comma-separated)
+	// may send a PROXY protocol header (v1 or v2) naming the client; the
+	// per-source cap applies to that client.
+	OpsAddr                 string
+	OpsPprof                bool
+	MaxConnectionsPerSource int            // GATEWAY_MAX_CONNECTIONS_PER_IP: connections one client address (an IPv6 /64) holds at once
+	TrustedProxies          []netip.Prefix // empty: trust nobody
+	BodyReadTimeout         time.Duration  // BODY_READ_TIMEOUT: how long a request body may take to arrive
 
 	BankRequestTimeout         time.Duration // bounds one request to a bank
 	BankBreakerCooldown        time.Duration // how long a bank's open circuit refuses calls
@@ -96,7 +108,6 @@ func Load(getenv func(string) string) (Config, error) {
 		DatabaseMaxConns:    int32(r.integer("DATABASE_MAX_CONNS", 32, 2, 1000)),
 		Workers:             r.boolean("GATEWAY_WORKERS", true),
 		LogLevel:            r.str("LOG_LEVEL", "info"),
-		PprofAddr:           r.str("GATEWAY_PPROF_ADDR", ""),
 		MaxConnections:      r.integer("GATEWAY_MAX_CONNECTIONS", 4096, 16, 1_000_000),
 		WebhookRetryFactor:  r.float("WEBHOOK_RETRY_FACTOR", 1, 0.0001, 1),
 		StatusScheduleScale: r.float("BANK_STATUS_SCHEDULE_SCALE", 1, 0.00001, 1),
@@ -104,6 +115,12 @@ func Load(getenv func(string) string) (Config, error) {
 		BankRequestTimeout:         r.duration("BANK_REQUEST_TIMEOUT", 10*time.Second),
 		BankBreakerCooldown:        r.duration("BANK_BREAKER_COOLDOWN", 30*time.Second),
 		AccountVerificationTimeout: r.duration("ACCOUNT_VERIFICATION_TIMEOUT", 24*time.Hour),
+
+		OpsAddr:                 r.str("OPS_ADDR", "127.0.0.1:9090"),
+		OpsPprof:                r.boolean("OPS_PPROF", false),
+		MaxConnectionsPerSource: r.integer("GATEWAY_MAX_CONNECTIONS_PER_IP", 128, 1, 1_000_000),
+		TrustedProxies:          r.prefixes("TRUSTED_PROXIES"),
+		BodyReadTimeout:         r.duration("BODY_READ_TIMEOUT", 5*time.Second),
 
 		RateLimitPortalRPS:   r.float("RATE_LIMIT_PORTAL_RPS", 1000, 0, 1e6),
 		RateLimitPortalBurst: r.integer("RATE_LIMIT_PORTAL_BURST", 0, 0, 10_000_000),
@@ -185,6 +202,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := splitAddr(c.Addr); err != nil {
 		return Config{}, &Error{"GATEWAY_ADDR", "must be host:port or :port"}
+	}
+	if err := c.checkListeners(getenv); err != nil {
+		return Config{}, err
 	}
 
 	c.IDPIssuer = strings.TrimSpace(getenv("IDP_ISSUER"))
@@ -295,6 +315,50 @@ func (r *reader) boolean(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+// prefixes reads comma-separated IPs and CIDRs; an IP is a prefix of its
+// full length.
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, f := range strings.Split(r.getenv(name), ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil || a.Zone() != "" {
+				r.fail(name, fmt.Sprintf("%q is not an IP address or CIDR", f))
+				return nil
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// checkListeners checks the settings of the operations listener and of the
+// connection limits.
+func (c Config) checkListeners(getenv func(string) string) error {
+	if strings.TrimSpace(getenv("GATEWAY_PPROF_ADDR")) != "" {
+		return &Error{"GATEWAY_PPROF_ADDR", "is gone: set OPS_PPROF=true to serve pprof on OPS_ADDR"}
+	}
+	host, _, err := splitAddr(c.OpsAddr)
+	if err != nil || host == "" {
+		return &Error{"OPS_ADDR", "must be host:port, such as 127.0.0.1:9090"}
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); c.OpsPprof && (err != nil || !ip.IsLoopback()) {
+		return &Error{"OPS_PPROF", "needs a loopback OPS_ADDR, such as 127.0.0.1:9090"}
+	}
+	if c.MaxConnectionsPerSource > c.MaxConnections {
+		return &Error{"GATEWAY_MAX_CONNECTIONS_PER_IP", "must not exceed GATEWAY_MAX_CONNECTIONS"}
+	}
+	if c.BodyReadTimeout <= 0 {
+		return &Error{"BODY_READ_TIMEOUT", "must be positive"}
+	}
+	return nil
 }
 
 func checkURL(name, raw string, schemes ...string) error {

@@ -92,7 +92,7 @@ func NewAdmission(cfg AdmissionConfig) *Admission {
 // operations routes and unmatched paths, which are never shed.
 func admissionClass(c *gin.Context) (admission.Class, bool) {
 	switch route := c.FullPath(); route {
-	case "", "/healthz", "/readyz", "/metrics", "/openapi.yaml":
+	case "", "/healthz", "/readyz", "/openapi.yaml":
 		return 0, false
 	case "/v1/bank-callbacks/:bank_code", "/v1/me/payment-requests/:id/pay":
 		return admission.Critical, true

@@ -62,7 +62,7 @@ func TestPortalRateLimit(t *testing.T) {
 	if r := h.Do(apitest.Request{Method: http.MethodGet, Path: "/v1/payment-requests", Secret: "psk_wrong"}); r.Status != http.StatusUnauthorized {
 		t.Fatalf("bad signature: %d %s", r.Status, r.Body)
 	}
-	metrics := string(h.Do(apitest.Request{Method: http.MethodGet, Path: "/metrics", Unsigned: true}).Body)
+	metrics := h.Metrics()
 	if !strings.Contains(metrics, "gateway_rate_limited_total 2") {
 		t.Errorf("/metrics does not count the two refusals:\n%s", grepLines(metrics, "gateway_rate_limit"))
 	}
@@ -85,7 +85,7 @@ func TestPortalRateLimitFailsOpenWithoutRedis(t *testing.T) {
 			t.Fatalf("request %d without Redis: %d %s", i+1, r.Status, r.Body)
 		}
 	}
-	metrics := string(h.Do(apitest.Request{Method: http.MethodGet, Path: "/metrics", Unsigned: true}).Body)
+	metrics := h.Metrics()
 	if !strings.Contains(metrics, "gateway_rate_limit_fail_open_total 3") {
 		t.Errorf("/metrics does not count the three admissions without Redis:\n%s", grepLines(metrics, "gateway_rate_limit"))
 	}
@@ -174,7 +174,7 @@ func TestSheddingKeepsPriorityTraffic(t *testing.T) {
 	if r := h.Post("/v1/payment-requests", "shed-more", createBody("HCM-SHED-MORE")); r.Status != http.StatusCreated {
 		t.Fatalf("the shed create, retried with its key: %d %s", r.Status, r.Body)
 	}
-	metrics := string(h.Do(apitest.Request{Method: http.MethodGet, Path: "/metrics", Unsigned: true}).Body)
+	metrics := h.Metrics()
 	for _, want := range []string{
 		`gateway_admission_shed_total{class="low",reason="busy"} 2`,
 		`gateway_admission_shed_total{class="normal",reason="busy"} 1`,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 
 	"github.com/gin-gonic/gin"
 
@@ -25,9 +26,16 @@ func readBody(c *gin.Context) ([]byte, error) {
 		return nil, fault.New(fault.PayloadTooLarge, "the body is over 64 KiB")
 	}
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, MaxBody+1))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// A client trickling its body holds a connection: it gets its
+		// answer and the connection is closed.
+		c.Header("Connection", "close")
+		return nil, fault.New(fault.InvalidRequest, "the body did not arrive in time")
+	}
 	if err != nil {
 		return nil, fault.New(fault.InvalidRequest, "could not read the body")
 	}
+	bodyRead(c)
 	if len(body) > MaxBody {
 		return nil, fault.New(fault.PayloadTooLarge, "the body is over 64 KiB")
 	}

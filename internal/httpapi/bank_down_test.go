@@ -52,10 +52,10 @@ func TestBankDown(t *testing.T) {
 	if r := h.Get("/v1/payment-requests?limit=5"); r.Status != http.StatusOK {
 		t.Fatalf("portal list: %d %s", r.Status, r.Body)
 	}
-	metrics := h.Do(apitest.Request{Method: http.MethodGet, Path: "/metrics", Unsigned: true})
+	metrics := h.Metrics()
 	for _, want := range []string{`gateway_bank_circuit_state{bank="DOWN"} 2`, `gateway_bank_circuit_state{bank="UP"} 0`,
 		`gateway_bank_requests_total{bank="UP",operation="verify_account",outcome="pending"} 1`} {
-		if !strings.Contains(string(metrics.Body), want) {
+		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/idempotency"
@@ -53,6 +52,10 @@ type Deps struct {
 	// Admission sheds load and rate-limits portals (admission.go); nil
 	// admits everything.
 	Admission *Admission
+	// BodyReadTimeout bounds the time a request's body takes to arrive,
+	// from the end of its headers (BODY_READ_TIMEOUT; 0: no bound of its
+	// own). 64 KiB from an honest client takes well under a second.
+	BodyReadTimeout time.Duration
 }
 
 // Server holds the router and its dependencies.
@@ -60,9 +63,13 @@ type Server struct {
 	Deps
 	portals *portalCache
 	views   *requestViews
+	// methods are the methods the router registers: the only ones that
+	// become a metrics label or a log field as they are.
+	methods map[string]bool
 }
 
-// New builds the router.
+// New builds the router of the API listener. /metrics is not on it (see
+// NewOps).
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -72,14 +79,13 @@ func New(d Deps) http.Handler {
 	r := gin.New()
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = false
-	r.Use(s.observe, s.recover, s.admit)
+	r.Use(s.observe, s.recover, s.boundBody, s.admit)
 	r.NoRoute(func(c *gin.Context) {
-		s.fail(c, fault.New(fault.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+		s.fail(c, fault.New(fault.NotFound, "no route %s %s", s.methodLabel(c), c.Request.URL.Path))
 	})
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", d.OpenAPI) })
 
 	portal := r.Group("/v1", s.authenticatePortal, s.limitPortal)
@@ -92,7 +98,27 @@ func New(d Deps) http.Handler {
 	portal.GET("/events", s.listEvents)
 	s.citizenRoutes(r)
 	s.bankCallbackRoutes(r)
+	s.methods = registeredMethods(r)
 	return r
+}
+
+// registeredMethods lists the methods of r's routes.
+func registeredMethods(r *gin.Engine) map[string]bool {
+	methods := map[string]bool{}
+	for _, route := range r.Routes() {
+		methods[route.Method] = true
+	}
+	return methods
+}
+
+// methodLabel is the request's method if the router registers it, and
+// "other" otherwise: Go accepts any token as a method, and each one made a
+// label would be a new series kept for the life of the process.
+func (s *Server) methodLabel(c *gin.Context) string {
+	if m := c.Request.Method; s.methods[m] {
+		return m
+	}
+	return "other"
 }
 
 const (
@@ -127,19 +153,22 @@ func (s *Server) observe(c *gin.Context) {
 	c.Set(ctxRequestID, rid)
 	c.Header("X-Request-Id", rid)
 	c.Next()
+	// Labels come from bounded sets only: the router's routes (its
+	// templates, never the path) and methods.
 	route := c.FullPath()
 	if route == "" {
 		route = "unmatched"
 	}
+	method := s.methodLabel(c)
 	status := c.Writer.Status()
 	elapsed := time.Since(start)
-	s.Metrics.Requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
-	s.Metrics.Latency.WithLabelValues(route, c.Request.Method).Observe(elapsed.Seconds())
+	s.Metrics.Requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	s.Metrics.Latency.WithLabelValues(route, method).Observe(elapsed.Seconds())
 	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("request_id", rid), slog.String("method", c.Request.Method), slog.String("route", route),
+		slog.String("request_id", rid), slog.String("method", method), slog.String("route", route),
 		slog.Int("status", status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 	}
 	if a := c.GetString(ctxActor); a != "" {
