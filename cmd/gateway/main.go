@@ -16,6 +16,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/app"
 	"github.com/citizenpay/gateway/internal/config"
+	"github.com/citizenpay/gateway/internal/httpapi"
 )
 
 func main() {
@@ -61,6 +62,15 @@ func run(ctx context.Context, getenv func(string) string, out *os.File) error {
 		return fmt.Errorf("OPS_ADDR: %w", err)
 	}
 	defer opsLn.Close()
+	var bankLn net.Listener
+	if cfg.BankCallbackAddr != "" {
+		inner, err := net.Listen("tcp", cfg.BankCallbackAddr)
+		if err != nil {
+			return fmt.Errorf("BANK_CALLBACK_ADDR: %w", err)
+		}
+		bankLn = a.ListenBanks(inner)
+		defer bankLn.Close()
+	}
 	if err := a.StartWorkers(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
@@ -75,10 +85,22 @@ func run(ctx context.Context, getenv func(string) string, out *os.File) error {
 	// The operations listener serves operators and Prometheus, not the
 	// public: it has no connection cap of its own to share with clients.
 	ops := &http.Server{Handler: a.Ops, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(ln) }()
 	go func() { errc <- ops.Serve(opsLn) }()
 	log.Info("operations listening", "addr", opsLn.Addr().String(), "pprof", cfg.OpsPprof)
+	// The banks' own listener: its connections are the banks' alone, so a
+	// flood of the public listener from however many sources never keeps
+	// the banks' callbacks waiting.
+	var banks *http.Server
+	if bankLn != nil {
+		banks = &http.Server{
+			Handler: httpapi.BankOnly(a.Handler), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 32 << 10,
+		}
+		go func() { errc <- banks.Serve(bankLn) }()
+		log.Info("bank callbacks listening", "addr", bankLn.Addr().String())
+	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "env", cfg.Env, "workers", cfg.Workers)
 
 	select {
@@ -91,6 +113,11 @@ func run(ctx context.Context, getenv func(string) string, out *os.File) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "error", err)
+	}
+	if banks != nil {
+		if err := banks.Shutdown(sctx); err != nil {
+			log.Error("shutdown of the banks' listener", "error", err)
+		}
 	}
 	_ = ops.Close()
 	if err := a.StopWorkers(sctx); err != nil && !errors.Is(err, context.Canceled) {

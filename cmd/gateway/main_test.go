@@ -86,10 +86,10 @@ func TestServesAndShutsDown(t *testing.T) {
 
 // gateway is a gateway process's run, on ports of its own.
 type gateway struct {
-	addr, ops string
-	cancel    context.CancelFunc
-	done      chan error
-	w         *os.File
+	addr, ops, banks string
+	cancel           context.CancelFunc
+	done             chan error
+	w                *os.File
 }
 
 // startGateway runs the gateway with env (and its listeners on free
@@ -109,7 +109,8 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 	buf := make([]byte, 64<<10)
 	var seen strings.Builder
 	deadline := time.Now().Add(20 * time.Second)
-	for g.addr == "" && time.Now().Before(deadline) {
+	_, wantBanks := env["BANK_CALLBACK_ADDR"]
+	for (g.addr == "" || g.ops == "" || (wantBanks && g.banks == "")) && time.Now().Before(deadline) {
 		n, _ := r.Read(buf)
 		seen.Write(buf[:n])
 		for _, line := range strings.Split(seen.String(), "\n") {
@@ -120,11 +121,13 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 					g.addr = rest[:strings.Index(rest, `"`)]
 				case strings.Contains(line, "operations listening"):
 					g.ops = rest[:strings.Index(rest, `"`)]
+				case strings.Contains(line, "bank callbacks listening"):
+					g.banks = rest[:strings.Index(rest, `"`)]
 				}
 			}
 		}
 	}
-	if g.addr == "" || g.ops == "" {
+	if g.addr == "" || g.ops == "" || (wantBanks && g.banks == "") {
 		t.Fatalf("no listening lines in %s", seen.String())
 	}
 	go func() {
@@ -189,8 +192,52 @@ func TestSlowFloodFromOneSourceLeavesBankCallbacksServed(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	metrics, _ := io.ReadAll(resp.Body)
-	want := fmt.Sprintf(`gateway_connections_refused_total{reason="per_source"} %d`, flood-4)
+	want := fmt.Sprintf(`gateway_connections_refused_total{listener="api",reason="per_source"} %d`, flood-4)
 	if !strings.Contains(string(metrics), want) {
 		t.Errorf("/metrics lacks %s", want)
+	}
+}
+
+// TestBanksListenerServesCallbacksThroughAFloodFromManySources: slow
+// connections from many sources, each within its per-source cap, fill the
+// public listener's whole budget; a bank's callback on the banks' listener
+// (BANK_CALLBACK_ADDR) is still answered, and that listener serves nothing
+// but callbacks and health.
+func TestBanksListenerServesCallbacksThroughAFloodFromManySources(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewDB(t)
+	g := startGateway(t, map[string]string{"DATABASE_URL": db.URL, "REDIS_URL": testenv.RedisURL(t), "GATEWAY_MASTER_KEY": apitest.MasterKey,
+		"GATEWAY_MAX_CONNECTIONS": "16", "GATEWAY_MAX_CONNECTIONS_PER_IP": "4", "BODY_READ_TIMEOUT": "1m", "GATEWAY_WORKERS": "false",
+		"BANK_CALLBACK_ADDR": "127.0.0.1:0"})
+	for i := range 8 { // 8 sources × 4 connections: twice the public budget
+		for range 4 {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(10+i))}}
+			c, err := d.Dial("tcp", g.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			_, _ = io.WriteString(c, "POST /v1/bank-callbacks/SBX HTTP/1.1\r\nHost: gw\r\nContent-Length: 60000\r\n\r\n{")
+		}
+	}
+	client := &http.Client{Timeout: 10 * time.Second} // only so that the test fails instead of hanging
+	resp, err := client.Post("http://"+g.banks+"/v1/bank-callbacks/SBX", "application/json", strings.NewReader(`{"event_type":"debit.succeeded"}`))
+	if err != nil {
+		t.Fatalf("a bank's callback during the flood: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized { // answered: unsigned, so refused as such
+		t.Fatalf("a bank's callback during the flood: %d, want 401", resp.StatusCode)
+	}
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/v1/payment-requests": http.StatusNotFound,
+		"/v1/me": http.StatusNotFound, "/metrics": http.StatusNotFound, "/openapi.yaml": http.StatusNotFound} {
+		resp, err := client.Get("http://" + g.banks + path)
+		if err != nil {
+			t.Fatalf("GET %s on the banks' listener: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s on the banks' listener: %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 }

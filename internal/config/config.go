@@ -57,6 +57,13 @@ type Config struct {
 	MaxConnectionsPerSource int            // GATEWAY_MAX_CONNECTIONS_PER_IP: connections one client address (an IPv6 /64) holds at once
 	TrustedProxies          []netip.Prefix // empty: trust nobody
 	BodyReadTimeout         time.Duration  // BODY_READ_TIMEOUT: how long a request body may take to arrive
+	// BANK_CALLBACK_ADDR, when set, is a listener of its own for the banks'
+	// callbacks (and health), with BANK_MAX_CONNECTIONS connections of its
+	// own: however many sources flood the public listener, the banks' word
+	// about money keeps being heard. Banks usually reach it over a private
+	// link or an allow-listed address of the load balancer.
+	BankCallbackAddr   string
+	BankMaxConnections int
 
 	BankRequestTimeout         time.Duration // bounds one request to a bank
 	BankBreakerCooldown        time.Duration // how long a bank's open circuit refuses calls
@@ -121,6 +128,8 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxConnectionsPerSource: r.integer("GATEWAY_MAX_CONNECTIONS_PER_IP", 128, 1, 1_000_000),
 		TrustedProxies:          r.prefixes("TRUSTED_PROXIES"),
 		BodyReadTimeout:         r.duration("BODY_READ_TIMEOUT", 5*time.Second),
+		BankCallbackAddr:        r.str("BANK_CALLBACK_ADDR", ""),
+		BankMaxConnections:      r.integer("BANK_MAX_CONNECTIONS", 512, 1, 1_000_000),
 
 		RateLimitPortalRPS:   r.float("RATE_LIMIT_PORTAL_RPS", 1000, 0, 1e6),
 		RateLimitPortalBurst: r.integer("RATE_LIMIT_PORTAL_BURST", 0, 0, 10_000_000),
@@ -357,6 +366,15 @@ func (c Config) checkListeners(getenv func(string) string) error {
 	}
 	if c.BodyReadTimeout <= 0 {
 		return &Error{"BODY_READ_TIMEOUT", "must be positive"}
+	}
+	if c.BankCallbackAddr != "" {
+		_, port, err := splitAddr(c.BankCallbackAddr)
+		if err != nil {
+			return &Error{"BANK_CALLBACK_ADDR", "must be host:port or :port"}
+		}
+		if port != 0 && (c.BankCallbackAddr == c.Addr || c.BankCallbackAddr == c.OpsAddr) {
+			return &Error{"BANK_CALLBACK_ADDR", "must differ from GATEWAY_ADDR and OPS_ADDR"}
+		}
 	}
 	return nil
 }

@@ -54,6 +54,9 @@ func TestLoadRefusesBadListenerSettings(t *testing.T) {
 		{"proxy bad cidr", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES"},
 		{"body timeout zero", map[string]string{"BODY_READ_TIMEOUT": "0s"}, "BODY_READ_TIMEOUT"},
 		{"body timeout not a duration", map[string]string{"BODY_READ_TIMEOUT": "5"}, "BODY_READ_TIMEOUT"},
+		{"bank addr without port", map[string]string{"BANK_CALLBACK_ADDR": "10.0.0.5"}, "BANK_CALLBACK_ADDR"},
+		{"bank addr is the api's", map[string]string{"BANK_CALLBACK_ADDR": ":8080"}, "BANK_CALLBACK_ADDR"},
+		{"bank connections zero", map[string]string{"BANK_MAX_CONNECTIONS": "0"}, "BANK_MAX_CONNECTIONS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -129,6 +129,13 @@ const (
 
 func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
 
+// newRequestID is the id of a request whose client sent none.
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
 func validRequestID(s string) bool {
 	if s == "" || len(s) > 128 {
 		return false
@@ -146,9 +153,7 @@ func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
 	rid := c.GetHeader("X-Request-Id")
 	if !validRequestID(rid) {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		rid = "req_" + hex.EncodeToString(b[:])
+		rid = newRequestID()
 	}
 	c.Set(ctxRequestID, rid)
 	c.Header("X-Request-Id", rid)

@@ -646,6 +646,11 @@ func TestDispatchersShareEvents(t *testing.T) {
 	}
 }
 
+// leaseInTests is the lease of the tests that watch one end: long enough
+// that a loaded machine does not reach its end before the test looks
+// within it, short enough to wait out.
+const leaseInTests = 3 * time.Second
+
 // A dispatcher that dies after claiming leaves its events due again when
 // the lease ends; meanwhile no other dispatcher takes them.
 func TestClaimLeaseOutlivesADeadDispatcher(t *testing.T) {
@@ -653,7 +658,7 @@ func TestClaimLeaseOutlivesADeadDispatcher(t *testing.T) {
 	h := apitest.New(t) // no workers
 	id := createRequest(t, h, "HCM-LEASE")
 	ctx := context.Background()
-	got, err := postgres.ClaimDue(ctx, h.DB.Pool, postgres.Claim{Limit: 10, Lease: 300 * time.Millisecond})
+	got, err := postgres.ClaimDue(ctx, h.DB.Pool, postgres.Claim{Limit: 10, Lease: leaseInTests})
 	if err != nil || len(got) != 1 || got[0].EventID != id {
 		t.Fatalf("claim: %+v, %v; want %s", got, err, id)
 	}
@@ -681,7 +686,7 @@ func TestHandedOffEventOutlivesItsProcess(t *testing.T) {
 	var handed atomic.Int32
 	// The process takes the event and dies before sending it.
 	h.App.Service.Handoff = func(postgres.Due) bool { handed.Add(1); return true }
-	h.App.Service.HandoffLease = 500 * time.Millisecond
+	h.App.Service.HandoffLease = leaseInTests
 	id := createRequest(t, h, "HCM-HANDOFF")
 	if handed.Load() != 1 {
 		t.Fatalf("%d events handed off, want 1", handed.Load())
