@@ -11,9 +11,11 @@ endif
 GO ?= go
 PKGS ?= ./...
 TESTFLAGS ?=
+FUZZTIME ?= 30s
+FUZZPARALLEL ?= 1
 SERVICES := scripts/services.sh
 
-.PHONY: help build services test lint run demo down clean bench
+.PHONY: help build services test lint run demo down clean bench fuzz
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target>\n\n"} \
@@ -33,6 +35,17 @@ lint: ## gofmt, go vet and staticcheck
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+
+fuzz: ## Run every Fuzz target in turn for FUZZTIME each (default 30s) with FUZZPARALLEL workers (default 1; PKGS=)
+	@targets=$$($(GO) test -list '^Fuzz' $(PKGS) | \
+		awk '/^Fuzz/ {names[n++] = $$1; next} /^ok/ {for (i = 0; i < n; i++) print $$2 "," names[i]; n = 0}'); \
+	failed=""; \
+	for t in $$targets; do \
+		pkg=$${t%%,*}; name=$${t#*,}; \
+		echo "== $$name ($$pkg)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) -parallel=$(FUZZPARALLEL) $$pkg || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz targets that failed:$$failed"; exit 1; fi
 
 run: ## Run the gateway locally with its services, migrations and a development portal
 	@scripts/run.sh
