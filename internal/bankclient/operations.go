@@ -20,6 +20,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/citizenpay/gateway/internal/money"
+	"github.com/citizenpay/gateway/internal/wire"
 )
 
 // Verification asks the bank to confirm that an account's holder is a
@@ -223,7 +224,7 @@ func parseStatement(body []byte) ([]StatementLine, error) {
 		if l.Amount, err = money.Parse(rec[3]); err != nil {
 			return nil, fmt.Errorf("statement row %d: bad amount", n)
 		}
-		if l.BookedAt, err = parseRFC3339(rec[6]); err != nil {
+		if l.BookedAt, err = wire.ParseTime(rec[6]); err != nil {
 			return nil, fmt.Errorf("statement row %d: bad booked_at", n)
 		}
 		if (l.Type != "debit" && l.Type != "refund") || (l.Status != "succeeded" && l.Status != "reversed") {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -15,6 +14,7 @@ import (
 	"github.com/citizenpay/gateway/internal/plaintext"
 	"github.com/citizenpay/gateway/internal/service"
 	"github.com/citizenpay/gateway/internal/signature"
+	"github.com/citizenpay/gateway/internal/wire"
 )
 
 // bankCallbackRoutes serves the banks' callbacks (PROTOCOL.md §7).
@@ -118,7 +118,7 @@ func parseCallback(bankCode string, body []byte) (service.Callback, error) {
 	if cb.Type == "" || len(cb.Type) > 100 {
 		add("type", "type must be a callback type such as account_verification.succeeded")
 	}
-	at, err := time.Parse(time.RFC3339, str("occurred_at"))
+	at, err := wire.ParseTime(str("occurred_at"))
 	if err != nil {
 		add("occurred_at", "occurred_at must be an RFC 3339 time")
 	}

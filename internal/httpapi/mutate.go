@@ -34,6 +34,8 @@ func decode(c *gin.Context, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		switch {
+		case errors.As(err, &typeErr) && typeErr.Field == "":
+			return fault.New(fault.InvalidRequest, "the body must be a JSON object")
 		case errors.As(err, &typeErr):
 			return fault.Field(fault.InvalidRequest, typeErr.Field, typeErr.Field+" has the wrong type")
 		case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
@@ -53,7 +52,7 @@ func toCreateInput(b createPaymentRequestBody) payment.CreateInput {
 		in.Items = append(in.Items, payment.ItemInput{Code: it.Code, Description: it.Description, Amount: amountText(it.Amount)})
 	}
 	if b.ExpiresAt != nil {
-		t, err := time.Parse(time.RFC3339, *b.ExpiresAt)
+		t, err := wire.ParseTime(*b.ExpiresAt)
 		if err != nil {
 			in.ExpiresAtMalformed = true
 		} else {

@@ -274,6 +274,9 @@ func TestValidationRefusals(t *testing.T) {
 		{"expiry in the past", with(func(m map[string]any) { m["expires_at"] = soon }), 422, "invalid_expiry"},
 		{"expiry past 30 days", with(func(m map[string]any) { m["expires_at"] = far }), 422, "invalid_expiry"},
 		{"expiry not a time", with(func(m map[string]any) { m["expires_at"] = "tomorrow" }), 422, "invalid_expiry"},
+		{"expiry with a one-digit hour", with(func(m map[string]any) {
+			m["expires_at"] = time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly) + "T8:00:00Z"
+		}), 422, "invalid_expiry"},
 		{"pid with 11 digits", with(func(m map[string]any) { m["citizen_pid"] = "07920300123" }), 422, "invalid_pid"},
 		{"pid with an unknown province", with(func(m map[string]any) { m["citizen_pid"] = "003203001234" }), 422, "invalid_pid"},
 		{"pid with letters", with(func(m map[string]any) { m["citizen_pid"] = "07920300123A" }), 422, "invalid_pid"},
@@ -287,6 +290,8 @@ func TestValidationRefusals(t *testing.T) {
 		{"metadata value not a string", with(func(m map[string]any) { m["metadata"] = map[string]any{"a": 1} }), 400, "invalid_request"},
 		{"malformed JSON", `{"citizen_pid":`, 400, "invalid_request"},
 		{"two JSON values", `{} {}`, 400, "invalid_request"},
+		{"an array for a body", `[]`, 400, "invalid_request"},
+		{"a string for a body", `"x"`, 400, "invalid_request"},
 		{"no items", with(func(m map[string]any) { m["items"] = []any{} }), 422, "validation_failed"},
 		{"51 items", with(func(m map[string]any) {
 			its := make([]map[string]any, 51)
@@ -326,6 +331,11 @@ func TestValidationRefusals(t *testing.T) {
 		}
 		if c.status == 422 && len(p.Errors) == 0 {
 			t.Errorf("%s: no field errors listed", c.name)
+		}
+		for _, e := range p.Errors {
+			if e.Field == "" {
+				t.Errorf("%s: a field problem that names no field: %s", c.name, res.Body)
+			}
 		}
 	}
 	if n := h.Count("SELECT count(*) FROM payment_requests") + h.Count("SELECT count(*) FROM idempotency_records") +
