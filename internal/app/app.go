@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,6 +51,12 @@ type App struct {
 	Handler      http.Handler // the API listener's (GATEWAY_ADDR)
 	Ops          http.Handler // the operations listener's (OPS_ADDR): /metrics, health, pprof
 	ownsPool     bool
+	// stopListening ends the listener of key changes; listened is closed
+	// once it has.
+	stopListening context.CancelFunc
+	listened      chan struct{}
+	listening     chan struct{} // closed once key changes are first listened to
+	listenOnce    sync.Once
 
 	// Banks, their clients, citizens and the banks' callbacks (wired in banks.go).
 	Banks       *service.Banks
@@ -139,10 +146,44 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		FingerprintKey: a.Keys.Key("idempotency-fingerprint"),
 		Admission:      admit, BodyReadTimeout: cfg.BodyReadTimeout,
 	}
+	deps.PortalKeys = httpapi.NewPortalCache(a.Portals)
+	a.listenKeyChanges(ctx, deps.PortalKeys.Forget, deps.PortalKeys.ForgetAll)
 	a.Handler = httpapi.New(deps)
 	a.Ops = httpapi.NewOps(deps, cfg.OpsPprof)
 	return a, nil
 }
+
+// listenKeyChanges keeps the caches of portals and banks told of every key
+// created, rotated or revoked by any process (postgres.KeyChangesChannel):
+// a revoked secret stops working here as soon as its change commits, and
+// the caches' TTLs are only the fallback while the listening connection
+// is lost (everything is forgotten when it comes back).
+func (a *App) listenKeyChanges(ctx context.Context, forgetPortal func(string), forgetPortals func()) {
+	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopListening, a.listened, a.listening = stop, make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(a.listened)
+		postgres.ListenKeyChanges(lctx, a.Pool, postgres.KeyChanges{
+			Changed: func(kind, key string) {
+				switch kind {
+				case postgres.KeyPortal:
+					forgetPortal(key)
+				case postgres.KeyBank:
+					a.Banks.Forget(key)
+				}
+			},
+			Lost: func() {
+				forgetPortals()
+				a.Banks.ForgetAll()
+				a.listenOnce.Do(func() { close(a.listening) })
+			},
+		})
+	}()
+}
+
+// ListeningForKeyChanges is closed once the process listens to key
+// changes, for tests that must know a change will be heard.
+func (a *App) ListeningForKeyChanges() <-chan struct{} { return a.listening }
 
 // StartWorkers starts the background workers, if this process runs them.
 func (a *App) StartWorkers(ctx context.Context) error {
@@ -178,6 +219,10 @@ func (a *App) StopWorkers(ctx context.Context) error {
 
 // Close releases the pools.
 func (a *App) Close() {
+	if a.stopListening != nil {
+		a.stopListening()
+		<-a.listened
+	}
 	if a.BankClients != nil {
 		a.BankClients.Close()
 	}

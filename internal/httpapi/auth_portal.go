@@ -111,6 +111,13 @@ func portalOf(c *gin.Context) *portal.Portal { return c.MustGet(ctxPortal).(*por
 // A portal onboarded just now is usable within keycache.DefaultMissTTL.
 type portalCache = keycache.Cache[*portal.Portal]
 
+// NewPortalCache is the cache of portals by key id that authenticates
+// portal requests; the caller that hears of key changes
+// (postgres.ListenKeyChanges) forgets a changed key id in it.
+func NewPortalCache(store *postgres.PortalStore) *keycache.Cache[*portal.Portal] {
+	return newPortalCache(store)
+}
+
 func newPortalCache(store *postgres.PortalStore) *portalCache {
 	return &portalCache{
 		Lookup:   store.ByKeyID,

@@ -124,7 +124,7 @@ func TestCitizenRateLimit(t *testing.T) {
 	if got := b.Sim.Stats().Received["account_verification"]; got != sent+1 {
 		t.Fatalf("the bank got %d verifications, want %d (the burst and the other citizen's)", got, sent+1)
 	}
-	metrics := string(h.Do(apitest.Request{Method: http.MethodGet, Path: "/metrics", Unsigned: true}).Body)
+	metrics := h.Metrics()
 	if !strings.Contains(metrics, "gateway_citizen_rate_limited_total 4") {
 		t.Errorf("/metrics does not count the four refusals:\n%s", grepLines(metrics, "rate_limit"))
 	}
@@ -178,7 +178,7 @@ func TestCitizenRateLimitFailsOpenWithoutRedis(t *testing.T) {
 			t.Fatalf("mutation %d without Redis: %d %s", i+1, r.Status, r.Body)
 		}
 	}
-	metrics := string(h.Do(apitest.Request{Method: http.MethodGet, Path: "/metrics", Unsigned: true}).Body)
+	metrics := h.Metrics()
 	if !strings.Contains(metrics, "gateway_citizen_rate_limit_fail_open_total 3") {
 		t.Errorf("/metrics does not count the three admissions without Redis:\n%s", grepLines(metrics, "rate_limit"))
 	}

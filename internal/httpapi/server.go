@@ -19,6 +19,8 @@ import (
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/idempotency"
 	"github.com/citizenpay/gateway/internal/identity"
+	"github.com/citizenpay/gateway/internal/keycache"
+	"github.com/citizenpay/gateway/internal/portal"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/redisstore"
 	"github.com/citizenpay/gateway/internal/service"
@@ -49,6 +51,10 @@ type Deps struct {
 	Citizens  *service.Citizens
 	Callbacks *service.Callbacks
 
+	// PortalKeys caches portals by key id (NewPortalCache); nil: a cache
+	// of the router's own, which nobody tells of changes.
+	PortalKeys *keycache.Cache[*portal.Portal]
+
 	// Admission sheds load and rate-limits portals (admission.go); nil
 	// admits everything.
 	Admission *Admission
@@ -74,7 +80,10 @@ func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Server{Deps: d, portals: newPortalCache(d.Portals), views: newRequestViews(maxRequestViews)}
+	s := &Server{Deps: d, portals: d.PortalKeys, views: newRequestViews(maxRequestViews)}
+	if s.portals == nil {
+		s.portals = newPortalCache(d.Portals)
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true

@@ -45,6 +45,9 @@ type Cache[V any] struct {
 	mu      sync.Mutex
 	entries map[string]entry[V]
 	flights map[string]*flight[V]
+	// gen grows at every Forget and ForgetAll: a lookup that started
+	// before one stores nothing, as it may have read what was forgotten.
+	gen uint64
 }
 
 type entry[V any] struct {
@@ -56,6 +59,7 @@ type entry[V any] struct {
 // flight is a lookup in progress, shared by every caller of its key.
 type flight[V any] struct {
 	done chan struct{}
+	gen  uint64
 	v    V
 	err  error
 }
@@ -111,7 +115,7 @@ func (c *Cache[V]) load(ctx context.Context, key string, now time.Time) (V, erro
 	c.mu.Lock()
 	f, running := c.flights[key]
 	if !running {
-		f = &flight[V]{done: make(chan struct{})}
+		f = &flight[V]{done: make(chan struct{}), gen: c.gen}
 		if c.flights == nil {
 			c.flights = map[string]*flight[V]{}
 		}
@@ -131,8 +135,12 @@ func (c *Cache[V]) load(ctx context.Context, key string, now time.Time) (V, erro
 func (c *Cache[V]) run(ctx context.Context, key string, now time.Time, f *flight[V]) {
 	f.v, f.err = c.Lookup(ctx, key)
 	c.mu.Lock()
-	delete(c.flights, key)
+	if c.flights[key] == f {
+		delete(c.flights, key)
+	}
 	switch {
+	case f.gen != c.gen:
+		// Forgotten while it ran: its answer may predate the change.
 	case f.err == nil:
 		c.store(key, entry[V]{v: f.v, at: now}, now)
 	case c.NotFound(f.err):
@@ -161,6 +169,28 @@ func (c *Cache[V]) store(key string, e entry[V], now time.Time) {
 		}
 	}
 	c.entries[key] = e
+}
+
+// Forget drops what is known of key, for a caller told that it changed
+// (a secret rotated or revoked, a key created): the next Get reads it. A
+// lookup of key already running is not joined by later callers, and what
+// it read is not kept.
+func (c *Cache[V]) Forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, key)
+	delete(c.flights, key)
+	c.gen++
+}
+
+// ForgetAll drops everything, for a caller that may have missed changes
+// (its channel of changes was lost for a while).
+func (c *Cache[V]) ForgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = nil
+	c.flights = nil
+	c.gen++
 }
 
 // Len returns how many keys are kept.

@@ -136,3 +136,52 @@ func TestBounded(t *testing.T) {
 		t.Fatalf("%d keys kept, want at most 100", n)
 	}
 }
+
+// TestForgetRereadsAtOnce: a key forgotten (told that it changed) is read
+// anew by the next Get, even within its TTL and the reload interval, and a
+// lookup that was running when it was forgotten keeps nothing it read.
+func TestForgetRereadsAtOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx, now := context.Background(), time.Unix(1_800_000_000, 0)
+	if v, _, _ := b.cache.Get(ctx, "known", now); v != "v1" {
+		t.Fatalf("first read %q", v)
+	}
+	b.value.Store("v2")
+	if v, reloaded, _ := b.cache.Reload(ctx, "known", now.Add(time.Second)); v != "v1" || reloaded {
+		t.Fatalf("within the reload interval: %q reloaded=%v, want the cached v1", v, reloaded)
+	}
+	b.cache.Forget("known")
+	if v, fresh, _ := b.cache.Get(ctx, "known", now.Add(time.Second)); v != "v2" || !fresh {
+		t.Fatalf("after Forget: %q fresh=%v, want v2 read now", v, fresh)
+	}
+	// A miss is forgotten too: a key created just now is found at once.
+	if _, _, err := b.cache.Get(ctx, "other", now); !errors.Is(err, errNoSuch) {
+		t.Fatalf("other: %v", err)
+	}
+	before := b.lookups.Load()
+	b.cache.ForgetAll()
+	_, _, _ = b.cache.Get(ctx, "other", now.Add(time.Second))
+	_, _, _ = b.cache.Get(ctx, "known", now.Add(time.Second))
+	if n := b.lookups.Load() - before; n != 2 {
+		t.Fatalf("after ForgetAll: %d lookups, want 2", n)
+	}
+
+	// Forgotten while its lookup runs: the answer it read is not kept.
+	b.gate = make(chan struct{})
+	b.cache.Forget("known")
+	done := make(chan string)
+	go func() { v, _, _ := b.cache.Get(ctx, "known", now.Add(2*time.Second)); done <- v }()
+	for b.lookups.Load() == before+2 {
+		time.Sleep(time.Millisecond) // until the lookup is running
+	}
+	b.cache.Forget("known")
+	close(b.gate)
+	<-done
+	b.gate = nil
+	after := b.lookups.Load()
+	_, fresh, _ := b.cache.Get(ctx, "known", now.Add(2*time.Second))
+	if !fresh || b.lookups.Load() != after+1 {
+		t.Fatalf("a lookup forgotten while it ran was kept (fresh=%v)", fresh)
+	}
+}

@@ -55,7 +55,8 @@ func (s *BankStore) Create(ctx context.Context, b *bank.Bank) error {
 	if err != nil {
 		return fmt.Errorf("insert bank %s: %w", b.Code, err)
 	}
-	return nil
+	// A gateway that cached the code as unknown finds it at once.
+	return notifyKeyChange(ctx, s.pool, KeyBank, b.Code)
 }
 
 const bankColumns = `code, name, base_url, secret_sealed, previous_secret_sealed, previous_secret_expires_at, created_at, updated_at`
@@ -137,6 +138,6 @@ func (s *BankStore) RotateSecret(ctx context.Context, code, secret string, grace
 		if err != nil {
 			return fmt.Errorf("rotate secret of bank %s: %w", code, err)
 		}
-		return nil
+		return notifyKeyChange(ctx, tx, KeyBank, code)
 	})
 }

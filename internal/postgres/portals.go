@@ -51,7 +51,8 @@ func (s *PortalStore) Create(ctx context.Context, p *portal.Portal) error {
 	if err != nil {
 		return fmt.Errorf("insert portal %s: %w", p.ID, err)
 	}
-	return nil
+	// A gateway that cached the key id as unknown finds it at once.
+	return notifyKeyChange(ctx, s.pool, KeyPortal, p.KeyID)
 }
 
 const portalColumns = `id, name, key_id, secret_sealed, previous_secret_sealed, previous_secret_expires_at,
@@ -163,6 +164,9 @@ func (s *PortalStore) rotate(ctx context.Context, id, what, secret string, grace
 		_, err = tx.Exec(ctx, `UPDATE portals SET `+column+`_sealed = $2, previous_`+column+`_sealed = $3,
 			previous_`+column+`_expires_at = $4, updated_at = now() WHERE id = $1`,
 			p.ID, s.seal(p.ID, what, secret), previous, expires)
-		return err
+		if err != nil {
+			return err
+		}
+		return notifyKeyChange(ctx, tx, KeyPortal, p.KeyID)
 	})
 }

@@ -48,6 +48,13 @@ func (s *Banks) byCode() *keycache.Cache[*bank.Bank] {
 	return s.cache
 }
 
+// Forget drops what the cache holds of bank code, for a process told that
+// the bank changed (postgres.ListenKeyChanges): its next callback reads it.
+func (s *Banks) Forget(code string) { s.byCode().Forget(code) }
+
+// ForgetAll empties the cache, for a process that may have missed changes.
+func (s *Banks) ForgetAll() { s.byCode().ForgetAll() }
+
 // Bank returns bank code, from the cache when it is recent; a not_found
 // fault when there is no such bank.
 func (s *Banks) Bank(ctx context.Context, code string) (*bank.Bank, error) {
