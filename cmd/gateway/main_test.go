@@ -168,25 +168,9 @@ func TestSlowFloodFromOneSourceLeavesBankCallbacksServed(t *testing.T) {
 	g := startGateway(t, map[string]string{"DATABASE_URL": db.URL, "REDIS_URL": testenv.RedisURL(t), "GATEWAY_MASTER_KEY": apitest.MasterKey,
 		"GATEWAY_MAX_CONNECTIONS": "16", "GATEWAY_MAX_CONNECTIONS_PER_IP": "4", "BODY_READ_TIMEOUT": "1m", "GATEWAY_WORKERS": "false"})
 	const flood = 40
-	for range flood {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
-		c, err := d.Dial("tcp", g.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		_, _ = io.WriteString(c, "POST /v1/bank-callbacks/SBX HTTP/1.1\r\nHost: gw\r\nContent-Length: 60000\r\n\r\n{")
-	}
-	client := &http.Client{Timeout: 10 * time.Second} // only so that the test fails instead of hanging
-	resp, err := client.Post("http://"+g.addr+"/v1/bank-callbacks/SBX", "application/json", strings.NewReader(`{"event_type":"debit.succeeded"}`))
-	if err != nil {
-		t.Fatalf("a bank's callback during the flood: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized { // answered: unsigned, so refused as such
-		t.Fatalf("a bank's callback during the flood: %d, want 401", resp.StatusCode)
-	}
-	resp, err = client.Get("http://" + g.ops + "/metrics")
+	slowBodies(t, g.addr, net.ParseIP("127.0.0.2"), flood)
+	client := callbackAnswered(t, g.addr)
+	resp, err := client.Get("http://" + g.ops + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,25 +194,9 @@ func TestBanksListenerServesCallbacksThroughAFloodFromManySources(t *testing.T) 
 		"GATEWAY_MAX_CONNECTIONS": "16", "GATEWAY_MAX_CONNECTIONS_PER_IP": "4", "BODY_READ_TIMEOUT": "1m", "GATEWAY_WORKERS": "false",
 		"BANK_CALLBACK_ADDR": "127.0.0.1:0"})
 	for i := range 8 { // 8 sources × 4 connections: twice the public budget
-		for range 4 {
-			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(10+i))}}
-			c, err := d.Dial("tcp", g.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			_, _ = io.WriteString(c, "POST /v1/bank-callbacks/SBX HTTP/1.1\r\nHost: gw\r\nContent-Length: 60000\r\n\r\n{")
-		}
+		slowBodies(t, g.addr, net.IPv4(127, 0, 1, byte(10+i)), 4)
 	}
-	client := &http.Client{Timeout: 10 * time.Second} // only so that the test fails instead of hanging
-	resp, err := client.Post("http://"+g.banks+"/v1/bank-callbacks/SBX", "application/json", strings.NewReader(`{"event_type":"debit.succeeded"}`))
-	if err != nil {
-		t.Fatalf("a bank's callback during the flood: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized { // answered: unsigned, so refused as such
-		t.Fatalf("a bank's callback during the flood: %d, want 401", resp.StatusCode)
-	}
+	client := callbackAnswered(t, g.banks)
 	for path, want := range map[string]int{"/healthz": http.StatusOK, "/v1/payment-requests": http.StatusNotFound,
 		"/v1/me": http.StatusNotFound, "/metrics": http.StatusNotFound, "/openapi.yaml": http.StatusNotFound} {
 		resp, err := client.Get("http://" + g.banks + path)
@@ -240,4 +208,36 @@ func TestBanksListenerServesCallbacksThroughAFloodFromManySources(t *testing.T) 
 			t.Errorf("GET %s on the banks' listener: %d, want %d", path, resp.StatusCode, want)
 		}
 	}
+}
+
+// slowBodies opens n connections from ip to addr that send a callback's
+// headers and then one byte of its 60,000-byte body, held until the test
+// ends.
+func slowBodies(t *testing.T, addr string, ip net.IP, n int) {
+	t.Helper()
+	for range n {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_, _ = io.WriteString(c, "POST /v1/bank-callbacks/SBX HTTP/1.1\r\nHost: gw\r\nContent-Length: 60000\r\n\r\n{")
+	}
+}
+
+// callbackAnswered posts an unsigned callback to addr and fails unless it
+// is answered (401: refused as unsigned); it returns the client it used.
+func callbackAnswered(t *testing.T, addr string) *http.Client {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second} // only so that the test fails instead of hanging
+	resp, err := client.Post("http://"+addr+"/v1/bank-callbacks/SBX", "application/json", strings.NewReader(`{"event_type":"debit.succeeded"}`))
+	if err != nil {
+		t.Fatalf("a bank's callback during the flood: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a bank's callback during the flood: %d, want 401", resp.StatusCode)
+	}
+	return client
 }

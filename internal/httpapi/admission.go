@@ -141,16 +141,8 @@ func (s *Server) limitPortal(c *gin.Context) {
 		c.Next()
 		return
 	}
-	ok, wait, err := a.limiter.Allow(c.Request.Context(), portalOf(c).ID, a.portalRate, a.portalBurst)
-	switch {
-	case err != nil:
-		a.failOpen.Inc()
-	case !ok:
-		a.limited.Inc()
-		s.refuse(c, fault.New(fault.RateLimited, "this portal is over its rate limit; retry after the time in Retry-After"), wait)
-		return
-	}
-	c.Next()
+	s.limit(c, portalOf(c).ID, a.portalRate, a.portalBurst, a.limited, a.failOpen,
+		"this portal is over its rate limit; retry after the time in Retry-After")
 }
 
 // limitCitizen applies the authenticated citizen's rate limit to their
@@ -171,13 +163,21 @@ func (s *Server) limitCitizen(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ok, wait, err := a.limiter.Allow(c.Request.Context(), "citizen:"+citizenID, a.citizenRate, a.citizenBurst)
+	s.limit(c, "citizen:"+citizenID, a.citizenRate, a.citizenBurst, a.citizenLimited, a.citizenFailOpen,
+		"you are making changes too fast; retry after the time in Retry-After")
+}
+
+// limit takes one request from caller's allowance: over it, 429 with
+// detail and Retry-After, counted in limited; without a decision (Redis
+// unavailable) the request goes on, counted in failOpen.
+func (s *Server) limit(c *gin.Context, caller string, rate float64, burst int, limited, failOpen prometheus.Counter, detail string) {
+	ok, wait, err := s.Admission.limiter.Allow(c.Request.Context(), caller, rate, burst)
 	switch {
 	case err != nil:
-		a.citizenFailOpen.Inc()
+		failOpen.Inc()
 	case !ok:
-		a.citizenLimited.Inc()
-		s.refuse(c, fault.New(fault.RateLimited, "you are making changes too fast; retry after the time in Retry-After"), wait)
+		limited.Inc()
+		s.refuse(c, fault.New(fault.RateLimited, "%s", detail), wait)
 		return
 	}
 	c.Next()
