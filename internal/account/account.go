@@ -84,6 +84,15 @@ type Account struct {
 // Live reports whether the account is active or awaiting its bank.
 func (a *Account) Live() bool { return a.Status == StatusPending || a.Status == StatusActive }
 
+// CanPay refuses (account_not_active, on account_id) paying from an account
+// that is not active.
+func (a *Account) CanPay() error {
+	if a.Status != StatusActive {
+		return fault.Field(fault.AccountNotActive, "account_id", "the account is "+string(a.Status))
+	}
+	return nil
+}
+
 func (a *Account) invalid(what string) error {
 	return fault.New(fault.InvalidState, "account %s is %s: it cannot be %s", a.ID, a.Status, what)
 }

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -205,6 +206,38 @@ func TestLinkPause(t *testing.T) {
 			t.Parallel()
 			if got := LinkPause(tt.refused, now); got != tt.want {
 				t.Fatalf("LinkPause = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCanPay(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status  Status
+		code    fault.Code // empty: allowed
+		message string
+	}{
+		{StatusActive, "", ""},
+		{StatusPending, fault.AccountNotActive, "the account is pending_verification"},
+		{StatusRejected, fault.AccountNotActive, "the account is rejected"},
+		{StatusUnlinked, fault.AccountNotActive, "the account is unlinked"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.status), func(t *testing.T) {
+			err := acct(tt.status).CanPay()
+			if tt.code == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var e *fault.Error
+			if !errors.As(err, &e) || e.Code != tt.code || e.Message != tt.message {
+				t.Fatalf("got %v, want %s %q", err, tt.code, tt.message)
+			}
+			if len(e.Fields) != 1 || e.Fields[0].Field != "account_id" || e.Fields[0].Code != tt.code {
+				t.Fatalf("fields %+v, want account_id %s", e.Fields, tt.code)
 			}
 		})
 	}
