@@ -105,17 +105,49 @@ func (r *Request) Expire(now time.Time) error {
 	return nil
 }
 
-// StartPayment moves a pending request to processing.
-func (r *Request) StartPayment(now time.Time) error {
+// CanPay says whether a citizen may start paying the request at now,
+// before an account is chosen: payment_in_progress while a debit holds it,
+// invalid_state when it is not pending or its time has passed. It changes
+// nothing; StartPayment makes the move.
+func (r *Request) CanPay(now time.Time) error {
+	if r.Status == StatusProcessing {
+		return fault.New(fault.PaymentInProgress, "a payment of this request is already in progress")
+	}
+	return r.payable(now)
+}
+
+// payable refuses paying a request that is not pending or whose time has
+// passed.
+func (r *Request) payable(now time.Time) error {
 	if r.Status != StatusPending {
 		return r.refuse("pay")
 	}
 	if !now.Before(r.ExpiresAt) {
 		return fault.New(fault.InvalidState, "this payment request has expired")
 	}
+	return nil
+}
+
+// StartPayment moves a pending request to processing.
+func (r *Request) StartPayment(now time.Time) error {
+	if err := r.payable(now); err != nil {
+		return err
+	}
 	r.Status = StatusProcessing
 	r.changed(now)
 	return nil
+}
+
+// DebitFailed applies a failed debit to the request it was sent for and
+// reports whether the request changed. Only a debit that still holds the
+// request (processing, not paid by another attempt) releases it: back to
+// pending, or to expired when its time has passed. A failure arriving
+// after the request moved on changes nothing.
+func (r *Request) DebitFailed(now time.Time) bool {
+	if r.Status != StatusProcessing || r.Payment != nil {
+		return false
+	}
+	return r.PaymentFailed(now) == nil
 }
 
 // PaymentFailed returns a processing request to pending, or to expired when
@@ -147,30 +179,66 @@ func (r *Request) Paid(p Payment, now time.Time) error {
 	return nil
 }
 
-// Refundable is the amount that may still be refunded given the sum of
-// refunds pending or succeeded.
-func (r *Request) Refundable(reserved decimal.Decimal) decimal.Decimal {
-	if r.Status != StatusPaid && r.Status != StatusPartiallyRefunded {
-		return decimal.Zero
+// refundable reports whether the request is in a state that may be refunded.
+func (r *Request) refundable() bool {
+	return r.Status == StatusPaid || r.Status == StatusPartiallyRefunded
+}
+
+// RefundableAmount returns what may still be refunded of a paid request
+// given reserved, the sum of its refunds pending or succeeded; invalid_state
+// when the request is not paid or partially refunded.
+func (r *Request) RefundableAmount(reserved decimal.Decimal) (decimal.Decimal, error) {
+	if !r.refundable() {
+		return decimal.Zero, r.refuse("refund")
 	}
-	return r.Amount.Sub(reserved)
+	return r.Amount.Sub(reserved), nil
 }
 
 // CheckRefund refuses a refund of amount when reserved (refunds pending or
-// succeeded) plus amount would pass the paid amount.
+// succeeded) plus amount would pass the paid amount
+// (refund_exceeds_refundable), or when the request cannot be refunded at
+// all (invalid_state).
 func (r *Request) CheckRefund(amount, reserved decimal.Decimal) error {
-	if r.Status != StatusPaid && r.Status != StatusPartiallyRefunded {
-		return r.refuse("refund")
+	refundable, err := r.RefundableAmount(reserved)
+	if err != nil {
+		return err
 	}
-	if amount.GreaterThan(r.Refundable(reserved)) {
-		return fault.New(fault.RefundExceedsRefundable, "at most %s can still be refunded", r.Refundable(reserved).StringFixed(0))
+	if amount.GreaterThan(refundable) {
+		return fault.New(fault.RefundExceedsRefundable, "at most %s can still be refunded", refundable.StringFixed(0))
 	}
 	return nil
 }
 
+// CanRefundRest refuses (invalid_state) refunding everything left of a
+// request that was not paid: an operator's refund returns the request's
+// own payment.
+func (r *Request) CanRefundRest() error {
+	if r.Payment == nil || !r.refundable() {
+		return fault.New(fault.InvalidState, "request %s is %s: only a paid request can be refunded", r.ID, r.Status)
+	}
+	return nil
+}
+
+// RefundRest returns everything still refundable of a paid request given
+// reserved (refunds pending or succeeded); invalid_state when the request
+// was not paid (CanRefundRest) or nothing is left to refund.
+func (r *Request) RefundRest(reserved decimal.Decimal) (decimal.Decimal, error) {
+	if err := r.CanRefundRest(); err != nil {
+		return decimal.Zero, err
+	}
+	amount, err := r.RefundableAmount(reserved)
+	if err != nil {
+		return decimal.Zero, err
+	}
+	if !amount.IsPositive() {
+		return decimal.Zero, fault.New(fault.InvalidState, "request %s has nothing left to refund (refunds pending or done cover it)", r.ID)
+	}
+	return amount, nil
+}
+
 // Refunded applies a succeeded refund of amount.
 func (r *Request) Refunded(amount decimal.Decimal, now time.Time) error {
-	if r.Status != StatusPaid && r.Status != StatusPartiallyRefunded {
+	if !r.refundable() {
 		return r.refuse("refund")
 	}
 	total := r.AmountRefunded.Add(amount)

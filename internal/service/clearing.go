@@ -55,11 +55,8 @@ func (s *Service) ApplyDebitOutcome(ctx context.Context, tx pgx.Tx, bankCode, de
 			return "", err
 		}
 		if !o.Succeeded {
-			if r.Status != payment.StatusProcessing || r.Payment != nil {
+			if !r.DebitFailed(now) {
 				return "", nil // a failed attempt that no longer holds the request
-			}
-			if err := r.PaymentFailed(now); err != nil {
-				return "", err
 			}
 			return EventRequestPaymentFailed, nil
 		}

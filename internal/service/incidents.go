@@ -171,8 +171,8 @@ func (s *Service) refundFor(ctx context.Context, tx pgx.Tx, in *incident.Inciden
 	if err != nil {
 		return nil, nil, err
 	}
-	if req.Payment == nil || (req.Status != payment.StatusPaid && req.Status != payment.StatusPartiallyRefunded) {
-		return nil, nil, fault.New(fault.InvalidState, "request %s is %s: only a paid request can be refunded", req.ID, req.Status)
+	if err := req.CanRefundRest(); err != nil {
+		return nil, nil, err
 	}
 	if err := in.CheckBank("request "+req.ID, req.Payment.BankCode); err != nil {
 		return nil, nil, err
@@ -189,9 +189,9 @@ func (s *Service) refundFor(ctx context.Context, tx pgx.Tx, in *incident.Inciden
 	if err != nil {
 		return nil, nil, err
 	}
-	amount := req.Refundable(reserved)
-	if !amount.IsPositive() {
-		return nil, nil, fault.New(fault.InvalidState, "request %s has nothing left to refund (refunds pending or done cover it)", req.ID)
+	amount, err := req.RefundRest(reserved)
+	if err != nil {
+		return nil, nil, err
 	}
 	rf, err := s.CreateRefund(ctx, tx, req.PortalID, req.ID, amount, incident.RefundReason)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/citizenpay/gateway/internal/account"
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/id"
 	"github.com/citizenpay/gateway/internal/payment"
@@ -49,11 +50,8 @@ func (s *Service) Pay(ctx context.Context, tx pgx.Tx, p Payer, reqID, accountID 
 	now := s.now()
 	var attempt *payment.Attempt
 	r, err := s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{CitizenPIDIdx: p.PIDIndex}, reqID, func(r *payment.Request) (string, error) {
-		switch {
-		case r.Status == payment.StatusProcessing:
-			return "", fault.New(fault.PaymentInProgress, "a payment of this request is already in progress")
-		case r.Status != payment.StatusPending || !now.Before(r.ExpiresAt):
-			return "", r.StartPayment(now) // refused: the request's state or time
+		if err := r.CanPay(now); err != nil {
+			return "", err
 		}
 		acc, err := postgres.AccountForPayment(ctx, tx, p.CitizenID, accountID)
 		switch {
@@ -63,9 +61,11 @@ func (s *Service) Pay(ctx context.Context, tx pgx.Tx, p Payer, reqID, accountID 
 			return "", fault.New(fault.AccountRequired, "choose an account_id: you have no default account")
 		case acc == nil:
 			return "", fault.Field(fault.AccountNotActive, "account_id", "no such account of yours")
-		case acc.Status != "active":
-			return "", fault.Field(fault.AccountNotActive, "account_id", "the account is "+acc.Status)
-		case open != nil && open(acc.BankCode):
+		}
+		if err := toAccount(acc).CanPay(); err != nil {
+			return "", err
+		}
+		if open != nil && open(acc.BankCode) {
 			return "", fault.New(fault.BankUnavailable, "bank %s is not answering just now; try another account or retry later", acc.BankCode)
 		}
 		if err := r.StartPayment(now); err != nil {
@@ -85,6 +85,11 @@ func (s *Service) Pay(ctx context.Context, tx pgx.Tx, p Payer, reqID, accountID 
 		return nil, err
 	}
 	return r, nil
+}
+
+// toAccount is the account domain's view of the account a payment reads.
+func toAccount(a *postgres.PayAccount) *account.Account {
+	return &account.Account{ID: a.ID, BankCode: a.BankCode, Status: account.Status(a.Status)}
 }
 
 func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, j Job) error {
