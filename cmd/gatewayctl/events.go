@@ -5,8 +5,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/citizenpay/gateway/internal/delivery"
 	"github.com/citizenpay/gateway/internal/jobs"
-	"github.com/citizenpay/gateway/internal/postgres"
 )
 
 // events runs `gatewayctl events redeliver`.
@@ -35,7 +35,7 @@ func (e env) events(args []string) error {
 	if byEvent {
 		r, err = jobs.Redeliver(e.ctx, pool, *event)
 	} else {
-		r, err = jobs.RedeliverAll(e.ctx, pool, *portalRef, postgres.DeliveryFailed)
+		r, err = jobs.RedeliverAll(e.ctx, pool, *portalRef, delivery.StatusFailed)
 	}
 	if err != nil {
 		return err
@@ -64,7 +64,7 @@ func (e env) warnDisabled(r jobs.Redelivery) {
 func redeliveryJSON(r jobs.Redelivery, extra map[string]any) map[string]any {
 	events := make([]map[string]any, 0, len(r.Events))
 	for _, q := range r.Events {
-		events = append(events, map[string]any{"event_id": q.EventID, "delivery_status": postgres.DeliveryPending,
+		events = append(events, map[string]any{"event_id": q.EventID, "delivery_status": delivery.StatusPending,
 			"generation": q.Generation})
 	}
 	out := map[string]any{"portal_id": r.PortalID, "webhook_disabled": r.WebhookDisabled, "count": len(events), "events": events}

@@ -18,6 +18,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/citizenpay/gateway/internal/apitest"
+	dlv "github.com/citizenpay/gateway/internal/delivery"
 	"github.com/citizenpay/gateway/internal/jobs"
 	"github.com/citizenpay/gateway/internal/portal"
 	"github.com/citizenpay/gateway/internal/postgres"
@@ -142,7 +143,7 @@ func createRequest(t *testing.T, h *apitest.Harness, dossier string) string {
 // deliveryState is an event's delivery as its row has it.
 type deliveryState struct {
 	Payload       []byte
-	Status        string
+	Status        dlv.Status
 	Attempts      int
 	Generation    int
 	LastAttemptAt *time.Time
@@ -337,7 +338,7 @@ func TestDelivery410DisablesEndpointUntilEnabled(t *testing.T) {
 	})
 	waitFor(t, "the 410 recorded", func() bool { return delivery(t, h, first).Attempts == 1 })
 	d := delivery(t, h, first)
-	if d.Status != postgres.DeliveryPending || d.Attempts != 1 || !strings.Contains(d.LastError, "410") || nextAttempt(t, h, first) != nil {
+	if d.Status != dlv.StatusPending || d.Attempts != 1 || !strings.Contains(d.LastError, "410") || nextAttempt(t, h, first) != nil {
 		t.Errorf("after 410: %s, %d attempts, %q, due %v; want pending, 1 attempt, 410, held", d.Status, d.Attempts, d.LastError, nextAttempt(t, h, first))
 	}
 	// An event written while the endpoint is disabled is held, not sent.
@@ -349,7 +350,7 @@ func TestDelivery410DisablesEndpointUntilEnabled(t *testing.T) {
 	if n := len(ep.attempts(first)); n != 1 {
 		t.Errorf("%d attempts after 410, want 1", n)
 	}
-	if d := delivery(t, h, second); d.Status != postgres.DeliveryPending || d.Attempts != 0 {
+	if d := delivery(t, h, second); d.Status != dlv.StatusPending || d.Attempts != 0 {
 		t.Errorf("held event: %s, %d attempts; want pending, 0", d.Status, d.Attempts)
 	}
 	if deliveries(t, h, jobs.OutcomeDisabled) != 1 || deliveries(t, h, jobs.OutcomeHeld) != 1 {
@@ -386,7 +387,7 @@ func TestDeliveryRedirectNotFollowed(t *testing.T) {
 	id := createRequest(t, h, "HCM-REDIRECT")
 	waitFor(t, "two attempts", func() bool { return len(ep.attempts(id)) >= 2 })
 	d := delivery(t, h, id)
-	if d.Status != postgres.DeliveryPending || d.Attempts < 1 || !strings.Contains(d.LastError, "HTTP 301 (redirects are not followed)") {
+	if d.Status != dlv.StatusPending || d.Attempts < 1 || !strings.Contains(d.LastError, "HTTP 301 (redirects are not followed)") {
 		t.Errorf("after a redirect: %s, %d attempts, %q", d.Status, d.Attempts, d.LastError)
 	}
 	if n := elsewhere.Load(); n != 0 {
@@ -437,7 +438,7 @@ func TestDeliveryHonoursRetryAfter(t *testing.T) {
 			if len(r.Events) != 1 || r.Events[0].Generation != 1 {
 				t.Errorf("redeliver: %+v, want generation 1", r)
 			}
-			waitFor(t, "the redelivery", func() bool { return delivery(t, h, id).Status == postgres.DeliveryDelivered })
+			waitFor(t, "the redelivery", func() bool { return delivery(t, h, id).Status == dlv.StatusDelivered })
 			if n := len(ep.attempts(id)); n != 2 {
 				t.Errorf("%d attempts, want 2", n)
 			}
@@ -467,11 +468,11 @@ func TestRedeliverFailedEvents(t *testing.T) {
 	if r.PortalID != h.Portal.ID || len(r.Events) != 1 || r.Events[0].Generation != 1 || r.Events[0].EventID != a {
 		t.Errorf("redeliver %s: %+v", a, r)
 	}
-	waitFor(t, a+" delivered again", func() bool { return delivery(t, h, a).Status == postgres.DeliveryDelivered })
+	waitFor(t, a+" delivered again", func() bool { return delivery(t, h, a).Status == dlv.StatusDelivered })
 	if d := delivery(t, h, a); d.Attempts != 1 {
 		t.Errorf("%s: %d attempts, want 1 in the new series", a, d.Attempts)
 	}
-	if d := delivery(t, h, b); d.Status != postgres.DeliveryFailed {
+	if d := delivery(t, h, b); d.Status != dlv.StatusFailed {
 		t.Errorf("%s: %s, want failed still", b, d.Status)
 	}
 	// The retry horizon starts again at a redelivery.
@@ -479,14 +480,14 @@ func TestRedeliverFailedEvents(t *testing.T) {
 	if h.Count(requeued, a) != 1 || h.Count(requeued, b) != 0 {
 		t.Errorf("delivery_requeued_at: set on %s %d, on %s %d; want 1, 0", a, h.Count(requeued, a), b, h.Count(requeued, b))
 	}
-	r, err = jobs.RedeliverAll(ctx, h.DB.Pool, h.Portal.ID, postgres.DeliveryFailed)
+	r, err = jobs.RedeliverAll(ctx, h.DB.Pool, h.Portal.ID, dlv.StatusFailed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(r.Events) != 1 || r.Events[0].EventID != b {
 		t.Errorf("redeliver failed: %+v, want %s only", r, b)
 	}
-	waitFor(t, b+" delivered again", func() bool { return delivery(t, h, b).Status == postgres.DeliveryDelivered })
+	waitFor(t, b+" delivered again", func() bool { return delivery(t, h, b).Status == dlv.StatusDelivered })
 	for _, id := range []string{a, b} {
 		got := ep.attempts(id)
 		if len(got) != 2 {
@@ -510,7 +511,7 @@ func TestDeliveryRefusedInProduction(t *testing.T) {
 	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
 	id := createRequest(t, h, "HCM-PROD")
 	waitFor(t, "an attempt", func() bool { return delivery(t, h, id).Attempts >= 1 })
-	if d := delivery(t, h, id); d.Status != postgres.DeliveryPending || !strings.Contains(d.LastError, "https://") {
+	if d := delivery(t, h, id); d.Status != dlv.StatusPending || !strings.Contains(d.LastError, "https://") {
 		t.Errorf("%s, %q; want pending, refused for http://", d.Status, d.LastError)
 	}
 	tlsEP := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a private address was reached") }))
@@ -581,7 +582,7 @@ func TestDispatcherSchedule(t *testing.T) {
 		t.Fatalf("tenth failure: next in %v, want none", wait)
 	}
 	got := delivery(t, h, id)
-	if got.Status != postgres.DeliveryFailed || got.Attempts != webhook.MaxAttempts || !strings.HasPrefix(got.LastError, "HTTP 500") {
+	if got.Status != dlv.StatusFailed || got.Attempts != webhook.MaxAttempts || !strings.HasPrefix(got.LastError, "HTTP 500") {
 		t.Errorf("after the last attempt: %s, %d attempts, %q; want failed, %d, HTTP 500", got.Status, got.Attempts, got.LastError, webhook.MaxAttempts)
 	}
 	// A failed event is not sent again until it is redelivered.
@@ -594,11 +595,11 @@ func TestDispatcherSchedule(t *testing.T) {
 	if _, _, err := postgres.ResetDelivery(context.Background(), h.DB.Pool, id); err != nil {
 		t.Fatal(err)
 	}
-	stale := postgres.Attempt{EventID: id, Generation: 0, At: time.Now(), Status: postgres.DeliveryFailed, Problem: "HTTP 500"}
+	stale := postgres.Attempt{EventID: id, Generation: 0, Outcome: dlv.Failed(time.Now(), "HTTP 500")}
 	if n, err := postgres.RecordAttempts(context.Background(), h.DB.Pool, []postgres.Attempt{stale}); err != nil || n != 0 {
 		t.Errorf("a stale attempt: recorded %d (%v), want 0", n, err)
 	}
-	if got := delivery(t, h, id); got.Status != postgres.DeliveryPending || got.Attempts != 0 || got.Generation != 1 || nextAttempt(t, h, id) == nil {
+	if got := delivery(t, h, id); got.Status != dlv.StatusPending || got.Attempts != 0 || got.Generation != 1 || nextAttempt(t, h, id) == nil {
 		t.Errorf("after reset: %s, %d attempts, generation %d, due %v", got.Status, got.Attempts, got.Generation, nextAttempt(t, h, id))
 	}
 }
@@ -640,7 +641,7 @@ func TestDispatchersShareEvents(t *testing.T) {
 		if n := len(ep.attempts(id)); n != 1 {
 			t.Errorf("%s received %d times, want once", id, n)
 		}
-		if d := delivery(t, h, id); d.Status != postgres.DeliveryDelivered || d.Attempts != 1 {
+		if d := delivery(t, h, id); d.Status != dlv.StatusDelivered || d.Attempts != 1 {
 			t.Errorf("%s: %s after %d attempts", id, d.Status, d.Attempts)
 		}
 	}
@@ -702,7 +703,7 @@ func TestHandedOffEventOutlivesItsProcess(t *testing.T) {
 		}
 		return n == 1
 	})
-	if got := delivery(t, h, id); got.Status != postgres.DeliveryDelivered || len(ep.attempts(id)) != 1 {
+	if got := delivery(t, h, id); got.Status != dlv.StatusDelivered || len(ep.attempts(id)) != 1 {
 		t.Errorf("after the lease: %s, %d attempts received", got.Status, len(ep.attempts(id)))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/citizenpay/gateway/internal/delivery"
 	"github.com/citizenpay/gateway/internal/postgres"
 )
 
@@ -47,7 +48,7 @@ func Redeliver(ctx context.Context, pool *pgxpool.Pool, eventID string) (Redeliv
 // RedeliverAll puts every event of the portal (by id or key id) in delivery
 // state status back to pending with a fresh retry schedule, due now, in one
 // transaction. It returns a not_found fault for an unknown portal.
-func RedeliverAll(ctx context.Context, pool *pgxpool.Pool, portalRef, status string) (Redelivery, error) {
+func RedeliverAll(ctx context.Context, pool *pgxpool.Pool, portalRef string, status delivery.Status) (Redelivery, error) {
 	var r Redelivery
 	err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
 		var err error
@@ -72,13 +73,13 @@ func EnableWebhook(ctx context.Context, pool *pgxpool.Pool, portalRef string) (r
 		if _, err = postgres.EnableWebhook(ctx, tx, r.PortalID); err != nil {
 			return err
 		}
-		r.Events, err = redeliverAll(ctx, tx, r.PortalID, postgres.DeliveryPending)
+		r.Events, err = redeliverAll(ctx, tx, r.PortalID, delivery.StatusPending)
 		return err
 	})
 	return r, wasDisabled, err
 }
 
-func redeliverAll(ctx context.Context, tx pgx.Tx, portalID, status string) ([]Queued, error) {
+func redeliverAll(ctx context.Context, tx pgx.Tx, portalID string, status delivery.Status) ([]Queued, error) {
 	reset, err := postgres.ResetDeliveries(ctx, tx, portalID, status)
 	if err != nil {
 		return nil, err

@@ -5,14 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/citizenpay/gateway/internal/delivery"
 	"github.com/citizenpay/gateway/internal/fault"
-)
-
-// Delivery states of an event (PROTOCOL.md §8).
-const (
-	DeliveryPending   = "pending"
-	DeliveryDelivered = "delivered"
-	DeliveryFailed    = "failed"
 )
 
 // maxProblemRunes bounds a failed attempt's recorded reason (the column
@@ -29,6 +23,12 @@ type Due struct {
 	// only in the generation it was made in, so an attempt in flight when the
 	// event is redelivered never touches the new series.
 	Generation int
+}
+
+// Delivery restores the claimed event's delivery: pending, due, in its
+// generation.
+func (e Due) Delivery() (delivery.Delivery, error) {
+	return delivery.Restore(e.EventID, e.Generation, delivery.StatusPending, e.Attempts, false)
 }
 
 // Claim says which due events to claim.
@@ -81,20 +81,17 @@ func ClaimDue(ctx context.Context, q Querier, c Claim) ([]Due, error) {
 // Attempt is the outcome of one delivery attempt, to be recorded.
 type Attempt struct {
 	EventID    string
-	Generation int       // the generation the attempt was made in
-	At         time.Time // when it was made (and signed)
-	// Status is the event's delivery state after the attempt: delivered,
-	// pending (to be tried again at NextAt, or held while NextAt is nil) or
-	// failed (no attempts left).
-	Status  string
-	Problem string // why it failed; "" when delivered
-	NextAt  *time.Time
+	Generation int // the generation the attempt was made in
+	Outcome    delivery.Outcome
 }
 
-// RecordAttempts records delivery attempts in one statement. An attempt
-// counts only if its event is still pending in the attempt's generation: a
-// redelivery meanwhile started a new series, which the stale outcome must
-// not touch. It returns how many were recorded.
+// RecordAttempts records delivery attempts in one statement: each event takes
+// its outcome's state (delivered, failed, or pending: due again at the
+// outcome's next attempt, or held when there is none). An attempt counts only
+// if its event is still pending in the attempt's generation: a redelivery
+// meanwhile started a new series, which the stale outcome must not touch. The
+// outcome is the domain's decision; the guard is a safety net. It returns how
+// many were recorded.
 func RecordAttempts(ctx context.Context, q Querier, as []Attempt) (int64, error) {
 	if len(as) == 0 {
 		return 0, nil
@@ -106,14 +103,8 @@ func RecordAttempts(ctx context.Context, q Querier, as []Attempt) (int64, error)
 	problems := make([]*string, len(as))
 	nexts := make([]*time.Time, len(as))
 	for i, a := range as {
-		ids[i], gens[i], ats[i], statuses[i], nexts[i] = a.EventID, int32(a.Generation), a.At, a.Status, a.NextAt
-		if a.Problem != "" {
-			p := a.Problem
-			if r := []rune(p); len(r) > maxProblemRunes {
-				p = string(r[:maxProblemRunes]) + "…"
-			}
-			problems[i] = &p
-		}
+		ids[i], gens[i] = a.EventID, int32(a.Generation)
+		ats[i], statuses[i], problems[i], nexts[i] = toDBOutcome(a.Outcome)
 	}
 	tag, err := q.Exec(ctx, `UPDATE events e SET delivery_status = a.status,
 			delivered_at = CASE WHEN a.status = 'delivered' THEN a.at END,
@@ -127,6 +118,22 @@ func RecordAttempts(ctx context.Context, q Querier, as []Attempt) (int64, error)
 		return 0, fmt.Errorf("record delivery attempts: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// toDBOutcome returns the columns an outcome sets: when the attempt was made,
+// the event's delivery state, the problem (bounded to maxProblemRunes; nil
+// when there is none) and the next attempt (nil when none is due).
+func toDBOutcome(o delivery.Outcome) (at time.Time, status string, problem *string, next *time.Time) {
+	if p := o.Problem(); p != "" {
+		if r := []rune(p); len(r) > maxProblemRunes {
+			p = string(r[:maxProblemRunes]) + "…"
+		}
+		problem = &p
+	}
+	if n, ok := o.Next(); ok {
+		next = &n
+	}
+	return o.At(), string(o.Status()), problem, next
 }
 
 // Hold leaves the event pending with no attempt due, if it is still pending
@@ -167,13 +174,13 @@ func ResetDelivery(ctx context.Context, q Querier, eventID string) (portalID str
 // ResetDeliveries puts every event of the portal in delivery state status
 // back to pending in a new generation with no attempts, due now, and returns them,
 // oldest first.
-func ResetDeliveries(ctx context.Context, q Querier, portalID, status string) ([]Requeued, error) {
+func ResetDeliveries(ctx context.Context, q Querier, portalID string, status delivery.Status) ([]Requeued, error) {
 	rows, err := q.Query(ctx, `WITH reset AS (
 			UPDATE events SET delivery_status = 'pending', delivery_attempts = 0, delivered_at = NULL,
 				delivery_generation = delivery_generation + 1, delivery_requeued_at = now(),
 				next_attempt_at = now()
 			WHERE portal_id = $1 AND delivery_status = $2 RETURNING id, delivery_generation, created_at)
-		SELECT id, delivery_generation FROM reset ORDER BY created_at, id`, portalID, status)
+		SELECT id, delivery_generation FROM reset ORDER BY created_at, id`, portalID, string(status))
 	if err != nil {
 		return nil, fmt.Errorf("reset %s deliveries of %s: %w", status, portalID, err)
 	}
