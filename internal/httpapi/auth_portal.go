@@ -1,10 +1,8 @@
 package httpapi
 
 import (
-	"bytes"
-	"errors"
-	"io"
-	"os"
+	"context"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,40 +13,8 @@ import (
 	"github.com/citizenpay/gateway/internal/signature"
 )
 
-const ctxBody = "body"
-
-// readBody reads the whole body once, refusing more than MaxBody bytes.
-func readBody(c *gin.Context) ([]byte, error) {
-	if v, ok := c.Get(ctxBody); ok {
-		return v.([]byte), nil
-	}
-	if c.Request.ContentLength > MaxBody {
-		return nil, fault.New(fault.PayloadTooLarge, "the body is over 64 KiB")
-	}
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, MaxBody+1))
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		// A client trickling its body holds a connection: it gets its
-		// answer and the connection is closed.
-		c.Header("Connection", "close")
-		return nil, fault.New(fault.InvalidRequest, "the body did not arrive in time")
-	}
-	if err != nil {
-		return nil, fault.New(fault.InvalidRequest, "could not read the body")
-	}
-	bodyRead(c)
-	if len(body) > MaxBody {
-		return nil, fault.New(fault.PayloadTooLarge, "the body is over 64 KiB")
-	}
-	c.Request.Body = io.NopCloser(bytes.NewReader(body))
-	c.Set(ctxBody, body)
-	return body, nil
-}
-
-var errBadSignature = fault.New(fault.InvalidSignature, "the request signature is missing, wrong or outside the 300 s window")
-
-// authenticatePortal checks a portal's request signature (PROTOCOL.md §3).
-// What needs no secret is checked first: a request with a malformed
-// signature header or a timestamp outside the window costs no lookup.
+// authenticatePortal checks a portal's request signature (PROTOCOL.md §3)
+// against the secrets of the portal its key id names.
 func (s *Server) authenticatePortal(c *gin.Context) {
 	body, err := readBody(c)
 	if err != nil {
@@ -60,41 +26,16 @@ func (s *Server) authenticatePortal(c *gin.Context) {
 		s.fail(c, errBadSignature)
 		return
 	}
-	msg := signature.FromRequest(c.Request, body)
-	header := c.GetHeader(signature.HeaderSignature)
-	now := s.Now()
-	if err := signature.Precheck(header, msg.Timestamp, now); err != nil {
-		c.Set("error", err)
-		s.fail(c, errBadSignature)
-		return
-	}
-	ctx := c.Request.Context()
-	p, fresh, err := s.portals.Get(ctx, keyID, now)
-	if err != nil {
-		if fault.Is(err, fault.NotFound) {
-			s.fail(c, errBadSignature)
-			return
-		}
-		s.fail(c, err)
-		return
-	}
-	err = signature.Verify(header, p.SigningSecrets(now), msg, now)
-	if errors.Is(err, signature.ErrMismatch) && !fresh {
-		// The secret may have been rotated since it was cached; the
-		// portal is reread at most once per reload interval.
-		var reloaded bool
-		if p, reloaded, err = s.portals.Reload(ctx, keyID, now); err == nil && reloaded {
-			err = signature.Verify(header, p.SigningSecrets(now), msg, now)
-		} else if err == nil {
-			err = signature.ErrMismatch
-		}
-	}
-	if err != nil {
-		if !errors.Is(err, signature.ErrMismatch) && !fault.Is(err, fault.NotFound) {
-			s.fail(c, err)
-			return
-		}
-		s.fail(c, errBadSignature)
+	p, ok := verifySigned(s, c, body, signer[*portal.Portal]{
+		lookup: func(ctx context.Context, now time.Time) (*portal.Portal, bool, error) {
+			return s.portals.Get(ctx, keyID, now)
+		},
+		reload: func(ctx context.Context, now time.Time) (*portal.Portal, bool, error) {
+			return s.portals.Reload(ctx, keyID, now)
+		},
+		secrets: (*portal.Portal).SigningSecrets,
+	})
+	if !ok {
 		return
 	}
 	c.Set(ctxPortal, p)

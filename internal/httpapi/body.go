@@ -1,11 +1,47 @@
 package httpapi
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/citizenpay/gateway/internal/fault"
 )
+
+// ctxBody keeps the body readBody read, for the handlers after it.
+const ctxBody = "body"
+
+// readBody reads the whole body once, refusing more than MaxBody bytes.
+func readBody(c *gin.Context) ([]byte, error) {
+	if v, ok := c.Get(ctxBody); ok {
+		return v.([]byte), nil
+	}
+	if c.Request.ContentLength > MaxBody {
+		return nil, fault.New(fault.PayloadTooLarge, "the body is over 64 KiB")
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, MaxBody+1))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// A client trickling its body holds a connection: it gets its
+		// answer and the connection is closed.
+		c.Header("Connection", "close")
+		return nil, fault.New(fault.InvalidRequest, "the body did not arrive in time")
+	}
+	if err != nil {
+		return nil, fault.New(fault.InvalidRequest, "could not read the body")
+	}
+	bodyRead(c)
+	if len(body) > MaxBody {
+		return nil, fault.New(fault.PayloadTooLarge, "the body is over 64 KiB")
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	c.Set(ctxBody, body)
+	return body, nil
+}
 
 // boundBody gives a request with a body BodyReadTimeout for it to arrive,
 // whether or not its handler reads it (the server reads what is left to
