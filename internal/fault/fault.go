@@ -1,7 +1,10 @@
 // Package fault holds the gateway's one error type. Every refusal the gateway
 // makes to a portal, citizen or bank is a *Error with a stable Code from
-// PROTOCOL.md §1; the HTTP layer maps codes to statuses in one table. Any
-// other error is internal and is never shown to a caller.
+// PROTOCOL.md §1. What a code means on the wire (its HTTP status, title,
+// Retry-After, and whether idempotency stores it) is the HTTP layer's, in
+// one registry there (internal/httpapi, problem.go); this package knows
+// nothing of HTTP. Any other error is internal and is never shown to a
+// caller.
 package fault
 
 import (
@@ -100,16 +103,3 @@ func As(err error) (*Error, bool) {
 
 // Is reports whether err carries code.
 func Is(err error, code Code) bool { return CodeOf(err) == code }
-
-// DecidedOnState reports whether a refusal was decided on the current state
-// of the gateway's objects rather than on the request's own form. Such
-// outcomes are stored under the request's idempotency key and replayed
-// (PROTOCOL.md §4); refusals of malformed input are not.
-func DecidedOnState(code Code) bool {
-	switch code {
-	case NotFound, InvalidState, DuplicateDossier, PaymentInProgress, AccountTaken,
-		AccountLimit, AccountBusy, RefundExceedsRefundable, AccountNotActive, AccountRequired:
-		return true
-	}
-	return false
-}

@@ -79,7 +79,7 @@ func (s *Server) linkAccount(c *gin.Context) {
 		s.fail(c, err)
 		return
 	} else if wait > 0 {
-		s.refuse(c, service.LinkPaused(wait), wait)
+		s.failAfter(c, service.LinkPaused(wait), wait)
 		return
 	}
 	in.HolderName = sess.who.Name

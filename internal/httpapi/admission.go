@@ -3,9 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -124,7 +122,7 @@ func (s *Server) admit(c *gin.Context) {
 			reason = "database"
 		}
 		a.shed.WithLabelValues(class.String(), reason).Inc()
-		s.refuse(c, fault.New(fault.Unavailable, "the gateway is at capacity just now; retry after the time in Retry-After"), time.Second)
+		s.failAfter(c, fault.New(fault.Unavailable, "the gateway is at capacity just now; retry after the time in Retry-After"), time.Second)
 		return
 	}
 	defer release()
@@ -177,18 +175,8 @@ func (s *Server) limit(c *gin.Context, caller string, rate float64, burst int, l
 		failOpen.Inc()
 	case !ok:
 		limited.Inc()
-		s.refuse(c, fault.New(fault.RateLimited, "%s", detail), wait)
+		s.failAfter(c, fault.New(fault.RateLimited, "%s", detail), wait)
 		return
 	}
 	c.Next()
-}
-
-// refuse answers err's problem with Retry-After: wait, in whole seconds, at
-// least one. Nothing was done, so nothing is stored.
-func (s *Server) refuse(c *gin.Context, err error, wait time.Duration) {
-	status, body := problemFor(err, requestID(c))
-	secs := max(1, int(math.Ceil(wait.Seconds())))
-	c.Header("Retry-After", strconv.Itoa(secs))
-	c.Data(status, "application/problem+json", body)
-	c.Abort()
 }

@@ -89,7 +89,7 @@ func (s *Server) mutate(c *gin.Context, scope, key string, m mutation) {
 		return idempotency.Response{Status: status, Body: b}, nil
 	}
 	render := func(err error) (idempotency.Response, bool) {
-		if !fault.DecidedOnState(fault.CodeOf(err)) {
+		if !decidedOnState(err) {
 			return idempotency.Response{}, false
 		}
 		status, b := problemFor(err, rid)

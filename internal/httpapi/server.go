@@ -213,7 +213,12 @@ func (s *Server) recover(c *gin.Context) {
 
 // fail answers with the problem for err. Internal errors are logged by
 // observe and never shown.
-func (s *Server) fail(c *gin.Context, err error) {
+func (s *Server) fail(c *gin.Context, err error) { s.failAfter(c, err, noWait) }
+
+// failAfter is fail with the caller's wait as the Retry-After of a code
+// that carries one (a rate limit's time to the next allowance, …); noWait
+// leaves the code's own.
+func (s *Server) failAfter(c *gin.Context, err error, wait time.Duration) {
 	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
 		// The client went away (it timed out, or hung up): nobody reads an
 		// answer, and it is not the gateway's failure. Logged as 499, as
@@ -229,11 +234,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 		}
 	}
 	status, body := problemFor(err, requestID(c))
-	switch fault.CodeOf(err) {
-	case fault.IdempotencyKeyInUse:
-		c.Header("Retry-After", "1")
-	case fault.Unavailable, fault.BankUnavailable, fault.IdentityNotConfigured, fault.RateLimited:
-		c.Header("Retry-After", "5")
+	if v := retryAfter(fault.CodeOf(err), wait); v != "" {
+		c.Header("Retry-After", v)
 	}
 	c.Data(status, "application/problem+json", body)
 	c.Abort()

@@ -53,6 +53,23 @@ const (
 	KindReconciliation Kind = "reconciliation"
 )
 
+// refusalKinds are a bank's refusals that the operator must look at, by the
+// refusal's code: the same whether a callback carried the bank's word or
+// the gateway asked for it.
+var refusalKinds = map[fault.Code]Kind{
+	fault.NotFound:         KindUnknownObject,
+	fault.OutcomeConflict:  KindOutcomeConflict,
+	fault.AmountDiffers:    KindAmountDiffers,
+	fault.UnknownEventType: KindUnknownEventType,
+}
+
+// KindOf returns the kind of incident a bank's refusal with code is
+// recorded as, and false for a refusal that is no incident.
+func KindOf(code fault.Code) (Kind, bool) {
+	k, ok := refusalKinds[code]
+	return k, ok
+}
+
 // Incident is an incident as the operator sees it. Its state changes only
 // through Resolve.
 type Incident struct {

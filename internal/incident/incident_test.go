@@ -120,3 +120,25 @@ func TestResolutionValidate(t *testing.T) {
 		t.Errorf("a note of 500 characters: %v", err)
 	}
 }
+
+func TestKindOf(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		code fault.Code
+		kind incident.Kind
+		ok   bool
+	}{
+		{fault.NotFound, incident.KindUnknownObject, true},
+		{fault.OutcomeConflict, incident.KindOutcomeConflict, true},
+		{fault.AmountDiffers, incident.KindAmountDiffers, true},
+		{fault.UnknownEventType, incident.KindUnknownEventType, true},
+		{fault.InvalidState, "", false},
+		{fault.BankUnavailable, "", false},
+		{fault.Internal, "", false},
+	} {
+		kind, ok := incident.KindOf(tc.code)
+		if kind != tc.kind || ok != tc.ok {
+			t.Errorf("KindOf(%s) = %q, %v; want %q, %v", tc.code, kind, ok, tc.kind, tc.ok)
+		}
+	}
+}

@@ -185,19 +185,13 @@ func (w *Clearing) apply(ctx context.Context, bankCode, id string, fn func(pgx.T
 	if !errors.As(err, &f) {
 		return err // River retries: the bank's answer is asked for again
 	}
-	kind, recorded := answerIncidents[f.Code]
+	// A refusal of a bank's answer that the operator must look at becomes
+	// an incident; any other error is retried.
+	kind, recorded := incident.KindOf(f.Code)
 	if !recorded {
 		return err
 	}
 	return w.Incident(ctx, w.Pool, kind, bankCode, id, f.Message, map[string]any{"source": "bank answer"})
-}
-
-// answerIncidents are the refusals of a bank's answer that the operator
-// must look at; any other error is retried.
-var answerIncidents = map[fault.Code]incident.Kind{
-	fault.NotFound:        incident.KindUnknownObject,
-	fault.OutcomeConflict: incident.KindOutcomeConflict,
-	fault.AmountDiffers:   incident.KindAmountDiffers,
 }
 
 // CheckDebitWorker asks a bank about a debit on the status schedule.

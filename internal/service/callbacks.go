@@ -102,12 +102,11 @@ func (c *Callbacks) Handle(prefix string, h CallbackHandler) {
 	c.handlers[prefix] = h
 }
 
-// incidentKinds are the refusals recorded for the operator.
-var incidentKinds = map[fault.Code]incident.Kind{
-	fault.NotFound:         incident.KindUnknownObject,
-	fault.OutcomeConflict:  incident.KindOutcomeConflict,
-	fault.AmountDiffers:    incident.KindAmountDiffers,
-	fault.UnknownEventType: incident.KindUnknownEventType,
+// recordsIncident reports whether a refusal with code is recorded for the
+// operator (incident.KindOf).
+func recordsIncident(code fault.Code) bool {
+	_, ok := incident.KindOf(code)
+	return ok
 }
 
 // Apply applies cb once. It returns ResultApplied the first time and
@@ -147,7 +146,7 @@ func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 			return errRefused
 		}
 		res, err := c.dispatch(ctx, tx, cb)
-		if f, ok := fault.As(err); ok && incidentKinds[f.Code] != "" {
+		if f, ok := fault.As(err); ok && recordsIncident(f.Code) {
 			refusal = f
 			return errRefused
 		}
@@ -161,6 +160,7 @@ func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 		// The refusal changed nothing: its work is rolled back, and the
 		// event is recorded with the refusal, and an incident, on its own.
 		result = string(refusal.Code)
+		kind, _ := incident.KindOf(refusal.Code)
 		err = postgres.InTx(ctx, c.Pool, func(tx pgx.Tx) error {
 			if claimed, err := claim(tx); err != nil || !claimed {
 				return err
@@ -172,7 +172,7 @@ func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 			if recent >= c.incidentLimit() {
 				return errDropped // the claim is rolled back with it
 			}
-			if err := postgres.InsertIncident(ctx, tx, incidentKinds[refusal.Code], cb.BankCode, ev.ObjectID,
+			if err := postgres.InsertIncident(ctx, tx, kind, cb.BankCode, ev.ObjectID,
 				incident.MaskText(refusal.Message),
 				map[string]any{"event_id": cb.EventID, "type": cb.Type, "callback": json.RawMessage(ev.Body)}); err != nil {
 				return err
@@ -220,7 +220,7 @@ func (c *Callbacks) dispatch(ctx context.Context, tx pgx.Tx, cb Callback) (Appli
 
 // replayed answers an event id seen before with what it came to then.
 func replayed(cb Callback, result string) (Applied, error) {
-	if code := fault.Code(result); incidentKinds[code] != "" {
+	if code := fault.Code(result); recordsIncident(code) {
 		return "", fault.New(code, "callback %s from bank %s was refused before (%s) and recorded as an incident",
 			cb.EventID, cb.BankCode, result)
 	}
