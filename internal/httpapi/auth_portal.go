@@ -49,17 +49,15 @@ func portalOf(c *gin.Context) *portal.Portal { return c.MustGet(ctxPortal).(*por
 // for a short while (keycache): a signed request costs no database round
 // trip to authenticate, and a flood of unknown key ids or bad signatures
 // costs at most one lookup per key id per miss TTL or reload interval.
-// A portal onboarded just now is usable within keycache.DefaultMissTTL.
+// The caller that hears of key changes (postgres.ListenKeyChanges) forgets
+// a changed key id in it, so a portal onboarded or rotated just now is
+// usable at once; the TTLs only bound what a process that missed the
+// change may still believe.
 type portalCache = keycache.Cache[*portal.Portal]
 
 // NewPortalCache is the cache of portals by key id that authenticates
-// portal requests; the caller that hears of key changes
-// (postgres.ListenKeyChanges) forgets a changed key id in it.
-func NewPortalCache(store *postgres.PortalStore) *keycache.Cache[*portal.Portal] {
-	return newPortalCache(store)
-}
-
-func newPortalCache(store *postgres.PortalStore) *portalCache {
+// portal requests.
+func NewPortalCache(store *postgres.PortalStore) *portalCache {
 	return &portalCache{
 		Lookup:   store.ByKeyID,
 		NotFound: func(err error) bool { return fault.Is(err, fault.NotFound) },

@@ -82,7 +82,7 @@ func New(d Deps) http.Handler {
 	}
 	s := &Server{Deps: d, portals: d.PortalKeys, views: newRequestViews(maxRequestViews)}
 	if s.portals == nil {
-		s.portals = newPortalCache(d.Portals)
+		s.portals = NewPortalCache(d.Portals)
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
