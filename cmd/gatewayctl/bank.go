@@ -28,12 +28,12 @@ func (e env) bank(args []string) error {
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
 		return errUsage
 	}
-	pool, k, op, err := e.open(true)
+	db, k, op, err := e.open(true)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	banks := &service.Banks{Store: postgres.NewBankStore(pool, k)}
+	defer db.Close()
+	banks := &service.Banks{Store: postgres.NewBankStore(db, k)}
 	switch args[0] {
 	case "create":
 		b, err := banks.Onboard(e.ctx, *code, *name, *baseURL, op.Env == config.EnvDevelopment)

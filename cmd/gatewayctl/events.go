@@ -3,10 +3,9 @@ package main
 import (
 	"fmt"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/citizenpay/gateway/internal/delivery"
 	"github.com/citizenpay/gateway/internal/jobs"
+	"github.com/citizenpay/gateway/internal/postgres"
 )
 
 // events runs `gatewayctl events redeliver`.
@@ -26,16 +25,16 @@ func (e env) events(args []string) error {
 	if !byEvent && !byPortal {
 		return fmt.Errorf("give --event ID, or --portal ID --failed")
 	}
-	pool, _, _, err := e.open(false)
+	db, _, _, err := e.open(false)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
+	defer db.Close()
 	var r jobs.Redelivery
 	if byEvent {
-		r, err = jobs.Redeliver(e.ctx, pool, *event)
+		r, err = jobs.Redeliver(e.ctx, db, *event)
 	} else {
-		r, err = jobs.RedeliverAll(e.ctx, pool, *portalRef, delivery.StatusFailed)
+		r, err = jobs.RedeliverAll(e.ctx, db, *portalRef, delivery.StatusFailed)
 	}
 	if err != nil {
 		return err
@@ -46,8 +45,8 @@ func (e env) events(args []string) error {
 
 // enableWebhook runs `gatewayctl portal enable-webhook`: the endpoint is
 // enabled again and the events held while it was disabled are queued.
-func (e env) enableWebhook(pool *pgxpool.Pool, portalRef string) error {
-	r, wasDisabled, err := jobs.EnableWebhook(e.ctx, pool, portalRef)
+func (e env) enableWebhook(db *postgres.DB, portalRef string) error {
+	r, wasDisabled, err := jobs.EnableWebhook(e.ctx, db, portalRef)
 	if err != nil {
 		return err
 	}

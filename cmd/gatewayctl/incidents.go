@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/citizenpay/gateway/internal/bankclient"
 	"github.com/citizenpay/gateway/internal/incident"
 	"github.com/citizenpay/gateway/internal/jobs"
@@ -54,12 +52,12 @@ func (e env) incidents(args []string) error {
 		} else if !incident.ValidStatus(*status) {
 			return fmt.Errorf("--status: open, resolved or all")
 		}
-		pool, _, _, err := e.open(false)
+		db, _, _, err := e.open(false)
 		if err != nil {
 			return err
 		}
-		defer pool.Close()
-		list, err := (&service.Service{Pool: pool}).ListIncidents(e.ctx, st, *limit)
+		defer db.Close()
+		list, err := (&service.Service{DB: db}).ListIncidents(e.ctx, st, *limit)
 		if err != nil {
 			return err
 		}
@@ -69,12 +67,12 @@ func (e env) incidents(args []string) error {
 		}
 		return e.printJSON(out)
 	case "show":
-		pool, _, _, err := e.open(false)
+		db, _, _, err := e.open(false)
 		if err != nil {
 			return err
 		}
-		defer pool.Close()
-		in, err := (&service.Service{Pool: pool}).GetIncident(e.ctx, *incID)
+		defer db.Close()
+		in, err := (&service.Service{DB: db}).GetIncident(e.ctx, *incID)
 		if err != nil {
 			return err
 		}
@@ -84,12 +82,12 @@ func (e env) incidents(args []string) error {
 		if err := r.Validate(); err != nil {
 			return err
 		}
-		pool, k, _, err := e.open(true)
+		db, k, _, err := e.open(true)
 		if err != nil {
 			return err
 		}
-		defer pool.Close()
-		svc, err := clearingService(pool, k)
+		defer db.Close()
+		svc, err := clearingService(db, k)
 		if err != nil {
 			return err
 		}
@@ -160,18 +158,19 @@ func toResolved(a incident.Action, res *service.IncidentResult) resolved {
 // refund queues the job that sends it to the bank, each in the transaction
 // that makes it. The
 // River client only inserts jobs: the gateway's workers run them.
-func clearingService(pool *pgxpool.Pool, k *keyring.Keyring) (*service.Service, error) {
+func clearingService(db *postgres.DB, k *keyring.Keyring) (*service.Service, error) {
 	protector := pii.NewProtector(k)
-	svc := &service.Service{Pool: pool, PII: protector}
-	banks := &service.Banks{Store: postgres.NewBankStore(pool, k)}
+	queue := &jobs.Queue{}
+	svc := &service.Service{DB: db, PII: protector, Enqueue: queue.Enqueue}
+	banks := &service.Banks{Store: postgres.NewBankStore(db, k)}
 	bankClients := bankclient.New(banks, bankclient.Options{}, nil)
 	client, err := jobs.NewClient(jobs.Config{
-		Pool: pool, Service: svc, Log: slog.New(slog.DiscardHandler), Work: false,
-		Portals: postgres.NewPortalStore(pool, k), BankClients: bankClients, PII: protector,
+		DB: db, Service: svc, Log: slog.New(slog.DiscardHandler), Work: false,
+		Portals: postgres.NewPortalStore(db, k), BankClients: bankClients, PII: protector,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	svc.Enqueue = jobs.Enqueue(client)
+	queue.Bind(client)
 	return svc, nil
 }

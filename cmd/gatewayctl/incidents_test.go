@@ -308,7 +308,7 @@ func TestIncidentResolveRefusals(t *testing.T) {
 	ctx := context.Background()
 	insert := func(kind incident.Kind, objectID string) string {
 		t.Helper()
-		if err := postgres.InsertIncident(ctx, db.Pool, kind, "", objectID, "test "+string(kind), map[string]any{"n": 1}); err != nil {
+		if err := postgres.InsertIncident(ctx, db.Store, kind, "", objectID, "test "+string(kind), map[string]any{"n": 1}); err != nil {
 			t.Fatal(err)
 		}
 		var incID string

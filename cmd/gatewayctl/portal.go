@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/citizenpay/gateway/internal/config"
 	"github.com/citizenpay/gateway/internal/id"
 	"github.com/citizenpay/gateway/internal/keyring"
@@ -19,7 +17,7 @@ import (
 	"github.com/citizenpay/gateway/internal/webhook"
 )
 
-func (e env) open(needKey bool) (*pgxpool.Pool, *keyring.Keyring, config.Operator, error) {
+func (e env) open(needKey bool) (*postgres.DB, *keyring.Keyring, config.Operator, error) {
 	op, err := config.LoadOperator(e.getenv, needKey)
 	if err != nil {
 		return nil, nil, op, err
@@ -35,19 +33,19 @@ func (e env) open(needKey bool) (*pgxpool.Pool, *keyring.Keyring, config.Operato
 			return nil, nil, op, fmt.Errorf("GATEWAY_MASTER_KEY: %w", err)
 		}
 	}
-	return pool, k, op, nil
+	return postgres.NewDB(pool), k, op, nil
 }
 
 func (e env) migrate(args []string) error {
 	if len(args) != 0 {
 		return errUsage
 	}
-	pool, _, _, err := e.open(false)
+	db, _, _, err := e.open(false)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	applied, err := postgres.Migrate(e.ctx, pool)
+	defer db.Close()
+	applied, err := postgres.Migrate(e.ctx, db.Pool())
 	if err != nil {
 		return err
 	}
@@ -101,12 +99,12 @@ func (e env) portal(args []string) error {
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
 		return errUsage
 	}
-	pool, k, op, err := e.open(true)
+	db, k, op, err := e.open(true)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	store := postgres.NewPortalStore(pool, k)
+	defer db.Close()
+	store := postgres.NewPortalStore(db, k)
 	now := time.Now().UTC()
 	switch args[0] {
 	case "create":
@@ -172,7 +170,7 @@ func (e env) portal(args []string) error {
 		if *which == "" {
 			return fmt.Errorf("--portal is required")
 		}
-		return e.enableWebhook(pool, *which)
+		return e.enableWebhook(db, *which)
 	}
 	return errUsage
 }

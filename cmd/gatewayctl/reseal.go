@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/citizenpay/gateway/internal/pii"
 	"github.com/citizenpay/gateway/internal/postgres"
 )
@@ -44,12 +42,12 @@ func (e env) reseal(args []string) error {
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || *batch < 1 || *batch > 10000 {
 		return errUsage
 	}
-	pool, k, _, err := e.open(true)
+	db, k, _, err := e.open(true)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	counts, err := resealAll(e.ctx, pool, pii.NewProtector(k), *batch, func(c resealCount, after string) {
+	defer db.Close()
+	counts, err := resealAll(e.ctx, db, pii.NewProtector(k), *batch, func(c resealCount, after string) {
 		line, _ := json.Marshal(map[string]any{"column": c.Column, "after": after, "resealed": c.Resealed, "unopenable": c.Unopenable})
 		fmt.Fprintf(e.stderr, "%s\n", line)
 	})
@@ -72,7 +70,7 @@ func (e env) reseal(args []string) error {
 
 // resealAll re-seals every sealed column in batches of batch rows, calling
 // progress after each batch.
-func resealAll(ctx context.Context, pool *pgxpool.Pool, p *pii.Protector, batch int,
+func resealAll(ctx context.Context, db *postgres.DB, p *pii.Protector, batch int,
 	progress func(c resealCount, after string)) ([]resealCount, error) {
 	var out []resealCount
 	for _, col := range postgres.SealedColumns() {
@@ -93,7 +91,7 @@ func resealAll(ctx context.Context, pool *pgxpool.Pool, p *pii.Protector, batch 
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("reseal stopped in %s after %q: %w", col.Label, after, err)
 			}
-			last, read, changed, err := postgres.ResealBatch(ctx, pool, col, after, batch, reseal)
+			last, read, changed, err := postgres.ResealBatch(ctx, db, col, after, batch, reseal)
 			if err != nil {
 				return nil, err
 			}
@@ -104,7 +102,7 @@ func resealAll(ctx context.Context, pool *pgxpool.Pool, p *pii.Protector, batch 
 			after = last
 			progress(c, after)
 		}
-		n, err := postgres.CountLegacySealed(ctx, pool, col)
+		n, err := postgres.CountLegacySealed(ctx, db, col)
 		if err != nil {
 			return nil, err
 		}

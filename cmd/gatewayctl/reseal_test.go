@@ -103,7 +103,7 @@ func (w *sealedWorld) legacyLeft() int64 {
 	w.t.Helper()
 	var n int64
 	for _, c := range postgres.SealedColumns() {
-		m, err := postgres.CountLegacySealed(w.ctx, w.h.DB.Pool, c)
+		m, err := postgres.CountLegacySealed(w.ctx, w.h.DB.Store, c)
 		if err != nil {
 			w.t.Fatal(err)
 		}

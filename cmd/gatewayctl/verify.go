@@ -51,15 +51,15 @@ func (e env) verify(args []string) error {
 	}
 	// With the master key, every sealed value is opened under its row's
 	// binding; without it that check is skipped with a warning.
-	pool, k, _, err := e.open(e.getenv("GATEWAY_MASTER_KEY") != "")
+	db, k, _, err := e.open(e.getenv("GATEWAY_MASTER_KEY") != "")
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
+	defer db.Close()
 	if k != nil {
 		opts.PII = pii.NewProtector(k)
 	}
-	rep, err := verify.Check(e.ctx, pool, opts)
+	rep, err := verify.Check(e.ctx, db.Pool(), opts)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"github.com/citizenpay/gateway/internal/ledger"
@@ -86,7 +85,7 @@ func TestVerifyCommand(t *testing.T) {
 	}
 
 	// A posting no attempt caused breaks invariant 3.
-	err = postgres.InTx(ctx, db.Pool, func(tx pgx.Tx) error {
+	err = db.Store.InTx(ctx, func(tx *postgres.Tx) error {
 		lt, err := ledger.DebitSucceeded("pa_nowhere", "VCB", "ptl_a", decimal.NewFromInt(1000))
 		if err != nil {
 			return err

@@ -11,12 +11,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/citizenpay/gateway/api"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
 
-	"github.com/citizenpay/gateway/api"
 	"github.com/citizenpay/gateway/internal/admission"
 	"github.com/citizenpay/gateway/internal/bankclient"
 	"github.com/citizenpay/gateway/internal/config"
@@ -36,6 +36,7 @@ type App struct {
 	Config  config.Config
 	Log     *slog.Logger
 	Pool    *pgxpool.Pool
+	DB      *postgres.DB
 	Redis   redis.UniversalClient
 	Store   *redisstore.Store
 	Keys    *keyring.Keyring
@@ -98,32 +99,35 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		a.Close()
 		return nil, err
 	}
-	a.Metrics = httpapi.NewMetrics(a.Pool)
+	a.DB = postgres.NewDB(a.Pool)
+	a.Metrics = httpapi.NewMetrics(a.DB)
 	a.Store = redisstore.New(a.Redis, opts.RedisPrefix, a.Metrics.RedisFallbacks.Inc)
-	a.Portals = postgres.NewPortalStore(a.Pool, a.Keys)
-	a.Service = &service.Service{Pool: a.Pool, PII: a.PII}
-	a.wireBanks(cfg)
+	a.Portals = postgres.NewPortalStore(a.DB, a.Keys)
 	jobsConfig := jobs.Config{
-		Pool: a.Pool, Service: a.Service, Log: log, ExpiryInterval: cfg.ExpiryInterval,
+		DB: a.DB, Log: log, ExpiryInterval: cfg.ExpiryInterval,
 		IdempotencyTTL: cfg.IdempotencyTTL, Work: cfg.Workers,
 		Portals: a.Portals, Development: cfg.Development(), WebhookRetryFactor: cfg.WebhookRetryFactor,
-		Registry: a.Metrics.Registry,
-		Citizens: a.Citizens, BankClients: a.BankClients, BankCallbackTimeout: cfg.BankCallbackTimeout,
-		BankBreakerCooldown: cfg.BankBreakerCooldown,
-		PII:                 a.PII, StatusScheduleScale: cfg.StatusScheduleScale,
+		Registry:            a.Metrics.Registry,
+		BankCallbackTimeout: cfg.BankCallbackTimeout, BankBreakerCooldown: cfg.BankBreakerCooldown,
+		PII: a.PII, StatusScheduleScale: cfg.StatusScheduleScale,
 	}
+	// The services insert their jobs through queue, bound to River's client
+	// once it exists: its workers need the services first.
+	queue := &jobs.Queue{}
+	a.Dispatcher = jobs.NewDispatcher(jobsConfig)
+	a.Service = &service.Service{DB: a.DB, PII: a.PII, Enqueue: queue.Enqueue}
+	if cfg.Workers {
+		// Events go to this process's dispatcher as their transaction commits.
+		a.Service.Handoff, a.Service.HandoffLease = a.Dispatcher.Offer, jobs.Lease
+	}
+	a.wireBanks(cfg, queue.Enqueue)
+	jobsConfig.Service, jobsConfig.Citizens, jobsConfig.BankClients = a.Service, a.Citizens, a.BankClients
 	a.River, err = jobs.NewClient(jobsConfig)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("background jobs: %w", err)
 	}
-	a.Citizens.Enqueue = jobs.EnqueueAt(a.River)
-	a.Service.Enqueue = jobs.Enqueue(a.River)
-	a.Dispatcher = jobs.NewDispatcher(jobsConfig)
-	if cfg.Workers {
-		// Events go to this process's dispatcher as their transaction commits.
-		a.Service.Handoff, a.Service.HandoffLease = a.Dispatcher.Offer, jobs.Lease
-	}
+	queue.Bind(a.River)
 	var verifier *identity.Verifier
 	if cfg.IdentityConfigured() {
 		verifier, err = identity.NewVerifier(identity.Config{
@@ -135,12 +139,12 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		}
 	}
 	guard := &idempotency.Guard{
-		Pool: a.Pool, Fast: a.Store.Idempotency(), TTL: cfg.IdempotencyTTL, LockTTL: 60 * time.Second,
+		Records: a.DB, Fast: a.Store.Idempotency(), TTL: cfg.IdempotencyTTL, LockTTL: 60 * time.Second,
 		Observe: func(o string) { a.Metrics.Idempotency.WithLabelValues(o).Inc() },
 	}
 	admit := a.admission(cfg)
 	deps := httpapi.Deps{
-		Log: log, Pool: a.Pool, Redis: a.Store, Service: a.Service, Guard: guard, Portals: a.Portals,
+		Log: log, DB: a.DB, Redis: a.Store, Service: a.Service, Guard: guard, Portals: a.Portals,
 		Metrics: a.Metrics, Identity: verifier, OpenAPI: api.OpenAPI,
 		Banks: a.Banks, Citizens: a.Citizens, Callbacks: a.Callbacks, BankOpen: a.BankClients.Open,
 		FingerprintKey: a.Keys.Key("idempotency-fingerprint"),

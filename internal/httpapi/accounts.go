@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/citizenpay/gateway/internal/account"
 	"github.com/citizenpay/gateway/internal/bank"
@@ -87,7 +86,7 @@ func (s *Server) linkAccount(c *gin.Context) {
 	// clear number it would let anyone holding it guess the number. It is
 	// taken over the number's keyed blind index instead.
 	c.Set(ctxBody, fingerprintBody(in.BankCode, s.Citizens.PII.Index(pii.KindAccount, in.Number)))
-	s.mutate(c, "citizen:"+citizenID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
+	s.mutate(c, "citizen:"+citizenID, key, func(ctx context.Context, tx *postgres.Tx) (int, any, error) {
 		a, err := s.Citizens.Link(ctx, tx, citizenID, in)
 		if err != nil {
 			return 0, nil, err
@@ -111,7 +110,7 @@ func (s *Server) setDefaultAccount(c *gin.Context) {
 	s.changeAccount(c, s.Citizens.SetDefault)
 }
 
-func (s *Server) changeAccount(c *gin.Context, change func(ctx context.Context, tx pgx.Tx, citizenID, accID string) (*account.Account, error)) {
+func (s *Server) changeAccount(c *gin.Context, change func(ctx context.Context, tx *postgres.Tx, citizenID, accID string) (*account.Account, error)) {
 	key, err := idempotencyKey(c)
 	if err != nil {
 		s.fail(c, err)
@@ -131,7 +130,7 @@ func (s *Server) changeAccount(c *gin.Context, change func(ctx context.Context, 
 		s.fail(c, err)
 		return
 	}
-	s.mutate(c, "citizen:"+citizenID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
+	s.mutate(c, "citizen:"+citizenID, key, func(ctx context.Context, tx *postgres.Tx) (int, any, error) {
 		a, err := change(ctx, tx, citizenID, accID)
 		if err != nil {
 			return 0, nil, err

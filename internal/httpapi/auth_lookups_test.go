@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/citizenpay/gateway/api"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/citizenpay/gateway/api"
 	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/bank"
 	"github.com/citizenpay/gateway/internal/banksim"
@@ -94,9 +94,9 @@ func setupLookups(t *testing.T) *lookupBundle {
 	}
 	a := h.App
 	router := httpapi.New(httpapi.Deps{
-		Log: a.Log, Pool: a.Pool, Redis: a.Store, Service: a.Service, Metrics: a.Metrics, OpenAPI: api.OpenAPI, Now: clock.Now,
-		Portals:  postgres.NewPortalStore(pool, a.Keys),
-		Banks:    &service.Banks{Store: postgres.NewBankStore(pool, a.Keys), Now: clock.Now},
+		Log: a.Log, DB: a.DB, Redis: a.Store, Service: a.Service, Metrics: a.Metrics, OpenAPI: api.OpenAPI, Now: clock.Now,
+		Portals:  postgres.NewPortalStore(postgres.NewDB(pool), a.Keys),
+		Banks:    &service.Banks{Store: postgres.NewBankStore(postgres.NewDB(pool), a.Keys), Now: clock.Now},
 		Citizens: a.Citizens, Callbacks: a.Callbacks, BankOpen: a.BankClients.Open,
 	})
 	srv := httptest.NewServer(router)

@@ -13,6 +13,7 @@ import (
 	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/banksim"
 	"github.com/citizenpay/gateway/internal/identity/devissuer"
+	"github.com/citizenpay/gateway/internal/jobargs"
 	"github.com/citizenpay/gateway/internal/service"
 	"github.com/citizenpay/gateway/internal/verify"
 )
@@ -338,7 +339,7 @@ func TestBankThatExecutesButTimesOutOrFails(t *testing.T) {
 			debitID := p.attemptID(t, p.prID)
 			apitest.Eventually(t, 45*time.Second, "the bank never executed the debit", func() bool { return p.bank.Sim.Executed(debitID) == 1 || p.bank.Sim.Stats().Received["debit"] >= 2 })
 			// As a River retry after a crash mid-send would: send it again.
-			if _, err := h.App.River.Insert(context.Background(), service.SendDebit{AttemptID: debitID}, nil); err != nil {
+			if _, err := h.App.River.Insert(context.Background(), jobargs.SendDebit{AttemptID: debitID}, nil); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(time.Second)

@@ -66,7 +66,7 @@ func TestRevokedSecretsStopAtOnce(t *testing.T) {
 		t.Fatalf("bank before the rotation: %d", s)
 	}
 
-	operator := postgres.NewPortalStore(h.DB.Pool, h.App.Keys)
+	operator := postgres.NewPortalStore(h.DB.Store, h.App.Keys)
 	if err := operator.RotateSecret(ctx, h.Portal.ID, "psk_after_the_leak", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestRevokedSecretsStopAtOnce(t *testing.T) {
 		t.Errorf("the new portal secret: %d", s)
 	}
 
-	if err := postgres.NewBankStore(h.DB.Pool, h.App.Keys).RotateSecret(ctx, b.Code, "bsk_after_the_leak", time.Time{}); err != nil {
+	if err := postgres.NewBankStore(h.DB.Store, h.App.Keys).RotateSecret(ctx, b.Code, "bsk_after_the_leak", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if !eventually(func() bool { return callback(b.Secret) == http.StatusUnauthorized }) {

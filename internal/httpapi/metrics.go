@@ -4,9 +4,10 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/citizenpay/gateway/internal/postgres"
 )
 
 // Metrics are the gateway's Prometheus metrics.
@@ -25,7 +26,7 @@ type Metrics struct {
 
 // NewMetrics registers the metrics, including payment requests by state read
 // from PostgreSQL at scrape time.
-func NewMetrics(pool *pgxpool.Pool) *Metrics {
+func NewMetrics(db *postgres.DB) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
 		Registry: reg,
@@ -49,15 +50,15 @@ func NewMetrics(pool *pgxpool.Pool) *Metrics {
 	}
 	reg.MustRegister(m.Requests, m.Latency, m.Idempotency, m.RedisFallbacks, m.BankIncidentsDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if pool != nil {
-		reg.MustRegister(&stateCollector{pool: pool, desc: prometheus.NewDesc("gateway_payment_requests",
+	if db != nil {
+		reg.MustRegister(&stateCollector{db: db, desc: prometheus.NewDesc("gateway_payment_requests",
 			"Payment requests by state.", []string{"state"}, nil)})
 	}
 	return m
 }
 
 type stateCollector struct {
-	pool *pgxpool.Pool
+	db   *postgres.DB
 	desc *prometheus.Desc
 }
 
@@ -66,16 +67,11 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	rows, err := c.pool.Query(ctx, `SELECT status, count(*) FROM payment_requests GROUP BY status`)
+	counts, err := postgres.CountByStatus(ctx, c.db)
 	if err != nil {
 		return
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var state string
-		var n int64
-		if rows.Scan(&state, &n) == nil {
-			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), state)
-		}
+	for state, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), string(state))
 	}
 }

@@ -10,10 +10,10 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/idempotency"
+	"github.com/citizenpay/gateway/internal/postgres"
 )
 
 // decode reads the JSON body into v strictly: unknown fields and wrong
@@ -53,7 +53,7 @@ func decode(c *gin.Context, v any) error {
 
 // mutation is the guarded part of a mutating request: it runs in tx and
 // returns the status and the value to send.
-type mutation func(ctx context.Context, tx pgx.Tx) (int, any, error)
+type mutation func(ctx context.Context, tx *postgres.Tx) (int, any, error)
 
 // idempotencyKey checks the key header before any work.
 func idempotencyKey(c *gin.Context) (string, error) {
@@ -77,7 +77,7 @@ func (s *Server) mutate(c *gin.Context, scope, key string, m mutation) {
 	}
 	rid := requestID(c)
 	claim := idempotency.Claim{Scope: scope, Key: key, Fingerprint: fp}
-	op := func(ctx context.Context, tx pgx.Tx) (idempotency.Response, error) {
+	op := func(ctx context.Context, tx *postgres.Tx) (idempotency.Response, error) {
 		status, v, err := m(ctx, tx)
 		if err != nil {
 			return idempotency.Response{}, err

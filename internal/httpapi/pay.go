@@ -5,9 +5,9 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/citizenpay/gateway/internal/plaintext"
+	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/service"
 	"github.com/citizenpay/gateway/internal/wire"
 )
@@ -57,7 +57,7 @@ func (s *Server) payPaymentRequest(c *gin.Context) {
 		return
 	}
 	payer := service.Payer{CitizenID: citizenID, PIDIndex: cs.PIDIndex()}
-	s.mutate(c, "citizen:"+citizenID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
+	s.mutate(c, "citizen:"+citizenID, key, func(ctx context.Context, tx *postgres.Tx) (int, any, error) {
 		r, err := s.Service.Pay(ctx, tx, payer, reqID, accountID, s.BankOpen)
 		if err != nil {
 			return 0, nil, err

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/payment"
@@ -78,7 +77,7 @@ func (s *Server) createPaymentRequest(c *gin.Context) {
 	// Validation runs inside the guarded work: a retry of a finished
 	// create replays it even when the time rules (expires_at in the future)
 	// would now refuse the body. A refusal here stores nothing.
-	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
+	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx *postgres.Tx) (int, any, error) {
 		draft, err := payment.Validate(in, s.Now())
 		if err != nil {
 			return 0, nil, err
@@ -121,7 +120,7 @@ func (s *Server) cancelPaymentRequest(c *gin.Context) {
 		return
 	}
 	p := portalOf(c)
-	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
+	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx *postgres.Tx) (int, any, error) {
 		r, err := s.Service.CancelPaymentRequest(ctx, tx, p.ID, reqID)
 		if err != nil {
 			return 0, nil, err

@@ -7,11 +7,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/money"
 	"github.com/citizenpay/gateway/internal/plaintext"
+	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/wire"
 )
 
@@ -61,7 +61,7 @@ func (s *Server) createRefund(c *gin.Context) {
 		return
 	}
 	p := portalOf(c)
-	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx pgx.Tx) (int, any, error) {
+	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx *postgres.Tx) (int, any, error) {
 		rf, err := s.Service.CreateRefund(ctx, tx, p.ID, reqID, amount, reason)
 		if err != nil {
 			return 0, nil, err

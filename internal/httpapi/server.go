@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/idempotency"
@@ -32,7 +31,7 @@ const MaxBody = 64 << 10
 // Deps is what the HTTP layer needs.
 type Deps struct {
 	Log      *slog.Logger
-	Pool     *pgxpool.Pool
+	DB       *postgres.DB
 	Redis    *redisstore.Store
 	Service  *service.Service
 	Guard    *idempotency.Guard
@@ -258,7 +257,7 @@ func (s *Server) readyz(c *gin.Context) {
 	defer cancel()
 	out := gin.H{"postgres": "ok", "redis": "ok"}
 	status := http.StatusOK
-	if err := s.Pool.Ping(ctx); err != nil {
+	if err := s.DB.Ping(ctx); err != nil {
 		out["postgres"] = "unavailable"
 		status = http.StatusServiceUnavailable
 		c.Header("Retry-After", "5")

@@ -17,12 +17,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/jcs"
-	"github.com/citizenpay/gateway/internal/pgtx"
+	"github.com/citizenpay/gateway/internal/postgres"
 )
 
 // Claim names one operation: a caller's scope and key, and the fingerprint
@@ -101,16 +98,24 @@ type FastPath interface {
 
 // Op does the guarded work in tx and returns the response to store. The
 // transaction is the guard's: an Op that fails leaves it to be rolled back.
-type Op func(ctx context.Context, tx pgx.Tx) (Response, error)
+type Op func(ctx context.Context, tx *postgres.Tx) (Response, error)
 
 // Render turns an Op's refusal that was decided on current state into the
 // response to store (its changes are rolled back); it reports false for
 // errors that must store nothing, which then reach the caller of Do.
 type Render func(error) (Response, bool)
 
+// Records is the PostgreSQL side, the truth (postgres.DB).
+type Records interface {
+	ClaimIdempotencyKey(ctx context.Context, scope, key string, fp []byte) (*postgres.OwnedTx, bool, error)
+	StoreIdempotentRefusal(ctx context.Context, scope, key string, fp []byte, status int, body []byte) (bool, error)
+	IdempotencyRecordOf(ctx context.Context, scope, key string) (postgres.IdempotencyRecord, bool, error)
+	PurgeIdempotencyRecords(ctx context.Context, keep time.Duration) (int64, error)
+}
+
 // Guard runs operations exactly once per claim.
 type Guard struct {
-	Pool    *pgxpool.Pool
+	Records Records
 	Fast    FastPath
 	TTL     time.Duration // how long Redis keeps finished responses
 	LockTTL time.Duration // how long an in-flight lock outlives a dead process
@@ -175,25 +180,17 @@ func (g *Guard) runPostgres(ctx context.Context, c Claim, op Op, render Render) 
 var errVanished = errors.New("idempotency record vanished")
 
 func (g *Guard) tryPostgres(ctx context.Context, c Claim, op Op, render Render) (Response, bool, error) {
-	// pgtx: BEGIN travels with the INSERT below and the response's UPDATE
-	// with COMMIT, two round trips fewer than pool.Begin.
-	tx, err := pgtx.Begin(ctx, g.Pool)
+	// The record is written first: a concurrent duplicate waits on it
+	// until this transaction ends, then finds the finished record.
+	tx, claimed, err := g.Records.ClaimIdempotencyKey(ctx, c.Scope, c.Key, c.Fingerprint[:])
 	if err != nil {
-		return Response{}, false, fmt.Errorf("begin: %w", err)
+		return Response{}, false, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-	// Inserting first makes a concurrent duplicate wait here until this
-	// transaction ends, then find the finished record.
-	tag, err := tx.Exec(ctx, `INSERT INTO idempotency_records (scope, key, fingerprint)
-		VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, c.Scope, c.Key, c.Fingerprint[:])
-	if err != nil {
-		return Response{}, false, fmt.Errorf("insert idempotency record: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		_ = tx.Rollback(ctx)
+	if !claimed {
 		return g.replayFromPostgres(ctx, c)
 	}
-	resp, opErr := op(ctx, tx)
+	defer tx.Rollback(context.WithoutCancel(ctx)) // no-op after commit
+	resp, opErr := op(ctx, &tx.Tx)
 	if opErr != nil {
 		stored, ok := Response{}, false
 		if render != nil {
@@ -204,12 +201,10 @@ func (g *Guard) tryPostgres(ctx context.Context, c Claim, op Op, render Render) 
 		}
 		// A refusal decided on current state changed nothing: roll the
 		// work back and store the refusal on its own.
-		_ = tx.Rollback(ctx)
+		tx.Rollback(ctx)
 		return g.storeRefusal(ctx, c, stored)
 	}
-	// Sent with COMMIT: if it fails, the commit fails and nothing is kept.
-	tx.AtCommit(`UPDATE idempotency_records SET response_status = $3, response_body = $4
-		WHERE scope = $1 AND key = $2`, c.Scope, c.Key, resp.Status, resp.Body)
+	tx.StoreIdempotentResponse(c.Scope, c.Key, resp.Status, resp.Body)
 	if err := tx.Commit(ctx); err != nil {
 		return Response{}, false, fmt.Errorf("store idempotent response and commit: %w", err)
 	}
@@ -220,41 +215,36 @@ func (g *Guard) tryPostgres(ctx context.Context, c Claim, op Op, render Render) 
 // this insert a concurrent request with the same key may have run and
 // stored its own outcome: then that one is the key's answer, replayed here.
 func (g *Guard) storeRefusal(ctx context.Context, c Claim, r Response) (Response, bool, error) {
-	tag, err := g.Pool.Exec(ctx, `INSERT INTO idempotency_records (scope, key, fingerprint, response_status, response_body)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, c.Scope, c.Key, c.Fingerprint[:], r.Status, r.Body)
+	stored, err := g.Records.StoreIdempotentRefusal(ctx, c.Scope, c.Key, c.Fingerprint[:], r.Status, r.Body)
 	if err != nil {
-		return Response{}, false, fmt.Errorf("store refusal: %w", err)
+		return Response{}, false, err
 	}
-	if tag.RowsAffected() == 1 {
+	if stored {
 		return r, false, nil
 	}
 	return g.replayFromPostgres(ctx, c)
 }
 
 func (g *Guard) replayFromPostgres(ctx context.Context, c Claim) (Response, bool, error) {
-	var fp []byte
-	var status *int
-	var body []byte
-	err := g.Pool.QueryRow(ctx, `SELECT fingerprint, response_status, response_body
-		FROM idempotency_records WHERE scope = $1 AND key = $2`, c.Scope, c.Key).Scan(&fp, &status, &body)
-	if errors.Is(err, pgx.ErrNoRows) {
+	rec, found, err := g.Records.IdempotencyRecordOf(ctx, c.Scope, c.Key)
+	if err != nil {
+		return Response{}, false, err
+	}
+	if !found {
 		return Response{}, false, errVanished
 	}
-	if err != nil {
-		return Response{}, false, fmt.Errorf("read idempotency record: %w", err)
-	}
-	if !bytes.Equal(fp, c.Fingerprint[:]) {
+	if !rec.SameRequest(c.Fingerprint[:]) {
 		g.observe("reused")
 		return Response{}, false, errReused()
 	}
-	if status == nil {
+	if rec.Status == nil {
 		// Committed without a response cannot happen: the response is
 		// written in the same transaction. Treat it as still running.
 		g.observe("in_use")
 		return Response{}, false, errInUse()
 	}
 	g.observe("replay_postgres")
-	return Response{Status: *status, Body: body}, true, nil
+	return Response{Status: *rec.Status, Body: rec.Body}, true, nil
 }
 
 func errInUse() error {
@@ -273,13 +263,9 @@ func newToken() string {
 
 // Purge deletes PostgreSQL records older than keep (at least 72 h by
 // PROTOCOL.md §4), returning how many went.
-func Purge(ctx context.Context, pool *pgxpool.Pool, keep time.Duration) (int64, error) {
+func Purge(ctx context.Context, r Records, keep time.Duration) (int64, error) {
 	if keep < 72*time.Hour {
 		keep = 72 * time.Hour
 	}
-	tag, err := pool.Exec(ctx, `DELETE FROM idempotency_records WHERE created_at < now() - make_interval(secs => $1)`, keep.Seconds())
-	if err != nil {
-		return 0, fmt.Errorf("purge idempotency records: %w", err)
-	}
-	return tag.RowsAffected(), nil
+	return r.PurgeIdempotencyRecords(ctx, keep)
 }

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/citizenpay/gateway/internal/portal"
@@ -47,7 +46,7 @@ type Portals interface {
 // lease), so the events of a process that died are due again when it ends.
 // Delivery is at least once; portals deduplicate by webhook-id.
 type Dispatcher struct {
-	Pool     *pgxpool.Pool
+	DB       *postgres.DB
 	Portals  Portals
 	Sender   *webhook.Sender
 	Retry    webhook.RetryPolicy
@@ -151,7 +150,7 @@ func (d *Dispatcher) DispatchDue(ctx context.Context, limit int) (int, error) {
 			as = append(as, out[i])
 		}
 	}
-	_, err = postgres.RecordAttempts(ctx, d.Pool, as)
+	_, err = postgres.RecordAttempts(ctx, d.DB, as)
 	return len(batch), err
 }
 
@@ -163,7 +162,7 @@ type claimed struct {
 
 func (d *Dispatcher) claim(ctx context.Context, c postgres.Claim) ([]claimed, error) {
 	c.Lease = Lease
-	due, err := postgres.ClaimDue(ctx, d.Pool, c)
+	due, err := postgres.ClaimDue(ctx, d.DB, c)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +203,7 @@ func (d *Dispatcher) count(outcome string) {
 func NewDispatcher(c Config) *Dispatcher {
 	return &Dispatcher{
 		handoff: make(chan postgres.Due, handoffQueue),
-		Pool:    c.Pool, Portals: c.Portals, Sender: webhook.NewSender(c.Development),
+		DB:      c.DB, Portals: c.Portals, Sender: webhook.NewSender(c.Development),
 		Retry: webhook.RetryPolicy{Factor: c.WebhookRetryFactor}, Log: c.Log.With("component", "webhooks"),
 		Outcomes: NewDeliveriesMetric(c.Registry),
 	}

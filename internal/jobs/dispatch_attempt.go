@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/citizenpay/gateway/internal/delivery"
 	"github.com/citizenpay/gateway/internal/portal"
 	"github.com/citizenpay/gateway/internal/postgres"
@@ -77,7 +75,7 @@ func (d *Dispatcher) hold(ctx context.Context, dl *delivery.Delivery, p *portal.
 		d.Log.Error("webhook dispatcher: hold refused", "delivery", dl.String(), "error", err.Error())
 		return
 	}
-	if err := postgres.Hold(ctx, d.Pool, dl.EventID(), dl.Generation()); err != nil {
+	if err := postgres.Hold(ctx, d.DB, dl.EventID(), dl.Generation()); err != nil {
 		d.Log.Warn("webhook dispatcher: hold failed", "event_id", dl.EventID(), "error", err.Error())
 		return
 	}
@@ -89,7 +87,7 @@ func (d *Dispatcher) hold(ctx context.Context, dl *delivery.Delivery, p *portal.
 // same transaction: not the event's failure, it waits, held, for the
 // endpoint.
 func (d *Dispatcher) disable(ctx context.Context, a postgres.Attempt, p *portal.Portal, log *slog.Logger) {
-	err := postgres.InTx(ctx, d.Pool, func(tx pgx.Tx) error {
+	err := d.DB.InTx(ctx, func(tx *postgres.Tx) error {
 		// The portal row first, as event sequencing locks it before
 		// the events: the two never wait on each other in a cycle.
 		if _, err := postgres.DisableWebhook(ctx, tx, p.ID, a.Outcome.At()); err != nil {

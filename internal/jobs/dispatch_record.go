@@ -36,7 +36,7 @@ func (d *Dispatcher) record(batch []postgres.Attempt) {
 	var err error
 	for try, wait := 0, 50*time.Millisecond; try < 5; try, wait = try+1, wait*4 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err = postgres.RecordAttempts(ctx, d.Pool, batch)
+		_, err = postgres.RecordAttempts(ctx, d.DB, batch)
 		cancel()
 		if err == nil {
 			return

@@ -359,7 +359,7 @@ func TestDelivery410DisablesEndpointUntilEnabled(t *testing.T) {
 
 	// The operator enables it again: both events are delivered.
 	ep.setAnswer(ok)
-	r, wasDisabled, err := jobs.EnableWebhook(ctx, h.DB.Pool, h.Portal.KeyID)
+	r, wasDisabled, err := jobs.EnableWebhook(ctx, h.DB.Store, h.Portal.KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +431,7 @@ func TestDeliveryHonoursRetryAfter(t *testing.T) {
 			}
 
 			// A redelivery does not wait: the event is made due now.
-			r, err := jobs.Redeliver(context.Background(), h.DB.Pool, id)
+			r, err := jobs.Redeliver(context.Background(), h.DB.Store, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -461,7 +461,7 @@ func TestRedeliverFailedEvents(t *testing.T) {
 		delivery_attempts = 10, last_error = 'HTTP 500'`); err != nil {
 		t.Fatal(err)
 	}
-	r, err := jobs.Redeliver(ctx, h.DB.Pool, a)
+	r, err := jobs.Redeliver(ctx, h.DB.Store, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +480,7 @@ func TestRedeliverFailedEvents(t *testing.T) {
 	if h.Count(requeued, a) != 1 || h.Count(requeued, b) != 0 {
 		t.Errorf("delivery_requeued_at: set on %s %d, on %s %d; want 1, 0", a, h.Count(requeued, a), b, h.Count(requeued, b))
 	}
-	r, err = jobs.RedeliverAll(ctx, h.DB.Pool, h.Portal.ID, dlv.StatusFailed)
+	r, err = jobs.RedeliverAll(ctx, h.DB.Store, h.Portal.ID, dlv.StatusFailed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +499,7 @@ func TestRedeliverFailedEvents(t *testing.T) {
 			}
 		}
 	}
-	if _, err := jobs.Redeliver(ctx, h.DB.Pool, "evt_unknown"); err == nil || !strings.Contains(err.Error(), "not_found") {
+	if _, err := jobs.Redeliver(ctx, h.DB.Store, "evt_unknown"); err == nil || !strings.Contains(err.Error(), "not_found") {
 		t.Errorf("unknown event: %v", err)
 	}
 }
@@ -529,7 +529,7 @@ func TestDeliveryRefusedInProduction(t *testing.T) {
 // database, with the retry schedule unjittered.
 func dispatcher(h *apitest.Harness, development bool) *jobs.Dispatcher {
 	return &jobs.Dispatcher{
-		Pool: h.DB.Pool, Portals: h.App.Portals, Sender: webhook.NewSender(development),
+		DB: h.DB.Store, Portals: h.App.Portals, Sender: webhook.NewSender(development),
 		Retry: webhook.RetryPolicy{Rand: func() float64 { return 0.5 }},
 		Log:   slog.New(slog.DiscardHandler),
 	}
@@ -592,11 +592,11 @@ func TestDispatcherSchedule(t *testing.T) {
 	}
 	// An attempt of the previous generation, recorded after a redelivery,
 	// does not touch the new series.
-	if _, _, err := postgres.ResetDelivery(context.Background(), h.DB.Pool, id); err != nil {
+	if _, _, err := postgres.ResetDelivery(context.Background(), h.DB.Store, id); err != nil {
 		t.Fatal(err)
 	}
 	stale := postgres.Attempt{EventID: id, Generation: 0, Outcome: dlv.Failed(time.Now(), "HTTP 500")}
-	if n, err := postgres.RecordAttempts(context.Background(), h.DB.Pool, []postgres.Attempt{stale}); err != nil || n != 0 {
+	if n, err := postgres.RecordAttempts(context.Background(), h.DB.Store, []postgres.Attempt{stale}); err != nil || n != 0 {
 		t.Errorf("a stale attempt: recorded %d (%v), want 0", n, err)
 	}
 	if got := delivery(t, h, id); got.Status != dlv.StatusPending || got.Attempts != 0 || got.Generation != 1 || nextAttempt(t, h, id) == nil {
@@ -659,16 +659,16 @@ func TestClaimLeaseOutlivesADeadDispatcher(t *testing.T) {
 	h := apitest.New(t) // no workers
 	id := createRequest(t, h, "HCM-LEASE")
 	ctx := context.Background()
-	got, err := postgres.ClaimDue(ctx, h.DB.Pool, postgres.Claim{Limit: 10, Lease: leaseInTests})
+	got, err := postgres.ClaimDue(ctx, h.DB.Store, postgres.Claim{Limit: 10, Lease: leaseInTests})
 	if err != nil || len(got) != 1 || got[0].EventID != id {
 		t.Fatalf("claim: %+v, %v; want %s", got, err, id)
 	}
 	// The claimer is gone without a word.
-	if again, err := postgres.ClaimDue(ctx, h.DB.Pool, postgres.Claim{Limit: 10, Lease: time.Minute}); err != nil || len(again) != 0 {
+	if again, err := postgres.ClaimDue(ctx, h.DB.Store, postgres.Claim{Limit: 10, Lease: time.Minute}); err != nil || len(again) != 0 {
 		t.Fatalf("claimed twice within the lease: %+v, %v", again, err)
 	}
 	waitFor(t, "the lease to end", func() bool {
-		again, err := postgres.ClaimDue(ctx, h.DB.Pool, postgres.Claim{Limit: 10, Lease: time.Minute})
+		again, err := postgres.ClaimDue(ctx, h.DB.Store, postgres.Claim{Limit: 10, Lease: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,36 +9,31 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/citizenpay/gateway/internal/bankclient"
 	"github.com/citizenpay/gateway/internal/idempotency"
+	"github.com/citizenpay/gateway/internal/jobargs"
 	"github.com/citizenpay/gateway/internal/pii"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/service"
 )
 
-// ExpireArgs asks for overdue pending payment requests to be expired.
-type ExpireArgs struct{}
-
-// Kind implements river.JobArgs.
-func (ExpireArgs) Kind() string { return "expire_payment_requests" }
-
 // ExpireWorker expires overdue requests in batches until none are left.
 type ExpireWorker struct {
-	river.WorkerDefaults[ExpireArgs]
+	river.WorkerDefaults[jobargs.ExpirePaymentRequests]
 	Service *service.Service
 	Log     *slog.Logger
 }
 
 // Work implements river.Worker.
-func (w *ExpireWorker) Work(ctx context.Context, _ *river.Job[ExpireArgs]) error {
+func (w *ExpireWorker) Work(ctx context.Context, _ *river.Job[jobargs.ExpirePaymentRequests]) error {
 	total := 0
 	for {
 		n, err := w.Service.ExpireDue(ctx, 200)
@@ -56,28 +51,22 @@ func (w *ExpireWorker) Work(ctx context.Context, _ *river.Job[ExpireArgs]) error
 	return nil
 }
 
-// PurgeArgs asks for old idempotency records to be deleted.
-type PurgeArgs struct{}
-
-// Kind implements river.JobArgs.
-func (PurgeArgs) Kind() string { return "purge_idempotency_records" }
-
 // PurgeWorker deletes idempotency records past their keeping time.
 type PurgeWorker struct {
-	river.WorkerDefaults[PurgeArgs]
-	Pool *pgxpool.Pool
+	river.WorkerDefaults[jobargs.PurgeIdempotencyRecords]
+	DB   *postgres.DB
 	Keep time.Duration
 }
 
 // Work implements river.Worker.
-func (w *PurgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
-	_, err := idempotency.Purge(ctx, w.Pool, w.Keep)
+func (w *PurgeWorker) Work(ctx context.Context, _ *river.Job[jobargs.PurgeIdempotencyRecords]) error {
+	_, err := idempotency.Purge(ctx, w.DB, w.Keep)
 	return err
 }
 
 // Config is what the background workers need.
 type Config struct {
-	Pool           *pgxpool.Pool
+	DB             *postgres.DB
 	Service        *service.Service
 	Log            *slog.Logger
 	ExpiryInterval time.Duration
@@ -106,7 +95,7 @@ type Config struct {
 func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &ExpireWorker{Service: c.Service, Log: c.Log})
-	river.AddWorker(workers, &PurgeWorker{Pool: c.Pool, Keep: 3 * c.IdempotencyTTL})
+	river.AddWorker(workers, &PurgeWorker{DB: c.DB, Keep: 3 * c.IdempotencyTTL})
 	addAccountWorkers(workers, c)
 	addClearingWorkers(workers, c)
 	cfg := &river.Config{
@@ -124,17 +113,17 @@ func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 	}
 	if c.Work {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}}
-		cfg.Queues[QueueBanks] = river.QueueConfig{MaxWorkers: bankWorkers}
+		cfg.Queues[jobargs.QueueBanks] = river.QueueConfig{MaxWorkers: bankWorkers}
 		cfg.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(c.ExpiryInterval),
 				func() (river.JobArgs, *river.InsertOpts) {
-					return ExpireArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: c.ExpiryInterval}}
+					return jobargs.ExpirePaymentRequests{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: c.ExpiryInterval}}
 				}, &river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-				func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil }, nil),
+				func() (river.JobArgs, *river.InsertOpts) { return jobargs.PurgeIdempotencyRecords{}, nil }, nil),
 		}
 	}
-	return river.NewClient(riverpgxv5.New(c.Pool), cfg)
+	return river.NewClient(riverpgxv5.New(c.DB.Pool()), cfg)
 }
 
 func addClearingWorkers(workers *river.Workers, c Config) {
@@ -146,7 +135,7 @@ func addClearingWorkers(workers *river.Workers, c Config) {
 		scale = 1
 	}
 	cl := &Clearing{
-		Pool: c.Pool, Service: c.Service, PII: c.PII, Banks: BankClients{Clients: c.BankClients},
+		DB: c.DB, Service: c.Service, PII: c.PII, Banks: BankClients{Clients: c.BankClients},
 		Log: c.Log.With("component", "clearing"), CallbackTimeout: c.BankCallbackTimeout, TimerScale: scale,
 		Incident: postgres.InsertIncident,
 	}
@@ -156,14 +145,25 @@ func addClearingWorkers(workers *river.Workers, c Config) {
 	river.AddWorker(workers, &CheckRefundWorker{Clearing: cl})
 }
 
-// Enqueue inserts a job in tx on its queue: bank work on the banks queue,
-// so that it never waits behind timers.
-func Enqueue(client *river.Client[pgx.Tx]) func(ctx context.Context, tx pgx.Tx, job service.Job) error {
-	return func(ctx context.Context, tx pgx.Tx, job service.Job) error {
-		opts := &river.InsertOpts{Queue: QueueBanks}
-		if _, err := client.InsertTx(ctx, tx, job, opts); err != nil {
-			return fmt.Errorf("insert %s job: %w", job.Kind(), err)
-		}
-		return nil
+// Queue is where the services insert their jobs: River's client, bound
+// with Bind once it exists, since its workers need the services first.
+type Queue struct {
+	client atomic.Pointer[river.Client[pgx.Tx]]
+}
+
+// Bind gives the queue the client its jobs are inserted with.
+func (q *Queue) Bind(c *river.Client[pgx.Tx]) { q.client.Store(c) }
+
+// Enqueue inserts job in tx on its queue (jobargs.QueueOf), to run at runAt
+// (zero: at once). It is a jobargs.Enqueue.
+func (q *Queue) Enqueue(ctx context.Context, tx *postgres.Tx, job jobargs.Job, runAt time.Time) error {
+	c := q.client.Load()
+	if c == nil {
+		return fmt.Errorf("insert %s job: the job queue is not bound", job.Kind())
 	}
+	opts := &river.InsertOpts{Queue: jobargs.QueueOf(job), ScheduledAt: runAt}
+	if _, err := c.InsertTx(ctx, tx.Driver(), job, opts); err != nil {
+		return fmt.Errorf("insert %s job: %w", job.Kind(), err)
+	}
+	return nil
 }

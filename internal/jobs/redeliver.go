@@ -3,9 +3,6 @@ package jobs
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/citizenpay/gateway/internal/delivery"
 	"github.com/citizenpay/gateway/internal/postgres"
 )
@@ -29,9 +26,9 @@ type Queued struct {
 
 // Redeliver puts one event, whatever its delivery state, back to pending
 // with a fresh retry schedule, due now, in one transaction. It returns a not_found fault for an unknown event.
-func Redeliver(ctx context.Context, pool *pgxpool.Pool, eventID string) (Redelivery, error) {
+func Redeliver(ctx context.Context, db *postgres.DB, eventID string) (Redelivery, error) {
 	var r Redelivery
-	err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
+	err := db.InTx(ctx, func(tx *postgres.Tx) error {
 		portalID, gen, err := postgres.ResetDelivery(ctx, tx, eventID)
 		if err != nil {
 			return err
@@ -48,9 +45,9 @@ func Redeliver(ctx context.Context, pool *pgxpool.Pool, eventID string) (Redeliv
 // RedeliverAll puts every event of the portal (by id or key id) in delivery
 // state status back to pending with a fresh retry schedule, due now, in one
 // transaction. It returns a not_found fault for an unknown portal.
-func RedeliverAll(ctx context.Context, pool *pgxpool.Pool, portalRef string, status delivery.Status) (Redelivery, error) {
+func RedeliverAll(ctx context.Context, db *postgres.DB, portalRef string, status delivery.Status) (Redelivery, error) {
 	var r Redelivery
-	err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
+	err := db.InTx(ctx, func(tx *postgres.Tx) error {
 		var err error
 		if r.PortalID, r.WebhookDisabled, err = postgres.PortalWebhookState(ctx, tx, portalRef); err != nil {
 			return err
@@ -65,8 +62,8 @@ func RedeliverAll(ctx context.Context, pool *pgxpool.Pool, portalRef string, sta
 // every event held meanwhile (they stayed pending) with a fresh retry
 // schedule, in one transaction. wasDisabled reports whether the endpoint was
 // disabled. It returns a not_found fault for an unknown portal.
-func EnableWebhook(ctx context.Context, pool *pgxpool.Pool, portalRef string) (r Redelivery, wasDisabled bool, err error) {
-	err = postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
+func EnableWebhook(ctx context.Context, db *postgres.DB, portalRef string) (r Redelivery, wasDisabled bool, err error) {
+	err = db.InTx(ctx, func(tx *postgres.Tx) error {
 		if r.PortalID, wasDisabled, err = postgres.PortalWebhookState(ctx, tx, portalRef); err != nil {
 			return err
 		}
@@ -79,7 +76,7 @@ func EnableWebhook(ctx context.Context, pool *pgxpool.Pool, portalRef string) (r
 	return r, wasDisabled, err
 }
 
-func redeliverAll(ctx context.Context, tx pgx.Tx, portalID string, status delivery.Status) ([]Queued, error) {
+func redeliverAll(ctx context.Context, tx *postgres.Tx, portalID string, status delivery.Status) ([]Queued, error) {
 	reset, err := postgres.ResetDeliveries(ctx, tx, portalID, status)
 	if err != nil {
 		return nil, err

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/incident"
+	"github.com/citizenpay/gateway/internal/jobargs"
 	"github.com/citizenpay/gateway/internal/money"
 	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/pii"
@@ -23,7 +23,7 @@ import (
 
 // Clearing is what the debit and refund workers share.
 type Clearing struct {
-	Pool            *pgxpool.Pool
+	DB              *postgres.DB
 	Service         *service.Service
 	PII             *pii.Protector
 	Banks           Banks
@@ -34,30 +34,18 @@ type Clearing struct {
 	Incident func(ctx context.Context, q postgres.Querier, kind incident.Kind, bankCode, objectID, summary string, evidence map[string]any) error
 }
 
-// CheckDebit asks a bank about a debit whose outcome is not known yet.
-type CheckDebit struct {
-	AttemptID string `json:"attempt_id"`
-	N         int    `json:"n"` // which check of the schedule
-}
-
-// Kind implements river.JobArgs.
-func (CheckDebit) Kind() string { return "check_debit" }
-
-// InsertOpts puts the check on the banks queue, beside the sends.
-func (CheckDebit) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueBanks} }
-
 // SendDebitWorker sends an attempt's debit. A final answer is applied; a
 // 202 or an unknown outcome is asked about on the status schedule. The same
 // Idempotency-Key (the attempt id) is used every time, so a retry after the
 // worker died mid-send executes nothing twice at the bank.
 type SendDebitWorker struct {
-	river.WorkerDefaults[service.SendDebit]
+	river.WorkerDefaults[jobargs.SendDebit]
 	*Clearing
 }
 
 // Work implements river.Worker.
-func (w *SendDebitWorker) Work(ctx context.Context, job *river.Job[service.SendDebit]) error {
-	d, err := postgres.GetDebitDetails(ctx, w.Pool, job.Args.AttemptID)
+func (w *SendDebitWorker) Work(ctx context.Context, job *river.Job[jobargs.SendDebit]) error {
+	d, err := postgres.GetDebitDetails(ctx, w.DB, job.Args.AttemptID)
 	if err != nil {
 		return err
 	}
@@ -78,7 +66,7 @@ func (w *SendDebitWorker) Work(ctx context.Context, job *river.Job[service.SendD
 	}
 	// Recorded before the send: a crash after the send still leaves a
 	// trace, and the retry re-sends with the same key.
-	if err := postgres.MarkSent(ctx, w.Pool, "payment_attempts", a.ID); err != nil {
+	if err := postgres.MarkSent(ctx, w.DB, postgres.SentDebit(a.ID)); err != nil {
 		return err
 	}
 	ans := w.Banks.Debit(ctx, a.BankCode, DebitOrder{
@@ -91,7 +79,7 @@ func (w *SendDebitWorker) Work(ctx context.Context, job *river.Job[service.SendD
 	case AnswerNotSent:
 		return river.JobSnooze(w.soon())
 	}
-	return w.scheduleCheck(ctx, CheckDebit{AttemptID: a.ID, N: 0})
+	return w.scheduleCheck(ctx, jobargs.CheckDebit{AttemptID: a.ID, N: 0})
 }
 
 // soon is a short, jittered wait before trying a send that never left.
@@ -114,15 +102,15 @@ func (w *Clearing) scheduleCheck(ctx context.Context, args river.JobArgs) error 
 	}
 	n := 0
 	switch a := args.(type) {
-	case CheckDebit:
+	case jobargs.CheckDebit:
 		n = a.N
-	case CheckRefund:
+	case jobargs.CheckRefund:
 		n = a.N
 	}
-	_, sentID := sentObject(args)
+	sentID := sentObject(args).ID()
 	sched := StatusSchedule(w.CallbackTimeout, w.TimerScale)
 	if n >= len(sched) {
-		return w.Incident(ctx, w.Pool, incident.KindOutcomeUnknown, w.bankOf(ctx, args), sentID,
+		return w.Incident(ctx, w.DB, incident.KindOutcomeUnknown, w.bankOf(ctx, args), sentID,
 			"the bank's outcome is still unknown 24 h after the send", map[string]any{"checks": n})
 	}
 	sentAt, err := w.sentAt(ctx, args)
@@ -133,34 +121,31 @@ func (w *Clearing) scheduleCheck(ctx context.Context, args river.JobArgs) error 
 	if at.Before(time.Now()) {
 		at = time.Now()
 	}
-	_, err = client.Insert(ctx, args, &river.InsertOpts{Queue: QueueBanks, ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	_, err = client.Insert(ctx, args, &river.InsertOpts{Queue: jobargs.QueueBanks, ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}})
 	return err
 }
 
-// sentObject names the table and id a status check is about.
-func sentObject(args river.JobArgs) (table, id string) {
+// sentObject names what a status check is about.
+func sentObject(args river.JobArgs) postgres.Sent {
 	switch a := args.(type) {
-	case CheckDebit:
-		return "payment_attempts", a.AttemptID
-	case CheckRefund:
-		return "refunds", a.RefundID
+	case jobargs.CheckRefund:
+		return postgres.SentRefund(a.RefundID)
+	case jobargs.CheckDebit:
+		return postgres.SentDebit(a.AttemptID)
 	}
-	return "payment_attempts", ""
+	return postgres.SentDebit("")
 }
 
 // bankOf names the bank a debit or refund was sent to, or "".
 func (w *Clearing) bankOf(ctx context.Context, args river.JobArgs) string {
-	table, id := sentObject(args)
-	var code string
-	_ = w.Pool.QueryRow(ctx, `SELECT bank_code FROM `+table+` WHERE id = $1`, id).Scan(&code)
+	code, _, _ := postgres.SentState(ctx, w.DB, sentObject(args))
 	return code
 }
 
 func (w *Clearing) sentAt(ctx context.Context, args river.JobArgs) (time.Time, error) {
-	table, id := sentObject(args)
-	var t *time.Time
-	if err := w.Pool.QueryRow(ctx, `SELECT sent_at FROM `+table+` WHERE id = $1`, id).Scan(&t); err != nil {
-		return time.Time{}, fmt.Errorf("sent_at of %s: %w", id, err)
+	_, t, err := postgres.SentState(ctx, w.DB, sentObject(args))
+	if err != nil {
+		return time.Time{}, err
 	}
 	if t == nil {
 		return time.Now(), nil
@@ -171,13 +156,13 @@ func (w *Clearing) sentAt(ctx context.Context, args river.JobArgs) (time.Time, e
 // applyDebit applies a final answer; a conflict becomes an incident, since
 // the bank's answer contradicts what the gateway already applied.
 func (w *Clearing) applyDebit(ctx context.Context, bankCode, id string, o payment.BankOutcome) error {
-	return w.apply(ctx, bankCode, id, func(tx pgx.Tx) (service.Applied, error) {
+	return w.apply(ctx, bankCode, id, func(tx *postgres.Tx) (service.Applied, error) {
 		return w.Service.ApplyDebitOutcome(ctx, tx, bankCode, id, o)
 	})
 }
 
-func (w *Clearing) apply(ctx context.Context, bankCode, id string, fn func(pgx.Tx) (service.Applied, error)) error {
-	err := postgres.InTx(ctx, w.Pool, func(tx pgx.Tx) error {
+func (w *Clearing) apply(ctx context.Context, bankCode, id string, fn func(*postgres.Tx) (service.Applied, error)) error {
+	err := w.DB.InTx(ctx, func(tx *postgres.Tx) error {
 		_, err := fn(tx)
 		return err
 	})
@@ -191,25 +176,25 @@ func (w *Clearing) apply(ctx context.Context, bankCode, id string, fn func(pgx.T
 	if !recorded {
 		return err
 	}
-	return w.Incident(ctx, w.Pool, kind, bankCode, id, f.Message, map[string]any{"source": "bank answer"})
+	return w.Incident(ctx, w.DB, kind, bankCode, id, f.Message, map[string]any{"source": "bank answer"})
 }
 
 // CheckDebitWorker asks a bank about a debit on the status schedule.
 type CheckDebitWorker struct {
-	river.WorkerDefaults[CheckDebit]
+	river.WorkerDefaults[jobargs.CheckDebit]
 	*Clearing
 }
 
 // Work implements river.Worker.
-func (w *CheckDebitWorker) Work(ctx context.Context, job *river.Job[CheckDebit]) error {
-	a, err := postgres.GetAttempt(ctx, w.Pool, job.Args.AttemptID, false)
+func (w *CheckDebitWorker) Work(ctx context.Context, job *river.Job[jobargs.CheckDebit]) error {
+	a, err := postgres.GetAttempt(ctx, w.DB, job.Args.AttemptID, false)
 	if err != nil {
 		return err
 	}
 	if a.Status != payment.OutcomePending {
 		return nil
 	}
-	next := CheckDebit{AttemptID: a.ID, N: job.Args.N + 1}
+	next := jobargs.CheckDebit{AttemptID: a.ID, N: job.Args.N + 1}
 	ans := w.Banks.GetDebit(ctx, a.BankCode, a.ID)
 	switch ans.Kind {
 	case AnswerFinal:
@@ -222,7 +207,7 @@ func (w *CheckDebitWorker) Work(ctx context.Context, job *river.Job[CheckDebit])
 		if err != nil {
 			return err
 		}
-		if _, err := client.Insert(ctx, service.SendDebit{AttemptID: a.ID}, &river.InsertOpts{Queue: QueueBanks}); err != nil {
+		if _, err := client.Insert(ctx, jobargs.SendDebit{AttemptID: a.ID}, &river.InsertOpts{Queue: jobargs.QueueBanks}); err != nil {
 			return err
 		}
 		return w.scheduleCheck(ctx, next)

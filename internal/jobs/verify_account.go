@@ -3,41 +3,20 @@ package jobs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/citizenpay/gateway/internal/account"
 	"github.com/citizenpay/gateway/internal/bankclient"
+	"github.com/citizenpay/gateway/internal/jobargs"
 	"github.com/citizenpay/gateway/internal/service"
 )
 
-// QueueBanks runs the jobs that call banks, apart from the gateway's other
-// work, so that a slow bank never holds up expiries or webhooks.
-const QueueBanks = "banks"
-
 // bankWorkers bounds the calls to banks one process makes at once.
 const bankWorkers = 50
-
-// EnqueueAt returns the function the citizen service inserts its jobs with:
-// in the caller's transaction, to run at runAt (zero: at once). Jobs that
-// call banks go to QueueBanks.
-func EnqueueAt(client *river.Client[pgx.Tx]) func(ctx context.Context, tx pgx.Tx, job service.Job, runAt time.Time) error {
-	return func(ctx context.Context, tx pgx.Tx, job service.Job, runAt time.Time) error {
-		opts := &river.InsertOpts{ScheduledAt: runAt}
-		if _, ok := job.(service.VerifyAccount); ok {
-			opts.Queue = QueueBanks
-		}
-		if _, err := client.InsertTx(ctx, tx, job, opts); err != nil {
-			return fmt.Errorf("insert %s job: %w", job.Kind(), err)
-		}
-		return nil
-	}
-}
 
 // VerifyAccountWorker sends an account's verification to its bank and
 // applies a final answer. The bank's 202 waits for the callback, asking
@@ -47,7 +26,7 @@ func EnqueueAt(client *river.Client[pgx.Tx]) func(ctx context.Context, tx pgx.Tx
 // leaves pending_verification by the bank's word or by the timeout job.
 // Its arguments carry the account id only.
 type VerifyAccountWorker struct {
-	river.WorkerDefaults[service.VerifyAccount]
+	river.WorkerDefaults[jobargs.VerifyAccount]
 	Citizens *service.Citizens
 	Banks    *bankclient.Clients
 	// PollAfter is how long after the first send a bank that accepted
@@ -59,12 +38,12 @@ type VerifyAccountWorker struct {
 }
 
 // Timeout bounds one run: the client's attempts and their backoff.
-func (w *VerifyAccountWorker) Timeout(*river.Job[service.VerifyAccount]) time.Duration {
+func (w *VerifyAccountWorker) Timeout(*river.Job[jobargs.VerifyAccount]) time.Duration {
 	return 2 * time.Minute
 }
 
 // Work implements river.Worker.
-func (w *VerifyAccountWorker) Work(ctx context.Context, job *river.Job[service.VerifyAccount]) error {
+func (w *VerifyAccountWorker) Work(ctx context.Context, job *river.Job[jobargs.VerifyAccount]) error {
 	o, err := w.Citizens.NextVerification(ctx, job.Args.AccountID)
 	if err != nil || o == nil {
 		return err
@@ -123,12 +102,12 @@ func jitter(d time.Duration) time.Duration {
 // ExpireVerificationWorker rejects, with bank_timeout, an account whose bank
 // has not answered by the end of the verification timeout.
 type ExpireVerificationWorker struct {
-	river.WorkerDefaults[service.ExpireVerification]
+	river.WorkerDefaults[jobargs.ExpireVerification]
 	Citizens *service.Citizens
 }
 
 // Work implements river.Worker.
-func (w *ExpireVerificationWorker) Work(ctx context.Context, job *river.Job[service.ExpireVerification]) error {
+func (w *ExpireVerificationWorker) Work(ctx context.Context, job *river.Job[jobargs.ExpireVerification]) error {
 	return w.Citizens.ExpireVerification(ctx, job.Args.AccountID)
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/citizenpay/gateway/internal/account"
-	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/pii"
 )
 
@@ -22,8 +21,8 @@ type SealedAccount struct {
 }
 
 // InsertAccount records a new linked account.
-func InsertAccount(ctx context.Context, tx pgx.Tx, a *account.Account, s SealedAccount) error {
-	_, err := tx.Exec(ctx, `INSERT INTO linked_accounts (id, citizen_id, bank_code, account_index, account_sealed,
+func InsertAccount(ctx context.Context, tx *Tx, a *account.Account, s SealedAccount) error {
+	_, err := tx.conn().Exec(ctx, `INSERT INTO linked_accounts (id, citizen_id, bank_code, account_index, account_sealed,
 		account_masked, holder_name_sealed, status, is_default, verification_id, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		a.ID, a.CitizenID, a.BankCode, s.Index, s.Sealed, a.NumberMasked, s.HolderNameSealed, a.Status, a.IsDefault,
@@ -50,8 +49,9 @@ func getAccount(ctx context.Context, q Querier, where string, lock bool, args ..
 	if lock {
 		sql += ` FOR UPDATE`
 	}
-	a, err := scanAccount(q.QueryRow(ctx, sql, args...))
-	if IsNoRows(err) {
+	a, err := scanAccount(q.conn().QueryRow(ctx, sql, args...))
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return nil, nil
 	}
 	if err != nil {
@@ -92,7 +92,7 @@ func LiveAccountOf(ctx context.Context, q Querier, citizenID, bankCode string, i
 // citizen other than citizenID.
 func ActiveForAnother(ctx context.Context, q Querier, citizenID, bankCode string, index []byte) (bool, error) {
 	var taken bool
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM linked_accounts WHERE bank_code = $1 AND account_index = $2
+	err := q.conn().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM linked_accounts WHERE bank_code = $1 AND account_index = $2
 		AND status = 'active' AND citizen_id <> $3)`, bankCode, index, citizenID).Scan(&taken)
 	if err != nil {
 		return false, fmt.Errorf("check account number in use: %w", err)
@@ -103,7 +103,7 @@ func ActiveForAnother(ctx context.Context, q Querier, citizenID, bankCode string
 // CountLiveAccounts counts the citizen's pending and active accounts.
 func CountLiveAccounts(ctx context.Context, q Querier, citizenID string) (int, error) {
 	var n int
-	err := q.QueryRow(ctx, `SELECT count(*) FROM linked_accounts WHERE citizen_id = $1
+	err := q.conn().QueryRow(ctx, `SELECT count(*) FROM linked_accounts WHERE citizen_id = $1
 		AND status IN ('pending_verification', 'active')`, citizenID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count accounts of %s: %w", citizenID, err)
@@ -114,7 +114,7 @@ func CountLiveAccounts(ctx context.Context, q Querier, citizenID string) (int, e
 // RecentBankRefusals returns when the citizen's links were last refused by
 // their bank (rejected not_verified) since since, newest first, at most limit.
 func RecentBankRefusals(ctx context.Context, q Querier, citizenID string, since time.Time, limit int) ([]time.Time, error) {
-	rows, err := q.Query(ctx, `SELECT updated_at FROM linked_accounts WHERE citizen_id = $1
+	rows, err := q.conn().Query(ctx, `SELECT updated_at FROM linked_accounts WHERE citizen_id = $1
 		AND status = 'rejected' AND rejection_reason = 'not_verified' AND updated_at > $2
 		ORDER BY updated_at DESC LIMIT $3`, citizenID, since, limit)
 	if err != nil {
@@ -130,7 +130,7 @@ func RecentBankRefusals(ctx context.Context, q Querier, citizenID string, since 
 // HasDefaultAccount reports whether the citizen has a default account.
 func HasDefaultAccount(ctx context.Context, q Querier, citizenID string) (bool, error) {
 	var has bool
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM linked_accounts WHERE citizen_id = $1 AND is_default)`,
+	err := q.conn().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM linked_accounts WHERE citizen_id = $1 AND is_default)`,
 		citizenID).Scan(&has)
 	if err != nil {
 		return false, fmt.Errorf("find default account of %s: %w", citizenID, err)
@@ -140,8 +140,8 @@ func HasDefaultAccount(ctx context.Context, q Querier, citizenID string) (bool, 
 
 // ClearDefaultAccount makes none of the citizen's accounts the default
 // except keep, returning how many changed.
-func ClearDefaultAccount(ctx context.Context, tx pgx.Tx, citizenID, keep string, now time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE linked_accounts SET is_default = false, updated_at = $3
+func ClearDefaultAccount(ctx context.Context, tx *Tx, citizenID, keep string, now time.Time) error {
+	_, err := tx.conn().Exec(ctx, `UPDATE linked_accounts SET is_default = false, updated_at = $3
 		WHERE citizen_id = $1 AND is_default AND id <> $2`, citizenID, keep, now)
 	if err != nil {
 		return fmt.Errorf("clear default account of %s: %w", citizenID, err)
@@ -152,15 +152,12 @@ func ClearDefaultAccount(ctx context.Context, tx pgx.Tx, citizenID, keep string,
 // SaveAccount writes a's mutable fields. Activating a number that is active
 // for another citizen is refused by the linked_accounts_active_number index
 // and comes back as account_taken.
-func SaveAccount(ctx context.Context, tx pgx.Tx, a *account.Account) error {
-	_, err := tx.Exec(ctx, `UPDATE linked_accounts SET status = $2, is_default = $3, rejection_reason = nullif($4, ''),
+func SaveAccount(ctx context.Context, tx *Tx, a *account.Account) error {
+	_, err := tx.conn().Exec(ctx, `UPDATE linked_accounts SET status = $2, is_default = $3, rejection_reason = nullif($4, ''),
 		verification_outcome = nullif($5, ''), bank_reason_code = nullif($6, ''), updated_at = $7 WHERE id = $1`,
 		a.ID, a.Status, a.IsDefault, a.RejectionReason, a.VerificationOutcome, a.BankReasonCode, a.UpdatedAt)
-	if IsUniqueViolation(err, "linked_accounts_active_number") {
-		return fault.New(fault.AccountTaken, "this account number is already active for another citizen")
-	}
-	if err != nil {
-		return fmt.Errorf("save account %s: %w", a.ID, err)
+	if err = interpretError(err, ""); err != nil {
+		return refusalOr(err, fmt.Errorf("save account %s: %w", a.ID, err))
 	}
 	return nil
 }
@@ -187,7 +184,7 @@ func ListAccounts(ctx context.Context, q Querier, f AccountFilter) ([]*account.A
 		conds = append(conds, fmt.Sprintf("id < $%d", len(args)))
 	}
 	args = append(args, f.Limit+1)
-	rows, err := q.Query(ctx, `SELECT `+accountColumns+` FROM linked_accounts WHERE `+strings.Join(conds, " AND ")+
+	rows, err := q.conn().Query(ctx, `SELECT `+accountColumns+` FROM linked_accounts WHERE `+strings.Join(conds, " AND ")+
 		fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list accounts: %w", err)
@@ -215,7 +212,7 @@ func ListAccounts(ctx context.Context, q Querier, f AccountFilter) ([]*account.A
 // awaits its bank's word.
 func HasPendingDebit(ctx context.Context, q Querier, accountID string) (bool, error) {
 	var busy bool
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payment_attempts WHERE account_id = $1 AND status = 'pending')`,
+	err := q.conn().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payment_attempts WHERE account_id = $1 AND status = 'pending')`,
 		accountID).Scan(&busy)
 	if err != nil {
 		return false, fmt.Errorf("find pending debits of %s: %w", accountID, err)
@@ -245,7 +242,7 @@ func GetVerificationDetails(ctx context.Context, q Querier, id string) (*Verific
 	d := &VerificationDetails{Account: a}
 	var accountIndex, pidIndex []byte
 	var citizenID string
-	err = q.QueryRow(ctx, `SELECT la.account_index, la.account_sealed, la.holder_name_sealed, c.id, c.pid_index, c.pid_sealed
+	err = q.conn().QueryRow(ctx, `SELECT la.account_index, la.account_sealed, la.holder_name_sealed, c.id, c.pid_index, c.pid_sealed
 		FROM linked_accounts la JOIN citizens c ON c.id = la.citizen_id WHERE la.id = $1`, id).
 		Scan(&accountIndex, &d.AccountSealed, &d.HolderNameSealed, &citizenID, &pidIndex, &d.HolderPIDSealed)
 	if err != nil {
@@ -261,7 +258,7 @@ func GetVerificationDetails(ctx context.Context, q Querier, id string) (*Verific
 // sent. A callback for a verification never sent is refused.
 func MarkVerificationSent(ctx context.Context, q Querier, id string, now time.Time) (time.Time, error) {
 	var at time.Time
-	err := q.QueryRow(ctx, `UPDATE linked_accounts SET verification_sent_at = coalesce(verification_sent_at, $2)
+	err := q.conn().QueryRow(ctx, `UPDATE linked_accounts SET verification_sent_at = coalesce(verification_sent_at, $2)
 		WHERE id = $1 RETURNING verification_sent_at`, id, now).Scan(&at)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("mark verification of %s sent: %w", id, err)

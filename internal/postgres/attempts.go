@@ -3,25 +3,22 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/pii"
 )
 
 // InsertAttempt records a new pending attempt. PostgreSQL refuses a second
 // live attempt for one request: that becomes payment_in_progress.
-func InsertAttempt(ctx context.Context, tx pgx.Tx, a *payment.Attempt) error {
-	_, err := tx.Exec(ctx, `INSERT INTO payment_attempts (id, payment_request_id, account_id, bank_code, amount, currency,
+func InsertAttempt(ctx context.Context, tx *Tx, a *payment.Attempt) error {
+	_, err := tx.conn().Exec(ctx, `INSERT INTO payment_attempts (id, payment_request_id, account_id, bank_code, amount, currency,
 		status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
 		a.ID, a.RequestID, a.AccountID, a.BankCode, a.Amount, a.Currency, a.Status, a.CreatedAt)
-	if IsUniqueViolation(err, "payment_attempts_live") {
-		return fault.New(fault.PaymentInProgress, "a payment of this request is already in progress")
-	}
-	if err != nil {
-		return fmt.Errorf("insert attempt %s: %w", a.ID, err)
+	if err = interpretError(err, ""); err != nil {
+		return refusalOr(err, fmt.Errorf("insert attempt %s: %w", a.ID, err))
 	}
 	return nil
 }
@@ -42,8 +39,9 @@ func GetAttempt(ctx context.Context, q Querier, id string, lock bool) (*payment.
 	if lock {
 		sql += ` FOR UPDATE`
 	}
-	a, err := scanAttempt(q.QueryRow(ctx, sql, id))
-	if IsNoRows(err) {
+	a, err := scanAttempt(q.conn().QueryRow(ctx, sql, id))
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return nil, notFound("payment attempt", id)
 	}
 	if err != nil {
@@ -53,8 +51,8 @@ func GetAttempt(ctx context.Context, q Querier, id string, lock bool) (*payment.
 }
 
 // SaveAttempt writes an attempt's outcome.
-func SaveAttempt(ctx context.Context, tx pgx.Tx, a *payment.Attempt) error {
-	_, err := tx.Exec(ctx, `UPDATE payment_attempts SET status = $2, bank_reference = nullif($3, ''), failure_code = nullif($4, ''),
+func SaveAttempt(ctx context.Context, tx *Tx, a *payment.Attempt) error {
+	_, err := tx.conn().Exec(ctx, `UPDATE payment_attempts SET status = $2, bank_reference = nullif($3, ''), failure_code = nullif($4, ''),
 		failure_message = nullif($5, ''), outcome_at = $6, updated_at = $7 WHERE id = $1`,
 		a.ID, a.Status, a.BankReference, a.FailureCode, a.FailureMessage, a.OutcomeAt, a.UpdatedAt)
 	if err != nil {
@@ -63,16 +61,37 @@ func SaveAttempt(ctx context.Context, tx pgx.Tx, a *payment.Attempt) error {
 	return nil
 }
 
-// MarkSent records the first time a debit or refund was sent.
-func MarkSent(ctx context.Context, q Querier, table, id string) error {
-	if table != "payment_attempts" && table != "refunds" {
-		return fmt.Errorf("mark sent: unknown table %s", table)
-	}
-	_, err := q.Exec(ctx, `UPDATE `+table+` SET sent_at = coalesce(sent_at, now()) WHERE id = $1`, id)
+// Sent names a debit or a refund the gateway sends to a bank.
+type Sent struct {
+	table, id string
+}
+
+// SentDebit is the debit of payment attempt id.
+func SentDebit(attemptID string) Sent { return Sent{"payment_attempts", attemptID} }
+
+// SentRefund is refund id.
+func SentRefund(refundID string) Sent { return Sent{"refunds", refundID} }
+
+// MarkSent records the first time s was sent.
+func MarkSent(ctx context.Context, q Querier, s Sent) error {
+	_, err := q.conn().Exec(ctx, `UPDATE `+s.table+` SET sent_at = coalesce(sent_at, now()) WHERE id = $1`, s.id)
 	if err != nil {
-		return fmt.Errorf("mark %s sent: %w", id, err)
+		return fmt.Errorf("mark %s sent: %w", s.id, err)
 	}
 	return nil
+}
+
+// SentState is the bank s went to and when it was first sent (nil if it
+// has not been yet).
+func SentState(ctx context.Context, q Querier, s Sent) (bankCode string, sentAt *time.Time, err error) {
+	err = q.conn().QueryRow(ctx, `SELECT bank_code, sent_at FROM `+s.table+` WHERE id = $1`, s.id).Scan(&bankCode, &sentAt)
+	if err = interpretError(err, ""); err == errNoRows {
+		return "", nil, notFound("sent object", s.id)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("sent state of %s: %w", s.id, err)
+	}
+	return bankCode, sentAt, nil
 }
 
 // PayAccount is what paying needs to know of a linked account.
@@ -93,8 +112,9 @@ func AccountForPayment(ctx context.Context, q Querier, citizenID, id string) (*P
 		args = args[:1]
 	}
 	var a PayAccount
-	err := q.QueryRow(ctx, sql, args...).Scan(&a.ID, &a.BankCode, &a.Status)
-	if IsNoRows(err) {
+	err := q.conn().QueryRow(ctx, sql, args...).Scan(&a.ID, &a.BankCode, &a.Status)
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return nil, nil
 	}
 	if err != nil {
@@ -124,7 +144,7 @@ func GetDebitDetails(ctx context.Context, q Querier, id string) (*DebitDetails, 
 	d := &DebitDetails{Attempt: a}
 	var accountID, requestID string
 	var accountIndex, pidIndex []byte
-	err = q.QueryRow(ctx, `SELECT la.id, la.account_index, la.account_sealed, pr.id, pr.citizen_pid_index, pr.citizen_pid_sealed,
+	err = q.conn().QueryRow(ctx, `SELECT la.id, la.account_index, la.account_sealed, pr.id, pr.citizen_pid_index, pr.citizen_pid_sealed,
 		pr.description, pr.dossier_code
 		FROM payment_attempts pa JOIN linked_accounts la ON la.id = pa.account_id
 		JOIN payment_requests pr ON pr.id = pa.payment_request_id WHERE pa.id = $1`, id).
@@ -136,3 +156,6 @@ func GetDebitDetails(ctx context.Context, q Querier, id string) (*DebitDetails, 
 	d.HolderPIDBinding = RequestPIDBinding(requestID, pidIndex)
 	return d, nil
 }
+
+// ID is the debit's payment attempt id, or the refund's id.
+func (s Sent) ID() string { return s.id }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/citizenpay/gateway/internal/pgtx"
 )
 
@@ -28,8 +26,8 @@ const ResultProcessing = "processing"
 // the transaction that applies it. It reports false when (bank, event id)
 // is already recorded: a concurrent duplicate waits here on the primary key
 // until the first transaction ends, then finds its result.
-func ClaimBankEvent(ctx context.Context, tx pgx.Tx, e BankEvent) (bool, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO bank_events (bank_code, event_id, type, object_id, result, body)
+func ClaimBankEvent(ctx context.Context, tx *Tx, e BankEvent) (bool, error) {
+	tag, err := tx.conn().Exec(ctx, `INSERT INTO bank_events (bank_code, event_id, type, object_id, result, body)
 		VALUES ($1, $2, $3, nullif($4, ''), $5, $6) ON CONFLICT DO NOTHING`,
 		e.BankCode, e.EventID, e.Type, e.ObjectID, ResultProcessing, e.Body)
 	if err != nil {
@@ -42,8 +40,8 @@ func ClaimBankEvent(ctx context.Context, tx pgx.Tx, e BankEvent) (bool, error) {
 // the transaction's last write and nothing reads its result, so on a pgtx
 // transaction it goes out with COMMIT (one round trip fewer); an error then
 // fails the commit and rolls everything back.
-func SetBankEventResult(ctx context.Context, tx pgx.Tx, bankCode, eventID, result string) error {
-	if err := pgtx.DeferUntilCommit(ctx, tx, `UPDATE bank_events SET result = $3 WHERE bank_code = $1 AND event_id = $2`,
+func SetBankEventResult(ctx context.Context, tx *Tx, bankCode, eventID, result string) error {
+	if err := pgtx.DeferUntilCommit(ctx, tx.tx, `UPDATE bank_events SET result = $3 WHERE bank_code = $1 AND event_id = $2`,
 		bankCode, eventID, result); err != nil {
 		return fmt.Errorf("record result of bank event %s/%s: %w", bankCode, eventID, err)
 	}
@@ -54,9 +52,10 @@ func SetBankEventResult(ctx context.Context, tx pgx.Tx, bankCode, eventID, resul
 // when there is none.
 func BankEventResult(ctx context.Context, q Querier, bankCode, eventID string) (string, error) {
 	var result string
-	err := q.QueryRow(ctx, `SELECT result FROM bank_events WHERE bank_code = $1 AND event_id = $2`,
+	err := q.conn().QueryRow(ctx, `SELECT result FROM bank_events WHERE bank_code = $1 AND event_id = $2`,
 		bankCode, eventID).Scan(&result)
-	if IsNoRows(err) {
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return "", nil
 	}
 	if err != nil {

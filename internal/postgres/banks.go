@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citizenpay/gateway/internal/bank"
 	"github.com/citizenpay/gateway/internal/fault"
@@ -16,13 +15,13 @@ import (
 // BankStore persists banks with their shared secrets sealed under a key
 // derived from the master key.
 type BankStore struct {
-	pool   *pgxpool.Pool
+	db     *DB
 	sealer *keyring.Sealer
 }
 
 // NewBankStore returns a BankStore.
-func NewBankStore(pool *pgxpool.Pool, k *keyring.Keyring) *BankStore {
-	return &BankStore{pool: pool, sealer: k.Sealer("bank-secrets")}
+func NewBankStore(db *DB, k *keyring.Keyring) *BankStore {
+	return &BankStore{db: db, sealer: k.Sealer("bank-secrets")}
 }
 
 // seal binds a secret to its bank, so a sealed secret copied to another
@@ -47,16 +46,13 @@ func (s *BankStore) open(code string, b []byte) (string, error) {
 
 // Create inserts b. An existing code is refused with invalid_state.
 func (s *BankStore) Create(ctx context.Context, b *bank.Bank) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO banks (code, name, base_url, secret_sealed, created_at, updated_at)
+	_, err := s.db.pool.Exec(ctx, `INSERT INTO banks (code, name, base_url, secret_sealed, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $5)`, b.Code, b.Name, b.BaseURL, s.seal(b.Code, b.Secret), b.CreatedAt)
-	if IsUniqueViolation(err, "") {
-		return fault.New(fault.InvalidState, "bank %s is already onboarded", b.Code)
-	}
-	if err != nil {
-		return fmt.Errorf("insert bank %s: %w", b.Code, err)
+	if err = interpretError(err, b.Code); err != nil {
+		return refusalOr(err, fmt.Errorf("insert bank %s: %w", b.Code, err))
 	}
 	// A gateway that cached the code as unknown finds it at once.
-	return notifyKeyChange(ctx, s.pool, KeyBank, b.Code)
+	return notifyKeyChange(ctx, s.db, KeyBank, b.Code)
 }
 
 const bankColumns = `code, name, base_url, secret_sealed, previous_secret_sealed, previous_secret_expires_at, created_at, updated_at`
@@ -83,8 +79,9 @@ func (s *BankStore) scan(row pgx.Row) (*bank.Bank, error) {
 
 // ByCode returns the bank with code, or a not_found fault.
 func (s *BankStore) ByCode(ctx context.Context, code string) (*bank.Bank, error) {
-	b, err := s.scan(s.pool.QueryRow(ctx, `SELECT `+bankColumns+` FROM banks WHERE code = $1`, code))
-	if IsNoRows(err) {
+	b, err := s.scan(s.db.pool.QueryRow(ctx, `SELECT `+bankColumns+` FROM banks WHERE code = $1`, code))
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return nil, fault.New(fault.NotFound, "no bank %s", code)
 	}
 	if err != nil {
@@ -95,7 +92,7 @@ func (s *BankStore) ByCode(ctx context.Context, code string) (*bank.Bank, error)
 
 // List returns every bank by code.
 func (s *BankStore) List(ctx context.Context) ([]*bank.Bank, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+bankColumns+` FROM banks ORDER BY code`)
+	rows, err := s.db.pool.Query(ctx, `SELECT `+bankColumns+` FROM banks ORDER BY code`)
 	if err != nil {
 		return nil, fmt.Errorf("list banks: %w", err)
 	}
@@ -119,9 +116,10 @@ func (s *BankStore) List(ctx context.Context) ([]*bank.Bank, error) {
 // one at once: no previous secret is kept, not even one still in an earlier
 // grace.
 func (s *BankStore) RotateSecret(ctx context.Context, code, secret string, graceUntil time.Time) error {
-	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		b, err := s.scan(tx.QueryRow(ctx, `SELECT `+bankColumns+` FROM banks WHERE code = $1 FOR UPDATE`, code))
-		if IsNoRows(err) {
+	return s.db.InTx(ctx, func(tx *Tx) error {
+		b, err := s.scan(tx.conn().QueryRow(ctx, `SELECT `+bankColumns+` FROM banks WHERE code = $1 FOR UPDATE`, code))
+		err = interpretError(err, "")
+		if err == errNoRows {
 			return fault.New(fault.NotFound, "no bank %s", code)
 		}
 		if err != nil {
@@ -132,7 +130,7 @@ func (s *BankStore) RotateSecret(ctx context.Context, code, secret string, grace
 		if !graceUntil.IsZero() {
 			previous, expires = s.seal(code, b.Secret), &graceUntil
 		}
-		_, err = tx.Exec(ctx, `UPDATE banks SET secret_sealed = $2, previous_secret_sealed = $3,
+		_, err = tx.conn().Exec(ctx, `UPDATE banks SET secret_sealed = $2, previous_secret_sealed = $3,
 			previous_secret_expires_at = $4, updated_at = now() WHERE code = $1`,
 			code, s.seal(code, secret), previous, expires)
 		if err != nil {

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // EnsureCitizen returns the id of the citizen whose pid has blind index
@@ -12,12 +10,12 @@ import (
 // sightings agree on one row: the index is unique.
 func EnsureCitizen(ctx context.Context, q Querier, newID string, pid SealedPID) (string, error) {
 	var id string
-	err := q.QueryRow(ctx, `INSERT INTO citizens (id, pid_index, pid_sealed) VALUES ($1, $2, $3)
+	err := q.conn().QueryRow(ctx, `INSERT INTO citizens (id, pid_index, pid_sealed) VALUES ($1, $2, $3)
 		ON CONFLICT (pid_index) DO NOTHING RETURNING id`, newID, pid.Index, pid.Sealed).Scan(&id)
 	if err == nil {
 		return id, nil
 	}
-	if !IsNoRows(err) {
+	if err = interpretError(err, ""); err != errNoRows {
 		return "", fmt.Errorf("insert citizen: %w", err)
 	}
 	id, err = CitizenByIndex(ctx, q, pid.Index)
@@ -34,8 +32,9 @@ func EnsureCitizen(ctx context.Context, q Querier, newID string, pid SealedPID) 
 // when the gateway has never seen them. It writes nothing.
 func CitizenByIndex(ctx context.Context, q Querier, pidIndex []byte) (string, error) {
 	var id string
-	err := q.QueryRow(ctx, `SELECT id FROM citizens WHERE pid_index = $1`, pidIndex).Scan(&id)
-	if IsNoRows(err) {
+	err := q.conn().QueryRow(ctx, `SELECT id FROM citizens WHERE pid_index = $1`, pidIndex).Scan(&id)
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return "", nil
 	}
 	if err != nil {
@@ -47,10 +46,11 @@ func CitizenByIndex(ctx context.Context, q Querier, pidIndex []byte) (string, er
 // LockCitizen takes the citizen's row lock, which serialises every change to
 // their accounts (the active count, the default). NO KEY UPDATE does not block
 // rows that merely reference the citizen.
-func LockCitizen(ctx context.Context, tx pgx.Tx, id string) error {
+func LockCitizen(ctx context.Context, tx *Tx, id string) error {
 	var got string
-	err := tx.QueryRow(ctx, `SELECT id FROM citizens WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&got)
-	if IsNoRows(err) {
+	err := tx.conn().QueryRow(ctx, `SELECT id FROM citizens WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&got)
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return notFound("citizen", id)
 	}
 	if err != nil {

@@ -1,12 +1,13 @@
-// Package postgres is the gateway's PostgreSQL adapter: the pool, the schema
-// migrations, and the stores that persist the domain.
+// Package postgres is the gateway's PostgreSQL store: the pool, the schema
+// migrations, and the statements that persist the domain. It is the only
+// package that speaks SQL or names a driver type: the rest of the gateway
+// holds a *DB, which reads and begins transactions, or the *Tx a
+// transaction gives its work, and gets domain values and fault errors back.
 package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
@@ -46,47 +47,113 @@ func Open(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error
 	return pool, nil
 }
 
+// querier is what a pool, a connection and a transaction share: what the
+// statements of this package run on.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// Querier is a *DB or a *Tx: anything a read may run on. Only this package
+// can run a statement on it.
+type Querier interface {
+	conn() querier
+}
+
+// DB is the store: a pool of connections to the gateway's database.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// NewDB is the store on pool.
+func NewDB(pool *pgxpool.Pool) *DB { return &DB{pool: pool} }
+
+func (db *DB) conn() querier { return db.pool }
+
+// Pool is the pool under the store, for the job queue's driver and for
+// the jobs, which share its transactions.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Tx is a transaction of the store. Work given a *Tx reads and writes
+// through this package's functions; the transaction's owner commits it.
+type Tx struct {
+	tx pgx.Tx
+}
+
+// WrapTx makes a driver transaction a store transaction, for the job
+// queue's workers, which are handed one.
+func WrapTx(tx pgx.Tx) *Tx { return &Tx{tx: tx} }
+
+func (tx *Tx) conn() querier { return tx.tx }
+
+// Driver is the driver's transaction under tx, for the job queue, which
+// inserts its jobs in the caller's transaction.
+func (tx *Tx) Driver() pgx.Tx { return tx.tx }
+
+// AfterCommit runs fn once tx has committed, and reports whether it will
+// (pgtx.AfterCommit): fn is for speed only, never for correctness.
+func (tx *Tx) AfterCommit(fn func()) bool { return pgtx.AfterCommit(tx.tx, fn) }
+
 // InTx runs fn in a transaction, committing when it returns nil. BEGIN is
 // pipelined with the first statement and held-back writes with COMMIT
 // (internal/pgtx): fewer round trips on every transaction.
-func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return pgtx.InTx(ctx, pool, fn)
+func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
+	return pgtx.InTx(ctx, db.pool, func(t pgx.Tx) error { return fn(&Tx{tx: t}) })
 }
 
-// SQLSTATE codes the stores translate.
-const (
-	codeUniqueViolation     = "23505"
-	codeForeignKeyViolation = "23503"
-	codeCheckViolation      = "23514"
-)
-
-// IsUniqueViolation reports whether err is a unique violation, on constraint
-// when constraint is not empty.
-func IsUniqueViolation(err error, constraint string) bool {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != codeUniqueViolation {
-		return false
+// Begin starts a transaction whose owner commits or rolls it back. Nothing
+// is sent yet: BEGIN goes out with its first statement.
+func (db *DB) Begin(ctx context.Context) (*OwnedTx, error) {
+	t, err := pgtx.Begin(ctx, db.pool)
+	if err != nil {
+		return nil, interpretError(err, "begin")
 	}
-	return constraint == "" || pgErr.ConstraintName == constraint
+	return &OwnedTx{Tx: Tx{tx: t}, t: t}, nil
 }
 
-// IsNoRows reports whether err means a query found nothing.
-func IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
-
-// IsUnavailable reports whether err means PostgreSQL could not be reached
-// or is shutting down, as opposed to refusing a statement.
-func IsUnavailable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		// Class 08: connection exception; 57P0x: operator intervention.
-		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")
-	}
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) {
-		return true
-	}
-	return pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "connect")
+// OwnedTx is a transaction begun with Begin: its owner ends it.
+type OwnedTx struct {
+	Tx
+	t *pgtx.Tx
 }
+
+// Commit commits the transaction, with the writes held back for it.
+func (o *OwnedTx) Commit(ctx context.Context) error {
+	if err := o.t.Commit(ctx); err != nil {
+		return interpretError(err, "commit")
+	}
+	return nil
+}
+
+// Rollback rolls the transaction back; after a commit it does nothing.
+func (o *OwnedTx) Rollback(ctx context.Context) { _ = o.t.Rollback(ctx) }
+
+// atCommit holds back a last write for COMMIT (pgtx.Tx.AtCommit).
+func (o *OwnedTx) atCommit(sql string, args ...any) { o.t.AtCommit(sql, args...) }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
+
+// Savepoint runs fn in a savepoint of tx: when fn fails, its writes are
+// undone, its error returned, and tx goes on.
+func (tx *Tx) Savepoint(ctx context.Context, fn func(*Tx) error) error {
+	sp, err := tx.tx.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(&Tx{tx: sp}); err != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return fmt.Errorf("rollback to savepoint: %w", rerr)
+		}
+		return err
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.pool.Close() }

@@ -54,7 +54,7 @@ func ClaimDue(ctx context.Context, q Querier, c Claim) ([]Due, error) {
 	if skip == nil {
 		skip = []string{}
 	}
-	rows, err := q.Query(ctx, `WITH due AS (
+	rows, err := q.conn().Query(ctx, `WITH due AS (
 			SELECT id, portal_id, next_attempt_at FROM events
 			WHERE next_attempt_at <= now() AND portal_id <> ALL($3)
 			ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED),
@@ -106,7 +106,7 @@ func RecordAttempts(ctx context.Context, q Querier, as []Attempt) (int64, error)
 		ids[i], gens[i] = a.EventID, int32(a.Generation)
 		ats[i], statuses[i], problems[i], nexts[i] = toDBOutcome(a.Outcome)
 	}
-	tag, err := q.Exec(ctx, `UPDATE events e SET delivery_status = a.status,
+	tag, err := q.conn().Exec(ctx, `UPDATE events e SET delivery_status = a.status,
 			delivered_at = CASE WHEN a.status = 'delivered' THEN a.at END,
 			delivery_attempts = e.delivery_attempts + 1, last_attempt_at = a.at, last_error = a.problem,
 			next_attempt_at = CASE WHEN a.status = 'pending' THEN a.next_at END
@@ -140,7 +140,7 @@ func toDBOutcome(o delivery.Outcome) (at time.Time, status string, problem *stri
 // in generation gen: its portal's endpoint is disabled, and enabling it puts
 // the event back in line.
 func Hold(ctx context.Context, q Querier, eventID string, gen int) error {
-	if _, err := q.Exec(ctx, `UPDATE events SET next_attempt_at = NULL
+	if _, err := q.conn().Exec(ctx, `UPDATE events SET next_attempt_at = NULL
 		WHERE id = $1 AND delivery_generation = $2 AND delivery_status = 'pending'`, eventID, gen); err != nil {
 		return fmt.Errorf("hold event %s: %w", eventID, err)
 	}
@@ -158,11 +158,12 @@ type Requeued struct {
 // (delivery_requeued_at: the retry horizon starts again). It returns the event's
 // portal and new generation, or a not_found fault.
 func ResetDelivery(ctx context.Context, q Querier, eventID string) (portalID string, gen int, err error) {
-	err = q.QueryRow(ctx, `UPDATE events SET delivery_status = 'pending', delivery_attempts = 0, delivered_at = NULL,
+	err = q.conn().QueryRow(ctx, `UPDATE events SET delivery_status = 'pending', delivery_attempts = 0, delivered_at = NULL,
 		delivery_generation = delivery_generation + 1, delivery_requeued_at = now(),
 		next_attempt_at = now()
 		WHERE id = $1 RETURNING portal_id, delivery_generation`, eventID).Scan(&portalID, &gen)
-	if IsNoRows(err) {
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return "", 0, fault.New(fault.NotFound, "no event %s", eventID)
 	}
 	if err != nil {
@@ -175,7 +176,7 @@ func ResetDelivery(ctx context.Context, q Querier, eventID string) (portalID str
 // back to pending in a new generation with no attempts, due now, and returns them,
 // oldest first.
 func ResetDeliveries(ctx context.Context, q Querier, portalID string, status delivery.Status) ([]Requeued, error) {
-	rows, err := q.Query(ctx, `WITH reset AS (
+	rows, err := q.conn().Query(ctx, `WITH reset AS (
 			UPDATE events SET delivery_status = 'pending', delivery_attempts = 0, delivered_at = NULL,
 				delivery_generation = delivery_generation + 1, delivery_requeued_at = now(),
 				next_attempt_at = now()
@@ -200,9 +201,10 @@ func ResetDeliveries(ctx context.Context, q Querier, portalID string, status del
 // whether its webhook endpoint is disabled, or a not_found fault. It reads
 // no secret.
 func PortalWebhookState(ctx context.Context, q Querier, ref string) (portalID string, disabled bool, err error) {
-	err = q.QueryRow(ctx, `SELECT id, webhook_disabled_at IS NOT NULL FROM portals WHERE id = $1 OR key_id = $1`, ref).
+	err = q.conn().QueryRow(ctx, `SELECT id, webhook_disabled_at IS NOT NULL FROM portals WHERE id = $1 OR key_id = $1`, ref).
 		Scan(&portalID, &disabled)
-	if IsNoRows(err) {
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return "", false, fault.New(fault.NotFound, "no portal %s", ref)
 	}
 	if err != nil {
@@ -214,7 +216,7 @@ func PortalWebhookState(ctx context.Context, q Querier, ref string) (portalID st
 // DisableWebhook stops deliveries to the portal's endpoint from at (after a
 // 410 Gone). It reports whether the endpoint was enabled until then.
 func DisableWebhook(ctx context.Context, q Querier, portalID string, at time.Time) (bool, error) {
-	tag, err := q.Exec(ctx, `UPDATE portals SET webhook_disabled_at = $2, updated_at = $2
+	tag, err := q.conn().Exec(ctx, `UPDATE portals SET webhook_disabled_at = $2, updated_at = $2
 		WHERE id = $1 AND webhook_disabled_at IS NULL`, portalID, at)
 	if err != nil {
 		return false, fmt.Errorf("disable webhook of %s: %w", portalID, err)
@@ -225,7 +227,7 @@ func DisableWebhook(ctx context.Context, q Querier, portalID string, at time.Tim
 // EnableWebhook lets deliveries to the portal's endpoint resume. It reports
 // whether the endpoint was disabled.
 func EnableWebhook(ctx context.Context, q Querier, portalID string) (bool, error) {
-	tag, err := q.Exec(ctx, `UPDATE portals SET webhook_disabled_at = NULL, updated_at = now()
+	tag, err := q.conn().Exec(ctx, `UPDATE portals SET webhook_disabled_at = NULL, updated_at = now()
 		WHERE id = $1 AND webhook_disabled_at IS NOT NULL`, portalID)
 	if err != nil {
 		return false, fmt.Errorf("enable webhook of %s: %w", portalID, err)

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // StoredEvent is an event as kept: its number in the portal's sequence and
@@ -18,19 +15,26 @@ type StoredEvent struct {
 	Payload []byte
 }
 
-// InsertEvent writes an event in the transaction of the change it reports.
-// Its sequence number comes later, from SequenceEvents.
-func InsertEvent(ctx context.Context, q Querier, id, portalID, typ string, payload []byte, at time.Time, dueIn time.Duration) error {
-	if _, err := q.Exec(ctx, insertEvent, id, portalID, typ, payload, at, dueIn.Microseconds()); err != nil {
-		return fmt.Errorf("insert event %s: %w", id, err)
-	}
-	return nil
+// NewEvent is an event to write: what the webhook and the event feed will
+// carry, due for delivery DueIn from now.
+type NewEvent struct {
+	ID, PortalID, Type string
+	Payload            []byte
+	At                 time.Time
+	DueIn              time.Duration
 }
 
-// QueueInsertEvent queues InsertEvent's statement in b, to be pipelined with
-// the change it reports; wrap its error with the event's id.
-func QueueInsertEvent(b *pgx.Batch, id, portalID, typ string, payload []byte, at time.Time, dueIn time.Duration) {
-	b.Queue(insertEvent, id, portalID, typ, payload, at, dueIn.Microseconds())
+func (e NewEvent) args() []any {
+	return []any{e.ID, e.PortalID, e.Type, e.Payload, e.At, e.DueIn.Microseconds()}
+}
+
+// InsertEvent writes an event in the transaction of the change it reports.
+// Its sequence number comes later, from SequenceEvents.
+func InsertEvent(ctx context.Context, tx *Tx, e NewEvent) error {
+	if _, err := tx.conn().Exec(ctx, insertEvent, e.args()...); err != nil {
+		return fmt.Errorf("insert event %s: %w", e.ID, err)
+	}
+	return nil
 }
 
 // insertEvent writes an event due for delivery dueIn (microseconds) from
@@ -42,17 +46,17 @@ const insertEvent = `INSERT INTO events (id, portal_id, type, payload, created_a
 // order they became visible. It holds the portal's row lock while it works,
 // so numbers are given in one order and an event that committed late gets a
 // number after every event a poller has already seen.
-func SequenceEvents(ctx context.Context, pool *pgxpool.Pool, portalID string) error {
-	return InTx(ctx, pool, func(tx pgx.Tx) error {
+func SequenceEvents(ctx context.Context, db *DB, portalID string) error {
+	return db.InTx(ctx, func(tx *Tx) error {
 		var seq int64
 		// NO KEY UPDATE: does not block inserts that reference the portal.
-		err := tx.QueryRow(ctx, `SELECT event_seq FROM portals WHERE id = $1 FOR NO KEY UPDATE`, portalID).Scan(&seq)
+		err := tx.conn().QueryRow(ctx, `SELECT event_seq FROM portals WHERE id = $1 FOR NO KEY UPDATE`, portalID).Scan(&seq)
 		if err != nil {
 			return fmt.Errorf("lock portal %s for sequencing: %w", portalID, err)
 		}
 		// A new statement: its snapshot sees every sequencing committed
 		// before the lock was granted.
-		tag, err := tx.Exec(ctx, `UPDATE events e SET seq = $2 + n.rn
+		tag, err := tx.conn().Exec(ctx, `UPDATE events e SET seq = $2 + n.rn
 			FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS rn
 			      FROM events WHERE portal_id = $1 AND seq IS NULL) n
 			WHERE e.id = n.id`, portalID, seq)
@@ -60,7 +64,7 @@ func SequenceEvents(ctx context.Context, pool *pgxpool.Pool, portalID string) er
 			return fmt.Errorf("sequence events of %s: %w", portalID, err)
 		}
 		if n := tag.RowsAffected(); n > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE portals SET event_seq = event_seq + $2 WHERE id = $1`, portalID, n); err != nil {
+			if _, err := tx.conn().Exec(ctx, `UPDATE portals SET event_seq = event_seq + $2 WHERE id = $1`, portalID, n); err != nil {
 				return fmt.Errorf("advance event sequence of %s: %w", portalID, err)
 			}
 		}
@@ -70,7 +74,7 @@ func SequenceEvents(ctx context.Context, pool *pgxpool.Pool, portalID string) er
 
 // ListEvents returns up to limit of the portal's numbered events after seq.
 func ListEvents(ctx context.Context, q Querier, portalID string, after int64, limit int) ([]StoredEvent, error) {
-	rows, err := q.Query(ctx, `SELECT id, seq, type, payload FROM events
+	rows, err := q.conn().Query(ctx, `SELECT id, seq, type, payload FROM events
 		WHERE portal_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, portalID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)

@@ -25,7 +25,7 @@ func InsertIncident(ctx context.Context, q Querier, kind incident.Kind, bankCode
 		return fmt.Errorf("encode incident evidence: %w", err)
 	}
 	incID := id.New(id.Incident)
-	if _, err := q.Exec(ctx, `INSERT INTO incidents (id, kind, bank_code, object_id, summary, evidence)
+	if _, err := q.conn().Exec(ctx, `INSERT INTO incidents (id, kind, bank_code, object_id, summary, evidence)
 		VALUES ($1, $2, nullif($3, ''), nullif($4, ''), $5, $6)`, incID, string(kind), bankCode, objectID, summary, ev); err != nil {
 		return fmt.Errorf("insert incident %s (%s): %w", incID, kind, err)
 	}
@@ -42,12 +42,12 @@ const incidentLockClass = 1_000_601
 // taking the bank's incident lock until tx ends: recorders of one bank's
 // incidents in every gateway process then count one another, and a bound
 // checked with the count holds. It reads the open-incident index.
-func RecentBankIncidents(ctx context.Context, tx pgx.Tx, bankCode string, window time.Duration) (int, error) {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, incidentLockClass, bankCode); err != nil {
+func RecentBankIncidents(ctx context.Context, tx *Tx, bankCode string, window time.Duration) (int, error) {
+	if _, err := tx.conn().Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, incidentLockClass, bankCode); err != nil {
 		return 0, fmt.Errorf("lock incidents of bank %s: %w", bankCode, err)
 	}
 	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM incidents
+	if err := tx.conn().QueryRow(ctx, `SELECT count(*) FROM incidents
 		WHERE status = 'open' AND created_at > now() - make_interval(secs => $2) AND bank_code = $1`, bankCode, window.Seconds()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count incidents of bank %s: %w", bankCode, err)
 	}
@@ -74,7 +74,7 @@ func scanIncident(row pgx.Row) (*incident.Incident, error) {
 // ListIncidents returns up to limit incidents of status ("" for all),
 // newest first.
 func ListIncidents(ctx context.Context, q Querier, status incident.Status, limit int) ([]*incident.Incident, error) {
-	rows, err := q.Query(ctx, `SELECT `+incidentColumns+` FROM incidents
+	rows, err := q.conn().Query(ctx, `SELECT `+incidentColumns+` FROM incidents
 		WHERE $1 = '' OR status = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, string(status), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
@@ -100,8 +100,9 @@ func GetIncident(ctx context.Context, q Querier, incID string, lock bool) (*inci
 	if lock {
 		sql += ` FOR UPDATE`
 	}
-	in, err := scanIncident(q.QueryRow(ctx, sql, incID))
-	if IsNoRows(err) {
+	in, err := scanIncident(q.conn().QueryRow(ctx, sql, incID))
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return nil, fault.New(fault.NotFound, "no incident %s", incID)
 	}
 	if err != nil {
@@ -112,8 +113,8 @@ func GetIncident(ctx context.Context, q Querier, incID string, lock bool) (*inci
 
 // SaveResolution writes a resolved incident's resolution. It writes over
 // an open row only: an incident is resolved once.
-func SaveResolution(ctx context.Context, tx pgx.Tx, in *incident.Incident) error {
-	tag, err := tx.Exec(ctx, `UPDATE incidents SET status = $2, resolution = $3, resolved_at = $4
+func SaveResolution(ctx context.Context, tx *Tx, in *incident.Incident) error {
+	tag, err := tx.conn().Exec(ctx, `UPDATE incidents SET status = $2, resolution = $3, resolved_at = $4
 		WHERE id = $1 AND status = 'open'`, in.ID(), string(in.Status()), in.Resolution(), in.ResolvedAt())
 	if err != nil {
 		return fmt.Errorf("resolve incident %s: %w", in.ID(), err)

@@ -28,7 +28,7 @@ const (
 
 // notifyKeyChange announces that the key of kind changed.
 func notifyKeyChange(ctx context.Context, q Querier, kind, key string) error {
-	if _, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, KeyChangesChannel, kind+":"+key); err != nil {
+	if _, err := q.conn().Exec(ctx, `SELECT pg_notify($1, $2)`, KeyChangesChannel, kind+":"+key); err != nil {
 		return fmt.Errorf("announce the change of %s %s: %w", kind, key, err)
 	}
 	return nil

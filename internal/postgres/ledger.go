@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"github.com/citizenpay/gateway/internal/ledger"
@@ -36,7 +35,7 @@ SELECT id, (SELECT count(*) FROM p) FROM t`
 // error wrapping ledger.ErrInvalidTransaction, ErrInvalidAmount or
 // ErrUnbalanced for a malformed t, before anything is written; any other
 // error is PostgreSQL's.
-func PostLedger(ctx context.Context, tx pgx.Tx, t ledger.Transaction) error {
+func PostLedger(ctx context.Context, tx *Tx, t ledger.Transaction) error {
 	if err := t.Check(); err != nil {
 		return fmt.Errorf("post ledger transaction: %w", err)
 	}
@@ -48,8 +47,9 @@ func PostLedger(ctx context.Context, tx pgx.Tx, t ledger.Transaction) error {
 		accounts[i], directions[i], amounts[i] = string(p.Account), string(p.Direction), p.Amount.String()
 	}
 	var id, n int64
-	err := tx.QueryRow(ctx, postLedgerSQL, t.Cause(), string(t.Kind()), accounts, directions, amounts, t.Currency()).Scan(&id, &n)
-	if IsNoRows(err) {
+	err := tx.conn().QueryRow(ctx, postLedgerSQL, t.Cause(), string(t.Kind()), accounts, directions, amounts, t.Currency()).Scan(&id, &n)
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), ledger.ErrAlreadyPosted)
 	}
 	if err != nil {
@@ -64,7 +64,7 @@ func PostLedger(ctx context.Context, tx pgx.Tx, t ledger.Transaction) error {
 // Balances returns every ledger account's total debits and credits, in
 // account order.
 func Balances(ctx context.Context, q Querier) ([]ledger.Balance, error) {
-	rows, err := q.Query(ctx, `SELECT account,
+	rows, err := q.conn().Query(ctx, `SELECT account,
 			coalesce(sum(amount) FILTER (WHERE direction = 'debit'), 0)::text,
 			coalesce(sum(amount) FILTER (WHERE direction = 'credit'), 0)::text
 		FROM ledger_postings GROUP BY account ORDER BY account`)

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -58,7 +57,7 @@ func balancesOf(t *testing.T, ctx context.Context, q postgres.Querier) map[ledge
 func TestPostLedgerAndBalances(t *testing.T) {
 	t.Parallel()
 	ctx, pool := ledgerSetup(t)
-	err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
+	err := postgres.NewDB(pool).InTx(ctx, func(tx *postgres.Tx) error {
 		for _, lt := range []ledger.Transaction{
 			debit(t, "pa_1", "VCB", "ptl_a", "75000"),
 			debit(t, "pa_2", "TCB", "ptl_a", "50000"),
@@ -73,7 +72,7 @@ func TestPostLedgerAndBalances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := balancesOf(t, ctx, pool)
+	got := balancesOf(t, ctx, postgres.NewDB(pool))
 	want := map[ledger.Account]string{
 		"bank_clearing:TCB":    "50000/0",
 		"bank_clearing:VCB":    "75000/25000",
@@ -87,7 +86,7 @@ func TestPostLedgerAndBalances(t *testing.T) {
 			t.Errorf("%s = %s, want %s", k, got[k], v)
 		}
 	}
-	bs, err := postgres.Balances(ctx, pool)
+	bs, err := postgres.Balances(ctx, postgres.NewDB(pool))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +110,7 @@ func TestPostLedgerTwiceForOneCause(t *testing.T) {
 	first := debit(t, "pa_1", "VCB", "ptl_a", "75000")
 	// Another amount, even another bank: the cause alone decides.
 	second := debit(t, "pa_1", "TCB", "ptl_a", "1")
-	err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
+	err := postgres.NewDB(pool).InTx(ctx, func(tx *postgres.Tx) error {
 		if err := postgres.PostLedger(ctx, tx, first); err != nil {
 			return err
 		}
@@ -120,17 +119,17 @@ func TestPostLedgerTwiceForOneCause(t *testing.T) {
 			t.Errorf("second posting in the same tx: %v, want ErrAlreadyPosted", err)
 		}
 		// The transaction is still usable: the duplicate aborted nothing.
-		_, err = tx.Exec(ctx, "SELECT 1")
+		_, err = postgres.Balances(ctx, tx)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = postgres.InTx(ctx, pool, func(tx pgx.Tx) error { return postgres.PostLedger(ctx, tx, second) })
+	err = postgres.NewDB(pool).InTx(ctx, func(tx *postgres.Tx) error { return postgres.PostLedger(ctx, tx, second) })
 	if !errors.Is(err, ledger.ErrAlreadyPosted) {
 		t.Errorf("second posting in a later tx: %v, want ErrAlreadyPosted", err)
 	}
-	got := balancesOf(t, ctx, pool)
+	got := balancesOf(t, ctx, postgres.NewDB(pool))
 	if len(got) != 2 || got["bank_clearing:VCB"] != "75000/0" || got["portal_payable:ptl_a"] != "0/75000" {
 		t.Errorf("balances = %v", got)
 	}
@@ -147,7 +146,7 @@ func TestPostLedgerConcurrently(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			errs[i] = postgres.InTx(ctx, pool, func(tx pgx.Tx) error { return postgres.PostLedger(ctx, tx, lt) })
+			errs[i] = postgres.NewDB(pool).InTx(ctx, func(tx *postgres.Tx) error { return postgres.PostLedger(ctx, tx, lt) })
 		})
 	}
 	close(start)
@@ -178,7 +177,7 @@ func TestPostLedgerConcurrently(t *testing.T) {
 func TestPostLedgerRefusesAMalformedTransaction(t *testing.T) {
 	t.Parallel()
 	ctx, pool := ledgerSetup(t)
-	err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error { return postgres.PostLedger(ctx, tx, ledger.Transaction{}) })
+	err := postgres.NewDB(pool).InTx(ctx, func(tx *postgres.Tx) error { return postgres.PostLedger(ctx, tx, ledger.Transaction{}) })
 	if !errors.Is(err, ledger.ErrInvalidTransaction) {
 		t.Errorf("zero transaction: %v, want ErrInvalidTransaction", err)
 	}
@@ -193,7 +192,7 @@ func TestPostLedgerRefusesAMalformedTransaction(t *testing.T) {
 func TestLedgerSchemaRefuses(t *testing.T) {
 	t.Parallel()
 	ctx, pool := ledgerSetup(t)
-	err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
+	err := postgres.NewDB(pool).InTx(ctx, func(tx *postgres.Tx) error {
 		return postgres.PostLedger(ctx, tx, debit(t, "pa_ok", "VCB", "ptl_a", "100"))
 	})
 	if err != nil {
@@ -233,9 +232,9 @@ func TestLedgerSchemaRefuses(t *testing.T) {
 		{"truncating the postings", []string{`TRUNCATE ledger_postings, ledger_transactions`}, "append-only"},
 	}
 	for _, tt := range tests {
-		err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
+		err := postgres.NewDB(pool).InTx(ctx, func(tx *postgres.Tx) error {
 			for _, s := range tt.sql {
-				if _, err := tx.Exec(ctx, s); err != nil {
+				if _, err := tx.Driver().Exec(ctx, s); err != nil {
 					return err
 				}
 			}
@@ -245,7 +244,7 @@ func TestLedgerSchemaRefuses(t *testing.T) {
 			t.Errorf("%s: err = %v, want it to mention %q", tt.name, err, tt.want)
 		}
 	}
-	got := balancesOf(t, ctx, pool)
+	got := balancesOf(t, ctx, postgres.NewDB(pool))
 	if len(got) != 2 || got["bank_clearing:VCB"] != "100/0" {
 		t.Errorf("the ledger changed: %v", got)
 	}

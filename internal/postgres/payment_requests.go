@@ -9,19 +9,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/payment"
 )
-
-// Querier is what a pool, a connection and a transaction share.
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
 
 // itemRow is an item as stored in the items column.
 type itemRow struct {
@@ -60,37 +52,28 @@ type SealedPID struct {
 	Sealed []byte
 }
 
-// InsertPaymentRequest inserts r. A second live request for the same
-// dossier is refused with duplicate_dossier.
-func InsertPaymentRequest(ctx context.Context, q Querier, r *payment.Request, pid SealedPID) error {
+// InsertPaymentRequest inserts r with its first event e, in one round
+// trip: they do not depend on each other. A second live request for the
+// same dossier is refused with duplicate_dossier.
+func InsertPaymentRequest(ctx context.Context, tx *Tx, r *payment.Request, pid SealedPID, e NewEvent) error {
 	sql, args, err := paymentRequestInsert(r, pid)
 	if err != nil {
 		return err
 	}
-	_, err = q.Exec(ctx, sql, args...)
-	return PaymentRequestInsertError(r, err)
-}
-
-// QueueInsertPaymentRequest queues r's insert in b, to be pipelined with
-// other statements; pass the statement's error to PaymentRequestInsertError.
-func QueueInsertPaymentRequest(b *pgx.Batch, r *payment.Request, pid SealedPID) error {
-	sql, args, err := paymentRequestInsert(r, pid)
-	if err != nil {
-		return err
-	}
+	b := &pgx.Batch{}
 	b.Queue(sql, args...)
-	return nil
-}
-
-// PaymentRequestInsertError translates the error of r's insert.
-func PaymentRequestInsertError(r *payment.Request, err error) error {
-	if IsUniqueViolation(err, "payment_requests_live_dossier") {
-		return fault.New(fault.DuplicateDossier, "dossier %s already has a live payment request", r.DossierCode)
+	b.Queue(insertEvent, e.args()...)
+	br := tx.conn().SendBatch(ctx, b)
+	_, err = br.Exec()
+	if err = interpretError(err, r.DossierCode); err != nil {
+		err = refusalOr(err, fmt.Errorf("insert payment request %s: %w", r.ID, err))
+	} else if _, err = br.Exec(); err != nil {
+		err = fmt.Errorf("insert event %s: %w", e.ID, err)
 	}
-	if err != nil {
-		return fmt.Errorf("insert payment request %s: %w", r.ID, err)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("insert payment request %s: %w", r.ID, cerr)
 	}
-	return nil
+	return err
 }
 
 func paymentRequestInsert(r *payment.Request, pid SealedPID) (string, []any, error) {
@@ -182,8 +165,9 @@ func GetPaymentRequest(ctx context.Context, q Querier, scope RequestScope, id st
 	if err != nil {
 		return nil, fmt.Errorf("get payment request %s: %w", id, err)
 	}
-	r, err := scanRequest(q.QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = $1 AND `+cond, args...))
-	if IsNoRows(err) {
+	r, err := scanRequest(q.conn().QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = $1 AND `+cond, args...))
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return nil, notFound("payment request", id)
 	}
 	if err != nil {
@@ -235,7 +219,7 @@ func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter, known 
 	args = append(args, f.Limit+1)
 	// The page's ids and versions first; then the rows the caller does not
 	// know, whole. A row changed in between is listed as it is by then.
-	rows, err := q.Query(ctx, `SELECT id, version FROM payment_requests WHERE `+strings.Join(conds, " AND ")+
+	rows, err := q.conn().Query(ctx, `SELECT id, version FROM payment_requests WHERE `+strings.Join(conds, " AND ")+
 		fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list payment requests: %w", err)
@@ -266,7 +250,7 @@ func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter, known 
 	if len(missing) == 0 {
 		return out, more, nil
 	}
-	rows, err = q.Query(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = ANY($1)`, missing)
+	rows, err = q.conn().Query(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = ANY($1)`, missing)
 	if err != nil {
 		return nil, false, fmt.Errorf("list payment requests: %w", err)
 	}
@@ -292,7 +276,7 @@ func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter, known 
 
 // LockPaymentRequest reads the request id within scope FOR UPDATE, so that
 // of two racing changes one waits and then sees the other's result.
-func LockPaymentRequest(ctx context.Context, tx pgx.Tx, scope RequestScope, id string) (*payment.Request, error) {
+func LockPaymentRequest(ctx context.Context, tx *Tx, scope RequestScope, id string) (*payment.Request, error) {
 	args := []any{id}
 	cond, err := scope.where(&args)
 	if err != nil {
@@ -305,14 +289,15 @@ func LockPaymentRequest(ctx context.Context, tx pgx.Tx, scope RequestScope, id s
 // portal or citizen it belongs to: for the gateway's own changes (expiry, a
 // bank's outcome, the operator's tools), never on behalf of a portal or a
 // citizen, whose calls go through LockPaymentRequest with their scope.
-func LockPaymentRequestUnscoped(ctx context.Context, tx pgx.Tx, id string) (*payment.Request, error) {
+func LockPaymentRequestUnscoped(ctx context.Context, tx *Tx, id string) (*payment.Request, error) {
 	return lockRequest(ctx, tx, id, "true", []any{id})
 }
 
 // lockRequest locks request id ($1 of args) where cond also holds.
-func lockRequest(ctx context.Context, tx pgx.Tx, id, cond string, args []any) (*payment.Request, error) {
-	r, err := scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = $1 AND `+cond+` FOR UPDATE`, args...))
-	if IsNoRows(err) {
+func lockRequest(ctx context.Context, tx *Tx, id, cond string, args []any) (*payment.Request, error) {
+	r, err := scanRequest(tx.conn().QueryRow(ctx, `SELECT `+requestColumns+` FROM payment_requests WHERE id = $1 AND `+cond+` FOR UPDATE`, args...))
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return nil, notFound("payment request", id)
 	}
 	if err != nil {
@@ -323,7 +308,7 @@ func lockRequest(ctx context.Context, tx pgx.Tx, id, cond string, args []any) (*
 
 // SavePaymentRequest writes r's mutable fields. It is conditional on the
 // version r was read at, so a change made without the lock cannot win.
-func SavePaymentRequest(ctx context.Context, tx pgx.Tx, r *payment.Request, readVersion int) error {
+func SavePaymentRequest(ctx context.Context, tx *Tx, r *payment.Request, readVersion int) error {
 	var attempt, bank, ref *string
 	var paidAt *time.Time
 	if p := r.Payment; p != nil {
@@ -334,7 +319,7 @@ func SavePaymentRequest(ctx context.Context, tx pgx.Tx, r *payment.Request, read
 		// keyed by it.
 		return fmt.Errorf("save payment request %s: version %d after %d", r.ID, r.Version, readVersion)
 	}
-	tag, err := tx.Exec(ctx, `UPDATE payment_requests SET status = $3, version = $4, amount_refunded = $5,
+	tag, err := tx.conn().Exec(ctx, `UPDATE payment_requests SET status = $3, version = $4, amount_refunded = $5,
 		paid_attempt_id = $6, paid_bank_code = $7, paid_bank_reference = $8, paid_at = $9, updated_at = $10
 		WHERE id = $1 AND version = $2`,
 		r.ID, readVersion, r.Status, r.Version, r.AmountRefunded, attempt, bank, ref, paidAt, r.UpdatedAt)
@@ -349,11 +334,30 @@ func SavePaymentRequest(ctx context.Context, tx pgx.Tx, r *payment.Request, read
 
 // DuePaymentRequests returns the ids of pending requests past their expiry,
 // skipping those another worker holds.
-func DuePaymentRequests(ctx context.Context, tx pgx.Tx, now time.Time, limit int) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT id FROM payment_requests WHERE status = 'pending' AND expires_at <= $1
+func DuePaymentRequests(ctx context.Context, tx *Tx, now time.Time, limit int) ([]string, error) {
+	rows, err := tx.conn().Query(ctx, `SELECT id FROM payment_requests WHERE status = 'pending' AND expires_at <= $1
 		ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find due payment requests: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// CountByStatus counts the payment requests in each status.
+func CountByStatus(ctx context.Context, q Querier) (map[payment.Status]int64, error) {
+	rows, err := q.conn().Query(ctx, `SELECT status, count(*) FROM payment_requests GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count payment requests: %w", err)
+	}
+	defer rows.Close()
+	out := map[payment.Status]int64{}
+	for rows.Next() {
+		var st payment.Status
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count payment requests: %w", err)
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
 }

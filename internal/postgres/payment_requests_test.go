@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/portal"
@@ -37,12 +35,12 @@ func createRequest(t *testing.T, h *apitest.Harness, p *portal.Portal, dossier s
 func TestRequestScopeFailsClosed(t *testing.T) {
 	t.Parallel()
 	h := apitest.New(t)
-	ctx, pool := context.Background(), h.DB.Pool
+	ctx, db := context.Background(), h.DB.Store
 	other := h.NewPortal("Other portal")
 	mine, theirs := createRequest(t, h, h.Portal, "HCM-SCOPE-1"), createRequest(t, h, other, "HCM-SCOPE-2")
 
 	lock := func(scope postgres.RequestScope, id string) error {
-		return postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
+		return db.InTx(ctx, func(tx *postgres.Tx) error {
 			_, err := postgres.LockPaymentRequest(ctx, tx, scope, id)
 			return err
 		})
@@ -52,35 +50,35 @@ func TestRequestScopeFailsClosed(t *testing.T) {
 		"empty blind index":  {CitizenPIDIdx: []byte{}},
 		"portal and citizen": {PortalID: h.Portal.ID, CitizenPIDIdx: []byte{1}},
 	} {
-		if _, err := postgres.GetPaymentRequest(ctx, pool, scope, mine); !errors.Is(err, postgres.ErrNoScope) {
+		if _, err := postgres.GetPaymentRequest(ctx, db, scope, mine); !errors.Is(err, postgres.ErrNoScope) {
 			t.Errorf("get with the %s scope: %v, want ErrNoScope", name, err)
 		}
 		if err := lock(scope, mine); !errors.Is(err, postgres.ErrNoScope) {
 			t.Errorf("lock with the %s scope: %v, want ErrNoScope", name, err)
 		}
-		if _, _, err := postgres.ListPaymentRequests(ctx, pool, postgres.RequestFilter{Scope: scope, Limit: 10}, nil); !errors.Is(err, postgres.ErrNoScope) {
+		if _, _, err := postgres.ListPaymentRequests(ctx, db, postgres.RequestFilter{Scope: scope, Limit: 10}, nil); !errors.Is(err, postgres.ErrNoScope) {
 			t.Errorf("list with the %s scope: %v, want ErrNoScope", name, err)
 		}
 	}
 
 	scope := postgres.RequestScope{PortalID: h.Portal.ID}
-	if r, err := postgres.GetPaymentRequest(ctx, pool, scope, mine); err != nil || r.ID != mine {
+	if r, err := postgres.GetPaymentRequest(ctx, db, scope, mine); err != nil || r.ID != mine {
 		t.Fatalf("the portal's own request: %v, %v", r, err)
 	}
-	if _, err := postgres.GetPaymentRequest(ctx, pool, scope, theirs); !fault.Is(err, fault.NotFound) {
+	if _, err := postgres.GetPaymentRequest(ctx, db, scope, theirs); !fault.Is(err, fault.NotFound) {
 		t.Fatalf("another portal's request: %v, want not_found", err)
 	}
 	if err := lock(scope, theirs); !fault.Is(err, fault.NotFound) {
 		t.Fatalf("locking another portal's request: %v, want not_found", err)
 	}
-	listed, _, err := postgres.ListPaymentRequests(ctx, pool, postgres.RequestFilter{Scope: scope, Limit: 10}, nil)
+	listed, _, err := postgres.ListPaymentRequests(ctx, db, postgres.RequestFilter{Scope: scope, Limit: 10}, nil)
 	if err != nil || len(listed) != 1 || listed[0].ID != mine {
 		t.Fatalf("the portal's list: %+v, %v", listed, err)
 	}
 
 	// The gateway's own changes read any request, by saying so.
 	for _, id := range []string{mine, theirs} {
-		err := postgres.InTx(ctx, pool, func(tx pgx.Tx) error {
+		err := db.InTx(ctx, func(tx *postgres.Tx) error {
 			r, err := postgres.LockPaymentRequestUnscoped(ctx, tx, id)
 			if err == nil && r.ID != id {
 				t.Errorf("unscoped lock of %s read %s", id, r.ID)

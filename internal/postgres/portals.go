@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/keyring"
@@ -16,13 +15,13 @@ import (
 // PortalStore persists portals with their secrets sealed under keys derived
 // from the master key.
 type PortalStore struct {
-	pool   *pgxpool.Pool
+	db     *DB
 	sealer *keyring.Sealer
 }
 
 // NewPortalStore returns a PortalStore.
-func NewPortalStore(pool *pgxpool.Pool, k *keyring.Keyring) *PortalStore {
-	return &PortalStore{pool: pool, sealer: k.Sealer("portal-secrets")}
+func NewPortalStore(db *DB, k *keyring.Keyring) *PortalStore {
+	return &PortalStore{db: db, sealer: k.Sealer("portal-secrets")}
 }
 
 func (s *PortalStore) seal(portalID, what, v string) []byte {
@@ -45,14 +44,14 @@ func (s *PortalStore) open(portalID, what string, b []byte) (string, error) {
 
 // Create inserts p.
 func (s *PortalStore) Create(ctx context.Context, p *portal.Portal) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO portals (id, name, key_id, secret_sealed, webhook_url, webhook_secret_sealed, created_at, updated_at)
+	_, err := s.db.pool.Exec(ctx, `INSERT INTO portals (id, name, key_id, secret_sealed, webhook_url, webhook_secret_sealed, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
 		p.ID, p.Name, p.KeyID, s.seal(p.ID, "secret", p.Secret), p.WebhookURL, s.seal(p.ID, "webhook", p.WebhookSecret), p.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("insert portal %s: %w", p.ID, err)
 	}
 	// A gateway that cached the key id as unknown finds it at once.
-	return notifyKeyChange(ctx, s.pool, KeyPortal, p.KeyID)
+	return notifyKeyChange(ctx, s.db, KeyPortal, p.KeyID)
 }
 
 const portalColumns = `id, name, key_id, secret_sealed, previous_secret_sealed, previous_secret_expires_at,
@@ -91,8 +90,9 @@ func (s *PortalStore) scan(row pgx.Row) (*portal.Portal, error) {
 
 // ByKeyID returns the portal with key id, or a not_found fault.
 func (s *PortalStore) ByKeyID(ctx context.Context, keyID string) (*portal.Portal, error) {
-	p, err := s.scan(s.pool.QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE key_id = $1`, keyID))
-	if IsNoRows(err) {
+	p, err := s.scan(s.db.pool.QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE key_id = $1`, keyID))
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return nil, fault.New(fault.NotFound, "no portal with key id %s", keyID)
 	}
 	return p, err
@@ -100,8 +100,9 @@ func (s *PortalStore) ByKeyID(ctx context.Context, keyID string) (*portal.Portal
 
 // ByID returns the portal with id, or a not_found fault.
 func (s *PortalStore) ByID(ctx context.Context, id string) (*portal.Portal, error) {
-	p, err := s.scan(s.pool.QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE id = $1 OR key_id = $1`, id))
-	if IsNoRows(err) {
+	p, err := s.scan(s.db.pool.QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE id = $1 OR key_id = $1`, id))
+	err = interpretError(err, "")
+	if err == errNoRows {
 		return nil, fault.New(fault.NotFound, "no portal %s", id)
 	}
 	return p, err
@@ -109,7 +110,7 @@ func (s *PortalStore) ByID(ctx context.Context, id string) (*portal.Portal, erro
 
 // List returns every portal, oldest first.
 func (s *PortalStore) List(ctx context.Context) ([]*portal.Portal, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+portalColumns+` FROM portals ORDER BY created_at, id`)
+	rows, err := s.db.pool.Query(ctx, `SELECT `+portalColumns+` FROM portals ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list portals: %w", err)
 	}
@@ -144,9 +145,10 @@ func (s *PortalStore) RotateWebhookSecret(ctx context.Context, id, secret string
 // graceUntil is zero.
 func (s *PortalStore) rotate(ctx context.Context, id, what, secret string, graceUntil time.Time) error {
 	column := map[string]string{"secret": "secret", "webhook": "webhook_secret"}[what]
-	return InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		p, err := s.scan(tx.QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE id = $1 OR key_id = $1 FOR UPDATE`, id))
-		if IsNoRows(err) {
+	return s.db.InTx(ctx, func(tx *Tx) error {
+		p, err := s.scan(tx.conn().QueryRow(ctx, `SELECT `+portalColumns+` FROM portals WHERE id = $1 OR key_id = $1 FOR UPDATE`, id))
+		err = interpretError(err, "")
+		if err == errNoRows {
 			return fault.New(fault.NotFound, "no portal %s", id)
 		}
 		if err != nil {
@@ -161,7 +163,7 @@ func (s *PortalStore) rotate(ctx context.Context, id, what, secret string, grace
 			}
 			previous, expires = s.seal(p.ID, what, current), &graceUntil
 		}
-		_, err = tx.Exec(ctx, `UPDATE portals SET `+column+`_sealed = $2, previous_`+column+`_sealed = $3,
+		_, err = tx.conn().Exec(ctx, `UPDATE portals SET `+column+`_sealed = $2, previous_`+column+`_sealed = $3,
 			previous_`+column+`_expires_at = $4, updated_at = now() WHERE id = $1`,
 			p.ID, s.seal(p.ID, what, secret), previous, expires)
 		if err != nil {

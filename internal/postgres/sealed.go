@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/citizenpay/gateway/internal/pii"
 )
@@ -90,12 +89,12 @@ func (c SealedColumn) legacyFilter() string {
 // ciphertext, or nil to leave the row as it is. ResealBatch returns the
 // last id it read ("" when there were no rows left), how many rows it read
 // and how many it changed.
-func ResealBatch(ctx context.Context, pool *pgxpool.Pool, c SealedColumn, after string, limit int,
+func ResealBatch(ctx context.Context, db *DB, c SealedColumn, after string, limit int,
 	reseal func(SealedRow) []byte) (last string, read, changed int, err error) {
 	table := pgx.Identifier{c.Table}.Sanitize()
 	sealed := pgx.Identifier{c.Sealed}.Sanitize()
-	err = InTx(ctx, pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+fmt.Sprintf(sealedSelectColumns, pgx.Identifier{c.Index}.Sanitize(), sealed)+
+	err = db.InTx(ctx, func(tx *Tx) error {
+		rows, err := tx.conn().Query(ctx, `SELECT `+fmt.Sprintf(sealedSelectColumns, pgx.Identifier{c.Index}.Sanitize(), sealed)+
 			` FROM `+table+` WHERE id > $1 AND `+c.legacyFilter()+` ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, after, limit)
 		if err != nil {
 			return err
@@ -119,7 +118,7 @@ func ResealBatch(ctx context.Context, pool *pgxpool.Pool, c SealedColumn, after 
 		if len(ids) == 0 {
 			return nil
 		}
-		tag, err := tx.Exec(ctx, `UPDATE `+table+` AS t SET `+sealed+` = v.new
+		tag, err := tx.conn().Exec(ctx, `UPDATE `+table+` AS t SET `+sealed+` = v.new
 			FROM unnest($1::text[], $2::bytea[], $3::bytea[]) AS v(id, old, new)
 			WHERE t.id = v.id AND t.`+sealed+` = v.old`, ids, olds, news)
 		changed = int(tag.RowsAffected())
@@ -134,7 +133,7 @@ func ResealBatch(ctx context.Context, pool *pgxpool.Pool, c SealedColumn, after 
 // CountLegacySealed counts the values of c not yet bound to their row.
 func CountLegacySealed(ctx context.Context, q Querier, c SealedColumn) (int64, error) {
 	var n int64
-	err := q.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{c.Table}.Sanitize()+` WHERE `+c.legacyFilter()).Scan(&n)
+	err := q.conn().QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{c.Table}.Sanitize()+` WHERE `+c.legacyFilter()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count legacy sealed %s: %w", c.Label, err)
 	}

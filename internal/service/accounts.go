@@ -6,11 +6,10 @@ import (
 	"math"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/citizenpay/gateway/internal/account"
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/id"
+	"github.com/citizenpay/gateway/internal/jobargs"
 	"github.com/citizenpay/gateway/internal/pii"
 	"github.com/citizenpay/gateway/internal/postgres"
 )
@@ -30,7 +29,7 @@ type LinkInput struct {
 // whose links the banks kept refusing gets rate_limited (LinkPause); the
 // number active for another citizen is account_taken; a citizen with
 // MaxLive accounts pending or active gets account_limit.
-func (s *Citizens) Link(ctx context.Context, tx pgx.Tx, citizenID string, in LinkInput) (*account.Account, error) {
+func (s *Citizens) Link(ctx context.Context, tx *postgres.Tx, citizenID string, in LinkInput) (*account.Account, error) {
 	if err := postgres.LockCitizen(ctx, tx, citizenID); err != nil {
 		return nil, err
 	}
@@ -71,10 +70,10 @@ func (s *Citizens) Link(ctx context.Context, tx pgx.Tx, citizenID string, in Lin
 	if err := postgres.InsertAccount(ctx, tx, a, sealed); err != nil {
 		return nil, err
 	}
-	if err := s.enqueue(ctx, tx, VerifyAccount{AccountID: a.ID}, time.Time{}); err != nil {
+	if err := s.enqueue(ctx, tx, jobargs.VerifyAccount{AccountID: a.ID}, time.Time{}); err != nil {
 		return nil, fmt.Errorf("enqueue verification of %s: %w", a.ID, err)
 	}
-	if err := s.enqueue(ctx, tx, ExpireVerification{AccountID: a.ID}, now.Add(s.verificationTimeout())); err != nil {
+	if err := s.enqueue(ctx, tx, jobargs.ExpireVerification{AccountID: a.ID}, now.Add(s.verificationTimeout())); err != nil {
 		return nil, fmt.Errorf("schedule verification timeout of %s: %w", a.ID, err)
 	}
 	return a, nil
@@ -84,7 +83,7 @@ func (s *Citizens) Link(ctx context.Context, tx pgx.Tx, citizenID string, in Lin
 // because their banks refused too many of their links lately
 // (account.LinkPause); 0 when they may link now.
 func (s *Citizens) LinkPause(ctx context.Context, citizenID string) (time.Duration, error) {
-	return s.linkPause(ctx, s.Pool, citizenID)
+	return s.linkPause(ctx, s.DB, citizenID)
 }
 
 func (s *Citizens) linkPause(ctx context.Context, q postgres.Querier, citizenID string) (time.Duration, error) {
@@ -107,7 +106,7 @@ func (s *Citizens) GetAccount(ctx context.Context, citizenID, accID string) (*ac
 	if citizenID == "" || !id.HasPrefix(accID, id.Account) {
 		return nil, fault.New(fault.NotFound, "no account %s", accID)
 	}
-	return postgres.GetCitizenAccount(ctx, s.Pool, citizenID, accID, false)
+	return postgres.GetCitizenAccount(ctx, s.DB, citizenID, accID, false)
 }
 
 // ListAccounts lists the citizen's accounts, newest first, and says whether
@@ -116,12 +115,12 @@ func (s *Citizens) ListAccounts(ctx context.Context, f postgres.AccountFilter) (
 	if f.CitizenID == "" {
 		return nil, false, nil
 	}
-	return postgres.ListAccounts(ctx, s.Pool, f)
+	return postgres.ListAccounts(ctx, s.DB, f)
 }
 
 // change locks the citizen, then their account accID, lets change decide,
 // and saves the account if it changed.
-func (s *Citizens) change(ctx context.Context, tx pgx.Tx, citizenID, accID string,
+func (s *Citizens) change(ctx context.Context, tx *postgres.Tx, citizenID, accID string,
 	change func(a *account.Account) error) (*account.Account, error) {
 	if !id.HasPrefix(accID, id.Account) {
 		return nil, fault.New(fault.NotFound, "no account %s", accID)
@@ -150,7 +149,7 @@ func (s *Citizens) change(ctx context.Context, tx pgx.Tx, citizenID, accID strin
 // returned as it is; one with a debit awaiting its bank is account_busy
 // (the pay flow locks the account row when it starts a debit, so the two
 // cannot cross).
-func (s *Citizens) Unlink(ctx context.Context, tx pgx.Tx, citizenID, accID string) (*account.Account, error) {
+func (s *Citizens) Unlink(ctx context.Context, tx *postgres.Tx, citizenID, accID string) (*account.Account, error) {
 	now := s.now()
 	return s.change(ctx, tx, citizenID, accID, func(a *account.Account) error {
 		if a.Status == account.StatusUnlinked {
@@ -169,7 +168,7 @@ func (s *Citizens) Unlink(ctx context.Context, tx pgx.Tx, citizenID, accID strin
 
 // SetDefault makes the citizen's active account accID their default; the
 // previous default stops being one.
-func (s *Citizens) SetDefault(ctx context.Context, tx pgx.Tx, citizenID, accID string) (*account.Account, error) {
+func (s *Citizens) SetDefault(ctx context.Context, tx *postgres.Tx, citizenID, accID string) (*account.Account, error) {
 	now := s.now()
 	return s.change(ctx, tx, citizenID, accID, func(a *account.Account) error {
 		if err := a.MakeDefault(now); err != nil {

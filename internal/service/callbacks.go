@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/incident"
 	"github.com/citizenpay/gateway/internal/postgres"
@@ -30,7 +27,7 @@ type Callback struct {
 // sent to this bank), outcome_conflict or amount_differs, which the
 // dispatcher records as an incident while nothing else changes. Any other
 // error rolls everything back.
-type CallbackHandler func(ctx context.Context, tx pgx.Tx, cb Callback) (Applied, error)
+type CallbackHandler func(ctx context.Context, tx *postgres.Tx, cb Callback) (Applied, error)
 
 // callbackTypes are the callback types of PROTOCOL.md §7, with the data
 // field that names the gateway's id.
@@ -67,7 +64,7 @@ const DedupeTTL = 72 * time.Hour
 // gateway process; a refusal beyond it is answered the same and recorded
 // nowhere but in Dropped.
 type Callbacks struct {
-	Pool   *pgxpool.Pool
+	DB     *postgres.DB
 	Dedupe CallbackDedupe // nil: PostgreSQL only
 	// IncidentLimit is the most refusals one bank's callbacks record per
 	// IncidentWindow; 0 means DefaultIncidentLimit.
@@ -128,7 +125,7 @@ func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 	repeat := false
 	// claim records the event first in tx, so a concurrent copy waits on its
 	// key and then finds the result; it reports false for a repeat.
-	claim := func(tx pgx.Tx) (bool, error) {
+	claim := func(tx *postgres.Tx) (bool, error) {
 		claimed, err := postgres.ClaimBankEvent(ctx, tx, ev)
 		if err != nil || claimed {
 			return claimed, err
@@ -137,7 +134,7 @@ func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 		result, err = postgres.BankEventResult(ctx, tx, cb.BankCode, cb.EventID)
 		return false, err
 	}
-	err := postgres.InTx(ctx, c.Pool, func(tx pgx.Tx) error {
+	err := c.DB.InTx(ctx, func(tx *postgres.Tx) error {
 		if claimed, err := claim(tx); err != nil || !claimed {
 			return err
 		}
@@ -161,7 +158,7 @@ func (c *Callbacks) Apply(ctx context.Context, cb Callback) (Applied, error) {
 		// event is recorded with the refusal, and an incident, on its own.
 		result = string(refusal.Code)
 		kind, _ := incident.KindOf(refusal.Code)
-		err = postgres.InTx(ctx, c.Pool, func(tx pgx.Tx) error {
+		err = c.DB.InTx(ctx, func(tx *postgres.Tx) error {
 			if claimed, err := claim(tx); err != nil || !claimed {
 				return err
 			}
@@ -209,7 +206,7 @@ var errDropped = errors.New("incident limit reached")
 
 // dispatch runs the type's handler in tx. A known type without a handler is
 // not_found.
-func (c *Callbacks) dispatch(ctx context.Context, tx pgx.Tx, cb Callback) (Applied, error) {
+func (c *Callbacks) dispatch(ctx context.Context, tx *postgres.Tx, cb Callback) (Applied, error) {
 	prefix, _, _ := strings.Cut(cb.Type, ".")
 	h := c.handlers[prefix]
 	if h == nil {

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/httpapi"
+	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/service"
 )
 
@@ -125,7 +125,7 @@ func TestCallbackEvidenceMasked(t *testing.T) {
 		}
 	}
 	// An applied callback's body is kept masked too.
-	b.callbacks.Handle("debit", func(context.Context, pgx.Tx, service.Callback) (service.Applied, error) {
+	b.callbacks.Handle("debit", func(context.Context, *postgres.Tx, service.Callback) (service.Applied, error) {
 		return service.ResultApplied, nil
 	})
 	applied := refused

@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/redisstore"
 	"github.com/citizenpay/gateway/internal/service"
 	"github.com/citizenpay/gateway/internal/testenv"
@@ -27,7 +26,7 @@ func setupCallbacks(t *testing.T) *callbackBundle {
 		VALUES ('SBX', 'Sandbox', 'https://bank.example', '\x00')`); err != nil {
 		t.Fatal(err)
 	}
-	return &callbackBundle{db: db, callbacks: &service.Callbacks{Pool: db.Pool, Dedupe: redisstore.New(client, prefix, nil).Dedupe()}}
+	return &callbackBundle{db: db, callbacks: &service.Callbacks{DB: db.Store, Dedupe: redisstore.New(client, prefix, nil).Dedupe()}}
 }
 
 func debitCallback(eventID, typ string) service.Callback {
@@ -52,8 +51,8 @@ func TestCallbackHandlersPlugIn(t *testing.T) {
 	b := setupCallbacks(t)
 	ctx := context.Background()
 	calls := 0
-	var next func(tx pgx.Tx) (service.Applied, error)
-	b.callbacks.Handle("debit", func(ctx context.Context, tx pgx.Tx, cb service.Callback) (service.Applied, error) {
+	var next func(tx *postgres.Tx) (service.Applied, error)
+	b.callbacks.Handle("debit", func(ctx context.Context, tx *postgres.Tx, cb service.Callback) (service.Applied, error) {
 		calls++
 		if cb.Type != "debit.succeeded" && cb.Type != "debit.failed" {
 			t.Errorf("handler got %s", cb.Type)
@@ -63,15 +62,15 @@ func TestCallbackHandlersPlugIn(t *testing.T) {
 
 	// An internal error rolls everything back: nothing recorded, the bank's
 	// retry runs anew.
-	next = func(pgx.Tx) (service.Applied, error) { return "", errors.New("database hiccup") }
+	next = func(*postgres.Tx) (service.Applied, error) { return "", errors.New("database hiccup") }
 	if _, err := b.callbacks.Apply(ctx, debitCallback("evt_1", "debit.succeeded")); err == nil || fault.CodeOf(err) != fault.Internal {
 		t.Fatalf("internal error: %v", err)
 	}
 	if n := b.count(t, `SELECT count(*) FROM bank_events`); n != 0 {
 		t.Fatalf("%d bank events after an internal error", n)
 	}
-	next = func(tx pgx.Tx) (service.Applied, error) {
-		_, err := tx.Exec(ctx, `UPDATE banks SET name = 'applied' WHERE code = 'SBX'`)
+	next = func(tx *postgres.Tx) (service.Applied, error) {
+		_, err := tx.Driver().Exec(ctx, `UPDATE banks SET name = 'applied' WHERE code = 'SBX'`)
 		return service.ResultApplied, err
 	}
 	if res, err := b.callbacks.Apply(ctx, debitCallback("evt_1", "debit.succeeded")); res != service.ResultApplied || err != nil {
@@ -85,8 +84,8 @@ func TestCallbackHandlersPlugIn(t *testing.T) {
 	}
 
 	// A refusal: the handler's changes are undone, the incident is kept.
-	next = func(tx pgx.Tx) (service.Applied, error) {
-		if _, err := tx.Exec(ctx, `UPDATE banks SET name = 'changed' WHERE code = 'SBX'`); err != nil {
+	next = func(tx *postgres.Tx) (service.Applied, error) {
+		if _, err := tx.Driver().Exec(ctx, `UPDATE banks SET name = 'changed' WHERE code = 'SBX'`); err != nil {
 			return "", err
 		}
 		return "", fault.New(fault.AmountDiffers, "the bank reports 70000 VND for a debit of 75000 VND")

@@ -4,32 +4,13 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/citizenpay/gateway/internal/bank"
 	"github.com/citizenpay/gateway/internal/id"
+	"github.com/citizenpay/gateway/internal/jobargs"
 	"github.com/citizenpay/gateway/internal/keyring"
 	"github.com/citizenpay/gateway/internal/pii"
 	"github.com/citizenpay/gateway/internal/postgres"
 )
-
-// VerifyAccount asks a worker to send an account's verification to its bank.
-type VerifyAccount struct {
-	AccountID string `json:"account_id"`
-}
-
-// Kind implements Job.
-func (VerifyAccount) Kind() string { return "verify_account" }
-
-// ExpireVerification asks a worker, at the end of the verification timeout,
-// to reject an account its bank never answered about.
-type ExpireVerification struct {
-	AccountID string `json:"account_id"`
-}
-
-// Kind implements Job.
-func (ExpireVerification) Kind() string { return "expire_account_verification" }
 
 // BankFinder finds an onboarded bank (Banks does, cached).
 type BankFinder interface {
@@ -45,13 +26,13 @@ const DefaultVerificationTimeout = 24 * time.Hour
 // is known by the blind index of their pid; the clear pid, account numbers
 // and holder names are sealed at rest and opened only to be sent to a bank.
 type Citizens struct {
-	Pool *pgxpool.Pool
-	PII  *pii.Protector
+	DB  *postgres.DB
+	PII *pii.Protector
 	// Names seals account holders' names, bound to their account's id.
 	Names *keyring.Sealer
 	Banks BankFinder
 	// Enqueue inserts a job in tx, to run at runAt (zero: at once).
-	Enqueue func(ctx context.Context, tx pgx.Tx, job Job, runAt time.Time) error
+	Enqueue jobargs.Enqueue
 	// VerificationTimeout: zero means DefaultVerificationTimeout.
 	VerificationTimeout time.Duration
 	Now                 func() time.Time
@@ -79,7 +60,7 @@ func (s *Citizens) PIDIndex(pid string) []byte { return s.PII.Index(pii.KindPID,
 // first sight. Only mutations call it: reading writes nothing.
 func (s *Citizens) Ensure(ctx context.Context, pid string) (string, error) {
 	newID, idx := id.New(id.Citizen), s.PIDIndex(pid)
-	return postgres.EnsureCitizen(ctx, s.Pool, newID, postgres.SealedPID{
+	return postgres.EnsureCitizen(ctx, s.DB, newID, postgres.SealedPID{
 		Index: idx, Sealed: s.PII.Seal(pii.KindPID, pid, postgres.CitizenPIDBinding(newID, idx)),
 	})
 }
@@ -87,10 +68,10 @@ func (s *Citizens) Ensure(ctx context.Context, pid string) (string, error) {
 // Find returns the id of the citizen with this pid index, or "" when the
 // gateway has never seen them.
 func (s *Citizens) Find(ctx context.Context, pidIndex []byte) (string, error) {
-	return postgres.CitizenByIndex(ctx, s.Pool, pidIndex)
+	return postgres.CitizenByIndex(ctx, s.DB, pidIndex)
 }
 
-func (s *Citizens) enqueue(ctx context.Context, tx pgx.Tx, j Job, at time.Time) error {
+func (s *Citizens) enqueue(ctx context.Context, tx *postgres.Tx, j jobargs.Job, at time.Time) error {
 	if s.Enqueue == nil {
 		return nil
 	}

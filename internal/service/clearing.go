@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/ledger"
 	"github.com/citizenpay/gateway/internal/payment"
@@ -28,7 +26,7 @@ const (
 // contradiction is outcome_conflict; another bank's or an unknown id is
 // not_found; a different amount is amount_differs. Locks are taken request
 // first, then attempt, like Pay, so the two never deadlock.
-func (s *Service) ApplyDebitOutcome(ctx context.Context, tx pgx.Tx, bankCode, debitID string, o payment.BankOutcome) (Applied, error) {
+func (s *Service) ApplyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCode, debitID string, o payment.BankOutcome) (Applied, error) {
 	peek, err := postgres.GetAttempt(ctx, tx, debitID, false)
 	if fault.Is(err, fault.NotFound) || (err == nil && peek.BankCode != bankCode) {
 		return "", fault.New(fault.NotFound, "no debit %s was sent to bank %s", debitID, bankCode)
@@ -83,7 +81,7 @@ func (s *Service) ApplyDebitOutcome(ctx context.Context, tx pgx.Tx, bankCode, de
 
 // ApplyRefundOutcome applies a bank's word on refund refundID in tx, exactly
 // once, with its reversing posting and events.
-func (s *Service) ApplyRefundOutcome(ctx context.Context, tx pgx.Tx, bankCode, refundID string, o payment.BankOutcome) (Applied, error) {
+func (s *Service) ApplyRefundOutcome(ctx context.Context, tx *postgres.Tx, bankCode, refundID string, o payment.BankOutcome) (Applied, error) {
 	peek, err := postgres.GetRefund(ctx, tx, refundID, false)
 	if fault.Is(err, fault.NotFound) || (err == nil && peek.BankCode != bankCode) {
 		return "", fault.New(fault.NotFound, "no refund %s was sent to bank %s", refundID, bankCode)

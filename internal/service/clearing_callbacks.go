@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/money"
 	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/postgres"
 )
 
 // outcomeData is the data of a debit.* or refund.* callback.
@@ -47,7 +47,7 @@ func outcomeOf(cb Callback) (outcomeData, payment.BankOutcome, error) {
 }
 
 // DebitCallback applies a debit.succeeded or debit.failed callback.
-func (s *Service) DebitCallback(ctx context.Context, tx pgx.Tx, cb Callback) (Applied, error) {
+func (s *Service) DebitCallback(ctx context.Context, tx *postgres.Tx, cb Callback) (Applied, error) {
 	d, o, err := outcomeOf(cb)
 	if err != nil {
 		return "", err
@@ -56,7 +56,7 @@ func (s *Service) DebitCallback(ctx context.Context, tx pgx.Tx, cb Callback) (Ap
 }
 
 // RefundCallback applies a refund.succeeded or refund.failed callback.
-func (s *Service) RefundCallback(ctx context.Context, tx pgx.Tx, cb Callback) (Applied, error) {
+func (s *Service) RefundCallback(ctx context.Context, tx *postgres.Tx, cb Callback) (Applied, error) {
 	d, o, err := outcomeOf(cb)
 	if err != nil {
 		return "", err

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/id"
 	"github.com/citizenpay/gateway/internal/incident"
@@ -26,7 +24,7 @@ func (s *Service) ListIncidents(ctx context.Context, status incident.Status, lim
 	if limit < 1 || limit > MaxIncidentList {
 		return nil, fault.Field(fault.ValidationFailed, "limit", "between 1 and 1000")
 	}
-	return postgres.ListIncidents(ctx, s.Pool, status, limit)
+	return postgres.ListIncidents(ctx, s.DB, status, limit)
 }
 
 // GetIncident returns incident incID, with its evidence; not_found when
@@ -35,7 +33,7 @@ func (s *Service) GetIncident(ctx context.Context, incID string) (*incident.Inci
 	if !id.HasPrefix(incID, id.Incident) {
 		return nil, fault.New(fault.NotFound, "no incident %s", incID)
 	}
-	return postgres.GetIncident(ctx, s.Pool, incID, false)
+	return postgres.GetIncident(ctx, s.DB, incID, false)
 }
 
 // IncidentResult is what resolving an incident did.
@@ -77,7 +75,7 @@ func (s *Service) ResolveIncident(ctx context.Context, incID string, r incident.
 		return nil, fault.New(fault.NotFound, "no incident %s", incID)
 	}
 	var out *IncidentResult
-	err := postgres.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.DB.InTx(ctx, func(tx *postgres.Tx) error {
 		in, err := postgres.GetIncident(ctx, tx, incID, true)
 		if err != nil {
 			return err
@@ -115,7 +113,7 @@ func (s *Service) ResolveIncident(ctx context.Context, incID string, r incident.
 // currency that were sent and the bank reference the operator gives,
 // through the path a bank's success takes: the attempt, the request, the
 // ledger posting and the payment_request.paid event together, once.
-func (s *Service) applyPaid(ctx context.Context, tx pgx.Tx, in *incident.Incident, bankRef string) (*payment.Request, error) {
+func (s *Service) applyPaid(ctx context.Context, tx *postgres.Tx, in *incident.Incident, bankRef string) (*payment.Request, error) {
 	a, err := postgres.GetAttempt(ctx, tx, in.ObjectID(), false)
 	if err != nil {
 		return nil, err
@@ -142,7 +140,7 @@ func (s *Service) applyPaid(ctx context.Context, tx pgx.Tx, in *incident.Inciden
 // only return the request's own payment. A refund the gateway took as
 // failed is refused too: the bank may have paid it after all, and a new
 // refund could return the fee twice.
-func (s *Service) refundFor(ctx context.Context, tx pgx.Tx, in *incident.Incident) (*payment.Refund, *payment.Request, error) {
+func (s *Service) refundFor(ctx context.Context, tx *postgres.Tx, in *incident.Incident) (*payment.Refund, *payment.Request, error) {
 	reqID, attemptID := in.ObjectID(), ""
 	var named *payment.Refund
 	switch obj := in.ObjectID(); {

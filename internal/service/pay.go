@@ -2,35 +2,15 @@ package service
 
 import (
 	"context"
-
-	"github.com/jackc/pgx/v5"
+	"time"
 
 	"github.com/citizenpay/gateway/internal/account"
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/id"
+	"github.com/citizenpay/gateway/internal/jobargs"
 	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/postgres"
 )
-
-// Job is background work inserted in the transaction that makes it due
-// (river.JobArgs satisfies it).
-type Job interface{ Kind() string }
-
-// SendDebit asks a worker to send an attempt's debit to its bank.
-type SendDebit struct {
-	AttemptID string `json:"attempt_id"`
-}
-
-// Kind implements Job.
-func (SendDebit) Kind() string { return "send_debit" }
-
-// SendRefund asks a worker to send a refund to its bank.
-type SendRefund struct {
-	RefundID string `json:"refund_id"`
-}
-
-// Kind implements Job.
-func (SendRefund) Kind() string { return "send_refund" }
 
 // Payer is the citizen paying: their id and the blind index of their pid.
 type Payer struct {
@@ -46,7 +26,7 @@ type BankOpen func(bankCode string) bool
 // created in tx, and the request becomes processing. PostgreSQL makes a
 // second live attempt impossible. The request is checked first (404, 409),
 // then the account (422), then the bank's circuit (503, nothing made).
-func (s *Service) Pay(ctx context.Context, tx pgx.Tx, p Payer, reqID, accountID string, open BankOpen) (*payment.Request, error) {
+func (s *Service) Pay(ctx context.Context, tx *postgres.Tx, p Payer, reqID, accountID string, open BankOpen) (*payment.Request, error) {
 	now := s.now()
 	var attempt *payment.Attempt
 	r, err := s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{CitizenPIDIdx: p.PIDIndex}, reqID, func(r *payment.Request) (string, error) {
@@ -81,7 +61,7 @@ func (s *Service) Pay(ctx context.Context, tx pgx.Tx, p Payer, reqID, accountID 
 	if err := postgres.InsertAttempt(ctx, tx, attempt); err != nil {
 		return nil, err
 	}
-	if err := s.enqueue(ctx, tx, SendDebit{AttemptID: attempt.ID}); err != nil {
+	if err := s.enqueue(ctx, tx, jobargs.SendDebit{AttemptID: attempt.ID}); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -92,9 +72,9 @@ func toAccount(a *postgres.PayAccount) *account.Account {
 	return &account.Account{ID: a.ID, BankCode: a.BankCode, Status: account.Status(a.Status)}
 }
 
-func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, j Job) error {
+func (s *Service) enqueue(ctx context.Context, tx *postgres.Tx, j jobargs.Job) error {
 	if s.Enqueue == nil {
 		return nil
 	}
-	return s.Enqueue(ctx, tx, j)
+	return s.Enqueue(ctx, tx, j, time.Time{})
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/id"
@@ -12,12 +12,11 @@ import (
 	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/pii"
 	"github.com/citizenpay/gateway/internal/postgres"
-	"github.com/shopspring/decimal"
 )
 
 // CreatePaymentRequest records a validated draft for portalID in tx, with
 // its payment_request.created event.
-func (s *Service) CreatePaymentRequest(ctx context.Context, tx pgx.Tx, portalID string, d payment.Draft) (*payment.Request, error) {
+func (s *Service) CreatePaymentRequest(ctx context.Context, tx *postgres.Tx, portalID string, d payment.Draft) (*payment.Request, error) {
 	now := s.now()
 	r := &payment.Request{
 		ID: id.New(id.PaymentRequest), PortalID: portalID, Status: payment.StatusPending, Version: 1,
@@ -31,25 +30,7 @@ func (s *Service) CreatePaymentRequest(ctx context.Context, tx pgx.Tx, portalID 
 	if err != nil {
 		return nil, err
 	}
-	// The request and its event do not depend on each other: one round
-	// trip for both (PostgreSQL is the bottleneck of create, issue 6).
-	b := &pgx.Batch{}
-	if err := postgres.QueueInsertPaymentRequest(b, r, sealed); err != nil {
-		return nil, err
-	}
-	postgres.QueueInsertEvent(b, evID, r.PortalID, EventRequestCreated, body, r.UpdatedAt, s.deliver(tx, evID, r.PortalID, body))
-	br := tx.SendBatch(ctx, b)
-	_, err = br.Exec()
-	err = postgres.PaymentRequestInsertError(r, err)
-	if err == nil {
-		if _, err = br.Exec(); err != nil {
-			err = fmt.Errorf("insert event %s: %w", evID, err)
-		}
-	}
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("insert payment request %s: %w", r.ID, cerr)
-	}
-	if err != nil {
+	if err := postgres.InsertPaymentRequest(ctx, tx, r, sealed, s.newEvent(tx, evID, EventRequestCreated, r, body)); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -60,13 +41,13 @@ func (s *Service) GetPaymentRequest(ctx context.Context, scope postgres.RequestS
 	if !id.HasPrefix(reqID, id.PaymentRequest) {
 		return nil, fault.New(fault.NotFound, "no payment request %s", reqID)
 	}
-	return postgres.GetPaymentRequest(ctx, s.Pool, scope, reqID)
+	return postgres.GetPaymentRequest(ctx, s.DB, scope, reqID)
 }
 
 // ListPaymentRequests lists the caller's requests, newest first, without
 // decoding those whose version known reports (postgres.ListPaymentRequests).
 func (s *Service) ListPaymentRequests(ctx context.Context, f postgres.RequestFilter, known func(id string, version int) bool) ([]postgres.Listed, bool, error) {
-	return postgres.ListPaymentRequests(ctx, s.Pool, f, known)
+	return postgres.ListPaymentRequests(ctx, s.DB, f, known)
 }
 
 // UpdatePaymentRequest is the one way a request changes on behalf of a
@@ -74,7 +55,7 @@ func (s *Service) ListPaymentRequests(ctx context.Context, f postgres.RequestFil
 // is not_found; an empty scope is postgres.ErrNoScope), lets change decide
 // on the current state, saves the result and writes the event change names
 // (if any), all in tx.
-func (s *Service) UpdatePaymentRequest(ctx context.Context, tx pgx.Tx, scope postgres.RequestScope, reqID string,
+func (s *Service) UpdatePaymentRequest(ctx context.Context, tx *postgres.Tx, scope postgres.RequestScope, reqID string,
 	change func(r *payment.Request) (event string, err error)) (*payment.Request, error) {
 	return s.updateRequest(ctx, tx, reqID, func() (*payment.Request, error) {
 		return postgres.LockPaymentRequest(ctx, tx, scope, reqID)
@@ -83,14 +64,14 @@ func (s *Service) UpdatePaymentRequest(ctx context.Context, tx pgx.Tx, scope pos
 
 // UpdatePaymentRequestUnscoped is UpdatePaymentRequest for the gateway's own
 // changes of any request, whoever's it is (expiry, a bank's outcome).
-func (s *Service) UpdatePaymentRequestUnscoped(ctx context.Context, tx pgx.Tx, reqID string,
+func (s *Service) UpdatePaymentRequestUnscoped(ctx context.Context, tx *postgres.Tx, reqID string,
 	change func(r *payment.Request) (event string, err error)) (*payment.Request, error) {
 	return s.updateRequest(ctx, tx, reqID, func() (*payment.Request, error) {
 		return postgres.LockPaymentRequestUnscoped(ctx, tx, reqID)
 	}, change)
 }
 
-func (s *Service) updateRequest(ctx context.Context, tx pgx.Tx, reqID string, lock func() (*payment.Request, error),
+func (s *Service) updateRequest(ctx context.Context, tx *postgres.Tx, reqID string, lock func() (*payment.Request, error),
 	change func(r *payment.Request) (event string, err error)) (*payment.Request, error) {
 	if !id.HasPrefix(reqID, id.PaymentRequest) {
 		return nil, fault.New(fault.NotFound, "no payment request %s", reqID)
@@ -119,7 +100,7 @@ func (s *Service) updateRequest(ctx context.Context, tx pgx.Tx, reqID string, lo
 }
 
 // CancelPaymentRequest cancels a pending request of portalID.
-func (s *Service) CancelPaymentRequest(ctx context.Context, tx pgx.Tx, portalID, reqID string) (*payment.Request, error) {
+func (s *Service) CancelPaymentRequest(ctx context.Context, tx *postgres.Tx, portalID, reqID string) (*payment.Request, error) {
 	now := s.now()
 	return s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{PortalID: portalID}, reqID, func(r *payment.Request) (string, error) {
 		return EventRequestCanceled, r.Cancel(now)
@@ -131,7 +112,7 @@ func (s *Service) CancelPaymentRequest(ctx context.Context, tx pgx.Tx, portalID,
 // the work: rows another holds are skipped.
 func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
 	n := 0
-	err := postgres.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.DB.InTx(ctx, func(tx *postgres.Tx) error {
 		now := s.now()
 		ids, err := postgres.DuePaymentRequests(ctx, tx, now, limit)
 		if err != nil {

@@ -3,11 +3,11 @@ package service
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/id"
+	"github.com/citizenpay/gateway/internal/jobargs"
 	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/postgres"
 )
@@ -15,7 +15,7 @@ import (
 // CreateRefund asks for amount of a portal's paid request back, checking the
 // refundable amount under the request's lock so that concurrent refunds
 // cannot together pass the paid amount.
-func (s *Service) CreateRefund(ctx context.Context, tx pgx.Tx, portalID, reqID string, amount decimal.Decimal, reason string) (*payment.Refund, error) {
+func (s *Service) CreateRefund(ctx context.Context, tx *postgres.Tx, portalID, reqID string, amount decimal.Decimal, reason string) (*payment.Refund, error) {
 	if !id.HasPrefix(reqID, id.PaymentRequest) {
 		return nil, fault.New(fault.NotFound, "no payment request %s", reqID)
 	}
@@ -36,7 +36,7 @@ func (s *Service) CreateRefund(ctx context.Context, tx pgx.Tx, portalID, reqID s
 	if err := postgres.InsertRefund(ctx, tx, rf); err != nil {
 		return nil, err
 	}
-	if err := s.enqueue(ctx, tx, SendRefund{RefundID: rf.ID}); err != nil {
+	if err := s.enqueue(ctx, tx, jobargs.SendRefund{RefundID: rf.ID}); err != nil {
 		return nil, err
 	}
 	return rf, nil
@@ -47,11 +47,11 @@ func (s *Service) GetRefund(ctx context.Context, portalID, refundID string) (*pa
 	if !id.HasPrefix(refundID, id.Refund) {
 		return nil, fault.New(fault.NotFound, "no refund %s", refundID)
 	}
-	rf, err := postgres.GetRefund(ctx, s.Pool, refundID, false)
+	rf, err := postgres.GetRefund(ctx, s.DB, refundID, false)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := postgres.GetPaymentRequest(ctx, s.Pool, postgres.RequestScope{PortalID: portalID}, rf.RequestID); err != nil {
+	if _, err := postgres.GetPaymentRequest(ctx, s.DB, postgres.RequestScope{PortalID: portalID}, rf.RequestID); err != nil {
 		return nil, fault.New(fault.NotFound, "no refund %s", refundID)
 	}
 	return rf, nil

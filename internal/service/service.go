@@ -10,12 +10,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/citizenpay/gateway/internal/id"
+	"github.com/citizenpay/gateway/internal/jobargs"
 	"github.com/citizenpay/gateway/internal/payment"
-	"github.com/citizenpay/gateway/internal/pgtx"
 	"github.com/citizenpay/gateway/internal/pii"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/wire"
@@ -35,9 +32,9 @@ const (
 
 // Service is the gateway's application core.
 type Service struct {
-	Pool *pgxpool.Pool
-	PII  *pii.Protector
-	Now  func() time.Time
+	DB  *postgres.DB
+	PII *pii.Protector
+	Now func() time.Time
 	// Handoff, if set, takes a committed event for delivery in this process
 	// (the webhook dispatcher's Offer): the event then goes out as soon as
 	// its transaction commits, with no claim. It is written due only
@@ -46,7 +43,7 @@ type Service struct {
 	Handoff      func(postgres.Due) bool
 	HandoffLease time.Duration
 	// Enqueue inserts a job in tx (River's InsertTx).
-	Enqueue func(ctx context.Context, tx pgx.Tx, job Job) error
+	Enqueue jobargs.Enqueue
 }
 
 func (s *Service) now() time.Time {
@@ -57,23 +54,29 @@ func (s *Service) now() time.Time {
 }
 
 // emit writes an event with a snapshot of r (and rf, if any) in tx.
-func (s *Service) emit(ctx context.Context, tx pgx.Tx, typ string, r *payment.Request, rf *wire.Refund) error {
+func (s *Service) emit(ctx context.Context, tx *postgres.Tx, typ string, r *payment.Request, rf *wire.Refund) error {
 	evID, body, err := eventBody(typ, r, rf)
 	if err != nil {
 		return err
 	}
-	return postgres.InsertEvent(ctx, tx, evID, r.PortalID, typ, body, r.UpdatedAt, s.deliver(tx, evID, r.PortalID, body))
+	return postgres.InsertEvent(ctx, tx, s.newEvent(tx, evID, typ, r, body))
+}
+
+// newEvent is the row of event evID about r, arranged for delivery.
+func (s *Service) newEvent(tx *postgres.Tx, evID, typ string, r *payment.Request, body []byte) postgres.NewEvent {
+	return postgres.NewEvent{ID: evID, PortalID: r.PortalID, Type: typ, Payload: body, At: r.UpdatedAt,
+		DueIn: s.deliver(tx, evID, r.PortalID, body)}
 }
 
 // deliver arranges the delivery of an event written in tx: handed to this
 // process's dispatcher once tx commits, or due at once for any dispatcher.
 // It returns how long from now the event is to be written due.
-func (s *Service) deliver(tx pgx.Tx, evID, portalID string, body []byte) time.Duration {
+func (s *Service) deliver(tx *postgres.Tx, evID, portalID string, body []byte) time.Duration {
 	if s.Handoff == nil {
 		return 0
 	}
 	due := postgres.Due{EventID: evID, PortalID: portalID, Payload: body}
-	if !pgtx.AfterCommit(tx, func() { s.Handoff(due) }) {
+	if !tx.AfterCommit(func() { s.Handoff(due) }) {
 		return 0
 	}
 	return s.HandoffLease

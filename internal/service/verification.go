@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/citizenpay/gateway/internal/account"
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/incident"
@@ -42,7 +40,7 @@ func (o *VerificationOrder) LogValue() slog.Value { return slog.StringValue(o.St
 // the account no longer awaits its bank (answered, unlinked, timed out) or
 // does not exist. Call MarkSent just before sending it.
 func (s *Citizens) NextVerification(ctx context.Context, accID string) (*VerificationOrder, error) {
-	d, err := postgres.GetVerificationDetails(ctx, s.Pool, accID)
+	d, err := postgres.GetVerificationDetails(ctx, s.DB, accID)
 	if err != nil || d == nil || d.Account.Status != account.StatusPending {
 		return nil, err
 	}
@@ -69,7 +67,7 @@ func (s *Citizens) NextVerification(ctx context.Context, accID string) (*Verific
 // verification never sent is refused, and a crash after the send leaves the
 // mark. It sets o.SentAt to when o was first sent.
 func (s *Citizens) MarkSent(ctx context.Context, o *VerificationOrder) error {
-	at, err := postgres.MarkVerificationSent(ctx, s.Pool, o.AccountID, s.now())
+	at, err := postgres.MarkVerificationSent(ctx, s.DB, o.AccountID, s.now())
 	if err != nil {
 		return err
 	}
@@ -83,7 +81,7 @@ func (s *Citizens) MarkSent(ctx context.Context, o *VerificationOrder) error {
 // a duplicate; a contradiction is outcome_conflict; a verification never
 // sent to this bank is not_found. If the number became active for another
 // citizen meanwhile, the account is rejected with account_taken.
-func (s *Citizens) ApplyVerification(ctx context.Context, tx pgx.Tx, bankCode, vid string, o account.Outcome, reasonCode string) (Applied, error) {
+func (s *Citizens) ApplyVerification(ctx context.Context, tx *postgres.Tx, bankCode, vid string, o account.Outcome, reasonCode string) (Applied, error) {
 	peek, err := postgres.AccountByVerification(ctx, tx, vid)
 	if err != nil {
 		return "", err
@@ -114,15 +112,8 @@ func (s *Citizens) ApplyVerification(ctx context.Context, tx pgx.Tx, bankCode, v
 		}
 		return "", fault.New(fault.OutcomeConflict, "verification %s was already settled as %s; the bank now says %s", vid, was, o)
 	}
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return "", fmt.Errorf("savepoint: %w", err)
-	}
-	err = postgres.SaveAccount(ctx, sp, a)
+	err = tx.Savepoint(ctx, func(sp *postgres.Tx) error { return postgres.SaveAccount(ctx, sp, a) })
 	if fault.Is(err, fault.AccountTaken) {
-		if rerr := sp.Rollback(ctx); rerr != nil {
-			return "", fmt.Errorf("rollback to savepoint: %w", rerr)
-		}
 		*a = before
 		if err := a.Taken(now); err != nil {
 			return "", err
@@ -132,9 +123,6 @@ func (s *Citizens) ApplyVerification(ctx context.Context, tx pgx.Tx, bankCode, v
 	if err != nil {
 		return "", err
 	}
-	if err := sp.Commit(ctx); err != nil {
-		return "", fmt.Errorf("release savepoint: %w", err)
-	}
 	return ResultApplied, nil
 }
 
@@ -142,7 +130,7 @@ func (s *Citizens) ApplyVerification(ctx context.Context, tx pgx.Tx, bankCode, v
 // request in a transaction of its own. A contradiction, or an answer about a
 // verification the gateway cannot place, is recorded as an incident.
 func (s *Citizens) ApplyVerificationAnswer(ctx context.Context, bankCode, vid string, o account.Outcome, reasonCode string) error {
-	err := postgres.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := s.DB.InTx(ctx, func(tx *postgres.Tx) error {
 		_, err := s.ApplyVerification(ctx, tx, bankCode, vid, o, reasonCode)
 		return err
 	})
@@ -154,14 +142,14 @@ func (s *Citizens) ApplyVerificationAnswer(ctx context.Context, bankCode, vid st
 	if f.Code == fault.NotFound {
 		kind = incident.KindUnknownObject
 	}
-	return postgres.InsertIncident(ctx, s.Pool, kind, bankCode, vid, f.Message,
+	return postgres.InsertIncident(ctx, s.DB, kind, bankCode, vid, f.Message,
 		map[string]any{"source": "bank answer", "outcome": string(o), "reason_code": reasonCode})
 }
 
 // ExpireVerification rejects account accID with bank_timeout if it still
 // awaits its bank. It runs as a job scheduled when the link was made.
 func (s *Citizens) ExpireVerification(ctx context.Context, accID string) error {
-	return postgres.InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+	return s.DB.InTx(ctx, func(tx *postgres.Tx) error {
 		peek, err := postgres.GetAccount(ctx, tx, accID, false)
 		if err != nil || peek == nil || peek.Status != account.StatusPending {
 			return err
@@ -188,7 +176,7 @@ type verificationData struct {
 
 // VerificationCallback handles account_verification.succeeded and
 // account_verification.failed callbacks.
-func (s *Citizens) VerificationCallback(ctx context.Context, tx pgx.Tx, cb Callback) (Applied, error) {
+func (s *Citizens) VerificationCallback(ctx context.Context, tx *postgres.Tx, cb Callback) (Applied, error) {
 	var d verificationData
 	if err := json.Unmarshal(cb.Data, &d); err != nil {
 		return "", fault.Field(fault.ValidationFailed, "data", "data is not the expected object")

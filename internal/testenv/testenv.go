@@ -25,8 +25,9 @@ import (
 
 // DB is one test's database.
 type DB struct {
-	Pool *pgxpool.Pool
-	URL  string
+	Pool  *pgxpool.Pool
+	Store *postgres.DB // the gateway's store on Pool
+	URL   string
 }
 
 func adminURL(t testing.TB) string {
@@ -140,7 +141,7 @@ func NewDB(t testing.TB) *DB {
 			t.Logf("drop %s: %v", name, err)
 		}
 	})
-	return &DB{Pool: pool, URL: dbURL}
+	return &DB{Pool: pool, Store: postgres.NewDB(pool), URL: dbURL}
 }
 
 // RedisURL returns REDIS_URL, failing the test when it is not set.

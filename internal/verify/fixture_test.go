@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -161,7 +160,7 @@ func mustTx(t ledger.Transaction, err error) ledger.Transaction {
 
 func (w *world) post(t ledger.Transaction) {
 	w.t.Helper()
-	if err := postgres.InTx(w.ctx, w.pool, func(tx pgx.Tx) error { return postgres.PostLedger(w.ctx, tx, t) }); err != nil {
+	if err := postgres.NewDB(w.pool).InTx(w.ctx, func(tx *postgres.Tx) error { return postgres.PostLedger(w.ctx, tx, t) }); err != nil {
 		w.t.Fatal(err)
 	}
 }

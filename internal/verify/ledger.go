@@ -51,7 +51,7 @@ func (c *checker) checkLedger(ctx context.Context) error {
 		return err
 	}
 
-	bs, err := postgres.Balances(ctx, c.tx)
+	bs, err := postgres.Balances(ctx, postgres.WrapTx(c.tx))
 	if err != nil {
 		return err
 	}
