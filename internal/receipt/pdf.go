@@ -118,6 +118,7 @@ func PDF(r Receipt, lang string) ([]byte, error) {
 	f.AddUTF8FontFromBytes(fontFamily, "B", fontBold)
 	f.SetMargins(pageMargin, pageMargin, pageMargin)
 	f.SetAutoPageBreak(true, pageMargin)
+	f.SetCatalogSort(true) // resources in a fixed order, not a map's
 	f.SetCreationDate(issuedAt)
 	f.SetModificationDate(issuedAt)
 	f.SetLang(lang)
@@ -157,7 +158,11 @@ func PDF(r Receipt, lang string) ([]byte, error) {
 	f.SetFont(fontFamily, "B", 9)
 	f.CellFormat(p.width, lineHeight, l.items, "", 1, "L", false, 0, "")
 	for _, it := range r.Items {
-		p.item(strings.TrimSpace(it.Code+" — "+it.Description), l.amount(it.Amount), "")
+		name := it.Code
+		if it.Description != "" {
+			name += " — " + it.Description
+		}
+		p.item(name, l.amount(it.Amount), "")
 	}
 	p.rule(1)
 	p.item(l.total, l.amount(r.Amount), "B")
