@@ -127,13 +127,18 @@ install_packages() {
 	fi
 }
 
-# ensure_installed [postgres] [redis] installs whatever of the named servers is missing.
+# ensure_installed [postgres] [redis] [pdf-tools] installs whatever of the named
+# servers and tools is missing. pdf-tools are what the receipt tests read PDFs with.
 ensure_installed() {
 	local want pkgs=()
 	for want in "$@"; do
 		case $want in
 		postgres) [[ -n $(find_pg_bin) ]] || pkgs+=(postgresql) ;;
 		redis) command -v redis-server >/dev/null && command -v redis-cli >/dev/null || pkgs+=(redis-server) ;;
+		pdf-tools)
+			command -v pdftotext >/dev/null && command -v pdfimages >/dev/null || pkgs+=(poppler-utils)
+			command -v zbarimg >/dev/null || pkgs+=(zbar-tools)
+			;;
 		esac
 	done
 	install_packages "${pkgs[@]}"
@@ -393,8 +398,7 @@ cmd_up() {
 			;;
 		esac
 	done
-	((${#wanted[@]} > 0)) || return 0
-	ensure_installed "${wanted[@]}" # one apt-get run for all that is missing
+	ensure_installed "${wanted[@]}" pdf-tools # one apt-get run for all that is missing
 	for s in "${wanted[@]}"; do
 		case $s in
 		postgres) pg_up ;;

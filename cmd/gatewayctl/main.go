@@ -33,6 +33,7 @@ const usage = `gatewayctl: operate the payment gateway
   gatewayctl incidents resolve --id INC_ID --action note|apply-paid|refund --note TEXT [--bank-reference R]
   gatewayctl listen [--port 8090] [--secret whsec_…|--portal-file .dev/portal.json] [--forward URL]
   gatewayctl reseal [--batch 500]   (binds sealed pids and account numbers to their rows; resumable)
+  gatewayctl receipts verify --jws FILE [--jwks FILE|URL]   (offline; the JWKS defaults to GATEWAY_PUBLIC_URL's)
   gatewayctl verify [--logs FILE]... [--redis-url URL [--redis-prefix P]] [--accounts FILE] [--horizon 80h]
   gatewayctl request [--portal FILE] [--url URL] [--data JSON|@FILE] [--idempotency-key K] METHOD PATH
 
@@ -94,6 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.listen(args[1:])
 	case "incidents":
 		return e.incidents(args[1:])
+	case "receipts":
+		return e.receipts(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -21,6 +21,7 @@ const (
 	Portal              = "ptl"
 	Citizen             = "ctz"
 	Incident            = "inc"
+	Receipt             = "rc"
 )
 
 // New returns a new id with prefix, ordered by creation time.
