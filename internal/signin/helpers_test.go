@@ -2,6 +2,7 @@ package signin_test
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
@@ -10,8 +11,11 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/citizenpay/gateway/internal/identity/devissuer"
 	"github.com/citizenpay/gateway/internal/signin"
@@ -48,9 +52,63 @@ func (c *clock) Advance(d time.Duration) {
 // bundle is a devidp provider served in-process and a relying party on it.
 type bundle struct {
 	srv     *httptest.Server
+	issuer  *devissuer.Issuer
 	clock   *clock
 	rp      *signin.RelyingParty
 	browser *http.Client // follows no redirect, like a test that reads each hop
+	faults  *faults
+}
+
+// faults change what devidp answers, for the cases an honest provider never
+// produces.
+type faults struct {
+	jwksDown atomic.Bool
+	mu       sync.Mutex
+	// reissue, when set, replaces the ID token of a token response by the
+	// one it returns for the original's claims.
+	reissue func(claims map[string]any) string
+}
+
+func (f *faults) setReissue(fn func(map[string]any) string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reissue = fn
+}
+
+// wrap applies the faults around devidp's handler.
+func (f *faults) wrap(t *testing.T, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/jwks.json" && f.jwksDown.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		f.mu.Lock()
+		reissue := f.reissue
+		f.mu.Unlock()
+		if r.URL.Path != "/oauth2/token" || reissue == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var body map[string]any
+		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &body) != nil {
+			t.Errorf("token endpoint = %d %s", rec.Code, rec.Body)
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		raw, _ := body["id_token"].(string)
+		jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.EdDSA})
+		var claims map[string]any
+		if err != nil || json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims) != nil {
+			t.Errorf("id_token unreadable: %v", err)
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		body["id_token"] = reissue(claims)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(body)
+	})
 }
 
 // setup starts devidp with the gateway's client and returns a relying party
@@ -72,7 +130,8 @@ func setup(t *testing.T, change func(*signin.Config)) bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = p.Handler()
+	f := &faults{}
+	srv.Config.Handler = f.wrap(t, p.Handler())
 	srv.Start()
 	t.Cleanup(srv.Close)
 
@@ -88,7 +147,7 @@ func setup(t *testing.T, change func(*signin.Config)) bundle {
 		t.Fatal(err)
 	}
 	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return bundle{srv: srv, clock: clk, rp: rp, browser: browser}
+	return bundle{srv: srv, issuer: iss, clock: clk, rp: rp, browser: browser, faults: f}
 }
 
 var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
