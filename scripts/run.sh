@@ -84,16 +84,33 @@ trap 'exit 143' TERM
 # --- extra development processes -------------------------------------------------
 
 # Each helper is one start_bg line; add its command to the go build below.
-# The sandbox bank SBX (its secret in .dev/bank.json) holds two accounts: 0071000123456 of
-# pid 079203001234 and 0071000999999 of pid 001090012345. The development identity
-# provider mints tokens for any citizen (bin/devidp token …).
+# The sandbox citizens, one place for both helpers: the sandbox bank SBX (its secret in
+# .dev/bank.json) holds their accounts, and the development identity provider offers them
+# first on its sign-in page. Fields: account number|pid|name|date of birth|balance.
+SANDBOX_CITIZENS=(
+	"0071000123456|079203001234|Nguyen Van An|2003-05-17|10000000"
+	"0071000999999|001090012345|Tran Thi Binh|1990-02-03|500000"
+)
 start_banksim() {
+	local args=() row number pid name _birthdate balance
+	for row in "${SANDBOX_CITIZENS[@]}"; do
+		IFS='|' read -r number pid name _birthdate balance <<<"$row"
+		args+=(--account "$number:$pid:$name:$balance")
+	done
 	start_bg banksim bin/banksim --addr 127.0.0.1:8092 --code SBX --base-path /api/gw \
-		--secret-file "$DEV_DIR/bank.secret" --callback-url "$(gateway_url)/v1/bank-callbacks/SBX" \
-		--account "0071000123456:079203001234:Nguyen Van An:10000000" \
-		--account "0071000999999:001090012345:Tran Thi Binh:500000"
+		--secret-file "$DEV_DIR/bank.secret" --callback-url "$(gateway_url)/v1/bank-callbacks/SBX" "${args[@]}"
 }
-start_devidp() { start_bg devidp bin/devidp serve --addr 127.0.0.1:8091; }
+# devidp also mints tokens for any citizen (bin/devidp token …). Its OpenID Connect client,
+# the gateway's checkout, comes from IDP_CLIENT_ID, IDP_CLIENT_SECRET and GATEWAY_PUBLIC_URL
+# (idp_env), which the gateway reads too.
+start_devidp() {
+	local args=() row _number pid name birthdate _balance
+	for row in "${SANDBOX_CITIZENS[@]}"; do
+		IFS='|' read -r _number pid name birthdate _balance <<<"$row"
+		args+=(--citizen "$pid:$name:$birthdate")
+	done
+	start_bg devidp bin/devidp serve --addr 127.0.0.1:8091 "${args[@]}"
+}
 # The development portal's webhook URL is http://127.0.0.1:8090/webhooks: gatewayctl listen
 # verifies each delivery and prints it, one JSON line per event, in .dev/log/webhooks.log.
 start_webhook_listener() { start_bg webhooks bin/gatewayctl listen --port 8090 --portal-file "$DEV_DIR/portal.json"; }
@@ -159,11 +176,27 @@ dev_bank() {
 	[[ -s $DEV_DIR/bank.secret ]] || die "$file holds no secret"
 }
 
-# The gateway trusts the development identity provider started below.
+# The gateway trusts the development identity provider started below, and signs citizens in
+# to the checkout with it as the client IDP_CLIENT_ID (its secret made once in
+# .dev/idp-client.secret). The client id is not IDP_AUDIENCE: an ID token is no bearer token.
 idp_env() {
 	export IDP_ISSUER=${IDP_ISSUER:-http://127.0.0.1:8091}
 	export IDP_AUDIENCE=${IDP_AUDIENCE:-citizenpay-gateway}
 	export IDP_JWKS_URL=${IDP_JWKS_URL:-http://127.0.0.1:8091/.well-known/jwks.json}
+	export GATEWAY_PUBLIC_URL=${GATEWAY_PUBLIC_URL:-$(gateway_url)}
+	export IDP_CLIENT_ID=${IDP_CLIENT_ID:-citizenpay-checkout}
+	if [[ -z ${IDP_CLIENT_SECRET:-} ]]; then
+		local file=$DEV_DIR/idp-client.secret
+		if [[ ! -s $file ]]; then
+			(
+				umask 077
+				head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=' >"$file.tmp"
+			)
+			mv "$file.tmp" "$file"
+		fi
+		IDP_CLIENT_SECRET=$(<"$file")
+		export IDP_CLIENT_SECRET
+	fi
 }
 
 gateway_url() {
@@ -182,7 +215,7 @@ banner() {
   Portal       $DEV_DIR/portal.json  (key id, secret and webhook secret)
   Webhooks     gatewayctl listen on 127.0.0.1:8090, verified events in $LOG_DIR/webhooks.log
   Sandbox bank SBX on http://127.0.0.1:8092/api/gw ($DEV_DIR/bank.json), log in $LOG_DIR/banksim.log
-  Identity     devidp on http://127.0.0.1:8091, log in $LOG_DIR/devidp.log
+  Identity     devidp on http://127.0.0.1:8091 (OpenID Connect client $IDP_CLIENT_ID), log in $LOG_DIR/devidp.log
   PostgreSQL   $DATABASE_URL
   Redis        $REDIS_URL
 

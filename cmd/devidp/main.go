@@ -2,9 +2,20 @@
 // and benchmarks. It signs citizen tokens with an Ed25519 key kept in a file
 // and publishes the key as a JWKS. It authenticates nobody: never expose it.
 //
+// serve is also an OpenID Connect provider (devissuer.Provider): the
+// authorization code flow with PKCE that the gateway's hosted checkout signs
+// in with (PROTOCOL.md §10). Its sign-in page offers the --citizen citizens
+// first (`make run` gives it the sandbox bank's account holders), then a few
+// built in, and lets the tester type any other. The gateway's client is
+// registered from the settings the gateway itself reads: IDP_CLIENT_ID,
+// IDP_CLIENT_SECRET and GATEWAY_PUBLIC_URL (redirect URI
+// {GATEWAY_PUBLIC_URL}/auth/callback), or the flags that override them.
+//
 // Usage:
 //
-//	devidp serve [--addr 127.0.0.1:8091] [--issuer URL] [--key-file PATH]
+//	devidp serve [--addr 127.0.0.1:8091] [--issuer URL] [--key-file PATH] [--audience A]
+//	        [--client-id ID] [--client-secret-file F | --client-secret S] [--redirect-uri URL ...]
+//	        [--clients clients.json] [--citizen pid:name:birthdate[:loa] ...]
 //	devidp token --pid PID --name NAME --birthdate YYYY-MM-DD [--loa 2] [--audience A] [--issuer URL] [--key-file PATH] [--ttl 1h]
 //	devidp jwks [--key-file PATH]
 package main
@@ -15,13 +26,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/citizenpay/gateway/internal/identity/devissuer"
 )
@@ -34,7 +42,7 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -45,15 +53,15 @@ func main() {
 	}
 }
 
-// run executes one subcommand.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// run executes one subcommand; getenv reads the environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		usage(stderr)
 		return errors.New("a subcommand is required")
 	}
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], stderr)
+		return serve(ctx, args[1:], getenv, stderr)
 	case "token":
 		return token(args[1:], stdout, stderr)
 	case "jwks":
@@ -69,67 +77,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
-  devidp serve [--addr 127.0.0.1:8091] [--issuer URL] [--key-file PATH]
+  devidp serve [--addr 127.0.0.1:8091] [--issuer URL] [--key-file PATH] [--audience A]
+          [--client-id ID] [--client-secret-file F | --client-secret S] [--redirect-uri URL ...]
+          [--clients clients.json] [--citizen pid:name:birthdate[:loa] ...]
   devidp token --pid PID --name NAME --birthdate YYYY-MM-DD [--loa 2] [--audience A] [--issuer URL] [--key-file PATH] [--ttl 1h]
   devidp jwks [--key-file PATH]
 `)
-}
-
-// serve runs the HTTP provider until ctx ends.
-func serve(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("devidp serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", defaultAddr, "listen address (keep it on loopback)")
-	issuer := fs.String("issuer", "", "issuer URL put in iss (default http://<addr>)")
-	keyFile := fs.String("key-file", defaultKeyFile, "Ed25519 private JWK, created if missing")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
-	}
-	if *issuer == "" {
-		*issuer = "http://" + *addr
-	}
-	iss, err := devissuer.LoadOrCreate(*keyFile, *issuer)
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if !isLoopback(*addr) {
-		log.Warn("devidp listens beyond loopback: anyone who reaches it can mint any identity", "addr", *addr)
-	}
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", *addr, err)
-	}
-	srv := &http.Server{
-		Handler:           iss.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
-	log.Info("devidp serving", "addr", ln.Addr().String(), "issuer", iss.Issuer(), "kid", iss.KeyID(), "key_file", *keyFile)
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	log.Info("devidp stopped")
-	return nil
 }
 
 // token prints one token to stdout.

@@ -16,6 +16,9 @@ import (
 	"github.com/citizenpay/gateway/internal/identity"
 )
 
+// noEnv is an empty environment.
+func noEnv(string) string { return "" }
+
 func TestTokenVerifiesAgainstPrintedJWKS(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -24,12 +27,12 @@ func TestTokenVerifiesAgainstPrintedJWKS(t *testing.T) {
 
 	var tok, stderr bytes.Buffer
 	err := run(ctx, []string{"token", "--key-file", keyFile, "--pid", "079203001234", "--name", "Nguyen Van A",
-		"--birthdate", "2003-05-01", "--loa", "1", "--ttl", "10m"}, &tok, &stderr)
+		"--birthdate", "2003-05-01", "--loa", "1", "--ttl", "10m"}, noEnv, &tok, &stderr)
 	if err != nil {
 		t.Fatalf("token: %v (%s)", err, stderr.String())
 	}
 	var jwks bytes.Buffer
-	if err := run(ctx, []string{"jwks", "--key-file", keyFile}, &jwks, &stderr); err != nil {
+	if err := run(ctx, []string{"jwks", "--key-file", keyFile}, noEnv, &jwks, &stderr); err != nil {
 		t.Fatalf("jwks: %v", err)
 	}
 	jwksPath := filepath.Join(dir, "jwks.json")
@@ -71,7 +74,7 @@ func TestTokenRefusesBadInput(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
 			args := append([]string{"token", "--key-file", keyFile}, tt.args...)
-			if err := run(context.Background(), args, &stdout, &stderr); err == nil {
+			if err := run(context.Background(), args, noEnv, &stdout, &stderr); err == nil {
 				t.Fatal("run accepted it")
 			}
 			if stdout.Len() != 0 {
@@ -85,7 +88,7 @@ func TestRunRefusesUnknownSubcommand(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	for _, args := range [][]string{nil, {"mint"}} {
-		if err := run(context.Background(), args, &stdout, &stderr); err == nil {
+		if err := run(context.Background(), args, noEnv, &stdout, &stderr); err == nil {
 			t.Errorf("run(%q) accepted it", args)
 		}
 	}
@@ -118,7 +121,7 @@ func TestServe(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--issuer", "http://devidp.test", "--key-file", keyFile}, &stdout, &stderr)
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--issuer", "http://devidp.test", "--key-file", keyFile}, noEnv, &stdout, &stderr)
 	}()
 
 	addrRE := regexp.MustCompile(`devidp serving" addr=(127\.0\.0\.1:\d+)`)
@@ -159,11 +162,26 @@ func TestServe(t *testing.T) {
 	// The CLI signs with the same key file, so its tokens verify too.
 	var cliTok bytes.Buffer
 	if err := run(context.Background(), []string{"token", "--key-file", keyFile, "--issuer", "http://devidp.test",
-		"--pid", "079203001234", "--name", "A", "--birthdate", "2003-05-01"}, &cliTok, &stderr); err != nil {
+		"--pid", "079203001234", "--name", "A", "--birthdate", "2003-05-01"}, noEnv, &cliTok, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := v.Verify(context.Background(), strings.TrimSpace(cliTok.String())); err != nil {
 		t.Fatalf("Verify CLI token: %v", err)
+	}
+
+	// serve is an OpenID Connect provider too.
+	resp, err = http.Get(base + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disc struct {
+		AuthorizationEndpoint string `json:"authorization_endpoint"`
+		TokenEndpoint         string `json:"token_endpoint"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&disc)
+	resp.Body.Close()
+	if err != nil || disc.AuthorizationEndpoint != "http://devidp.test/oauth2/authorize" || disc.TokenEndpoint != "http://devidp.test/oauth2/token" {
+		t.Errorf("discovery = %+v (%v)", disc, err)
 	}
 
 	cancel()

@@ -15,40 +15,58 @@ import (
 // maxNumericDate is 9999-12-31T23:59:59Z; later "dates" are garbage.
 const maxNumericDate = 253402300799
 
-// citizen checks the verified payload's claims and builds the Citizen.
-func (v *Verifier) citizen(payload []byte) (Citizen, error) {
+// ClaimRules are PROTOCOL.md §2's rules on the claims of a token whose
+// signature has already been checked: the issuer, the audience, exp/nbf/iat
+// with the leeway, and the citizen's pid, name, birthdate and loa. The
+// Verifier applies them to bearer tokens; the sign-in of the hosted checkout
+// (§10) applies them to ID tokens, with the client id as the audience, so that
+// both accept exactly the same identities.
+type ClaimRules struct {
+	Issuer   string        // exact value required in "iss"
+	Audience string        // value "aud" must contain
+	Leeway   time.Duration // clock skew tolerated; zero means DefaultLeeway
+}
+
+// Citizen checks payload, the JSON claims of a verified token, at now and
+// returns the citizen it identifies. Errors wrap ErrInvalidToken or, for a pid
+// that breaks the CCCD rules, ErrInvalidIdentity; their reasons never carry
+// personal data.
+func (r ClaimRules) Citizen(payload []byte, now time.Time) (Citizen, error) {
 	var claims map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return Citizen{}, invalid("claims are not a JSON object")
 	}
-	now := v.now()
+	leeway := r.Leeway
+	if leeway <= 0 {
+		leeway = DefaultLeeway
+	}
 
 	iss, ok := stringClaim(claims, "iss")
-	if !ok || iss != v.issuer {
+	if r.Issuer == "" || !ok || iss != r.Issuer {
 		return Citizen{}, invalid("wrong issuer")
 	}
-	if !audienceContains(claims["aud"], v.audience) {
+	if r.Audience == "" || !audienceContains(claims["aud"], r.Audience) {
 		return Citizen{}, invalid("wrong audience")
 	}
 	exp, present, valid := dateClaim(claims, "exp")
 	if !present || !valid {
 		return Citizen{}, invalid("exp missing or malformed")
 	}
-	if !now.Before(exp.Add(v.leeway)) {
+	if !now.Before(exp.Add(leeway)) {
 		return Citizen{}, invalid("token expired")
 	}
 	nbf, present, valid := dateClaim(claims, "nbf")
 	if !valid {
 		return Citizen{}, invalid("nbf malformed")
 	}
-	if present && now.Add(v.leeway).Before(nbf) {
+	if present && now.Add(leeway).Before(nbf) {
 		return Citizen{}, invalid("token not yet valid")
 	}
 	iat, present, valid := dateClaim(claims, "iat")
 	if !valid {
 		return Citizen{}, invalid("iat malformed")
 	}
-	if present && now.Add(v.leeway).Before(iat) {
+	if present && now.Add(leeway).Before(iat) {
 		return Citizen{}, invalid("token issued in the future")
 	}
 	sub := ""

@@ -12,8 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/go-jose/go-jose/v4"
 )
 
 // Errors returned by Verifier.Verify. They are wrapped with a reason meant for
@@ -74,11 +72,9 @@ type Config struct {
 // Verifier checks citizens' tokens. It is safe for concurrent use; build one
 // per process and share it.
 type Verifier struct {
-	issuer   string
-	audience string
-	leeway   time.Duration
-	keys     *keySource
-	now      func() time.Time
+	rules ClaimRules
+	keys  *KeySet
+	now   func() time.Time
 }
 
 // NewVerifier validates cfg and returns a Verifier. It does not fetch the
@@ -91,38 +87,28 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if strings.TrimSpace(cfg.Audience) == "" {
 		return nil, errors.New("IDP_AUDIENCE is required")
 	}
-	u, err := parseJWKSURL(cfg.JWKSURL, cfg.Development)
-	if err != nil {
-		return nil, err
-	}
 	if cfg.Leeway < 0 {
 		return nil, errors.New("identity: leeway must not be negative")
 	}
 	if cfg.Leeway == 0 {
 		cfg.Leeway = DefaultLeeway
 	}
-	if cfg.RefreshMinInterval < 0 {
-		return nil, errors.New("identity: refresh interval must not be negative")
-	}
-	if cfg.RefreshMinInterval == 0 {
-		cfg.RefreshMinInterval = DefaultRefreshMinInterval
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: DefaultFetchTimeout, CheckRedirect: refuseDowngrade(cfg.Development)}
-	}
 	v := &Verifier{
-		issuer:   cfg.Issuer,
-		audience: cfg.Audience,
-		leeway:   cfg.Leeway,
-		now:      time.Now,
+		rules: ClaimRules{Issuer: cfg.Issuer, Audience: cfg.Audience, Leeway: cfg.Leeway},
+		now:   time.Now,
 	}
-	v.keys = &keySource{
-		url:         u,
-		client:      client,
-		minInterval: cfg.RefreshMinInterval,
-		now:         func() time.Time { return v.now() },
+	keys, err := NewKeySet(KeySetConfig{
+		JWKSURL:            cfg.JWKSURL,
+		Development:        cfg.Development,
+		HTTPClient:         cfg.HTTPClient,
+		RefreshMinInterval: cfg.RefreshMinInterval,
+		// Tests move v.now after construction; the key cache follows it.
+		Now: func() time.Time { return v.now() },
+	})
+	if err != nil {
+		return nil, err
 	}
+	v.keys = keys
 	return v, nil
 }
 
@@ -175,37 +161,11 @@ func refuseDowngrade(development bool) func(*http.Request, []*http.Request) erro
 // ErrInvalidToken, ErrInvalidIdentity or ErrKeysUnavailable, or are the
 // context's error when ctx ends while the JWKS is being fetched.
 func (v *Verifier) Verify(ctx context.Context, token string) (Citizen, error) {
-	if token == "" {
-		return Citizen{}, invalid("empty token")
-	}
-	if len(token) > maxTokenBytes {
-		return Citizen{}, invalid("token too large")
-	}
-	// The only algorithms a token may name (PROTOCOL.md §2); go-jose refuses
-	// any other before looking at a key.
-	allowed := []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
-	jws, err := jose.ParseSignedCompact(token, allowed)
-	if err != nil {
-		var algErr *jose.ErrUnexpectedSignatureAlgorithm
-		if errors.As(err, &algErr) {
-			return Citizen{}, invalid("algorithm not allowed")
-		}
-		return Citizen{}, invalid("malformed token")
-	}
-	if len(jws.Signatures) != 1 {
-		return Citizen{}, invalid("expected exactly one signature")
-	}
-	header := jws.Signatures[0].Protected
-	alg := jose.SignatureAlgorithm(header.Algorithm)
-	key, err := v.keys.key(ctx, header.KeyID, alg)
+	payload, err := v.keys.VerifySignature(ctx, token)
 	if err != nil {
 		return Citizen{}, err
 	}
-	payload, err := jws.Verify(key)
-	if err != nil {
-		return Citizen{}, invalid("bad signature")
-	}
-	return v.citizen(payload)
+	return v.rules.Citizen(payload, v.now())
 }
 
 // invalid wraps ErrInvalidToken with a reason for logs.

@@ -93,7 +93,7 @@ func (s *keySource) key(ctx context.Context, kid string, alg jose.SignatureAlgor
 		k, res, reason, loaded = s.lookup(kid, alg)
 	}
 	if !loaded {
-		return nil, fmt.Errorf("%w: no key set loaded from IDP_JWKS_URL", ErrKeysUnavailable)
+		return nil, fmt.Errorf("%w: no key set loaded from %s", ErrKeysUnavailable, s.url.Redacted())
 	}
 	switch res {
 	case keyFound:

@@ -43,12 +43,19 @@ type errorResponse struct {
 //
 // There is no authentication: anyone who can reach it can mint any identity,
 // which is why cmd/devidp listens on loopback by default.
+//
+// A Provider serves these too, with a full OpenID Connect discovery document.
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/jwks.json", i.serveJWKS)
+	i.routes(mux)
 	mux.HandleFunc("GET /.well-known/openid-configuration", i.serveDiscovery)
-	mux.HandleFunc("POST /token", i.serveToken)
 	return mux
+}
+
+// routes registers the key set and the minting endpoint.
+func (i *Issuer) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /.well-known/jwks.json", i.serveJWKS)
+	mux.HandleFunc("POST /token", i.serveToken)
 }
 
 func (i *Issuer) serveJWKS(w http.ResponseWriter, _ *http.Request) {

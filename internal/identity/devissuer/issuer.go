@@ -116,6 +116,12 @@ func (i *Issuer) JWKS() []byte {
 // that pii.ValidatePIDBirthdate refuses (ErrInvalidPID) and other bad claims
 // (ErrInvalidClaims); use Sign to make deliberately bad tokens.
 func (i *Issuer) Mint(c Claims) (string, error) {
+	return i.mint(c, i.now(), nil)
+}
+
+// mint is Mint at a given time, with extra claims (an ID token's nonce,
+// auth_time and azp) that may not replace the citizen's.
+func (i *Issuer) mint(c Claims, at time.Time, extra map[string]any) (string, error) {
 	if c.LOA == 0 {
 		c.LOA = DefaultLOA
 	}
@@ -139,12 +145,12 @@ func (i *Issuer) Mint(c Claims) (string, error) {
 	if err := pii.ValidatePIDBirthdate(c.PID, c.Birthdate); err != nil {
 		return "", fmt.Errorf("%w: %s", ErrInvalidPID, err.Error())
 	}
-	now := i.now().Truncate(time.Second)
+	now := at.Truncate(time.Second)
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
 		return "", fmt.Errorf("devissuer: jti: %w", err)
 	}
-	return i.Sign(map[string]any{
+	claims := map[string]any{
 		"iss":       i.issuer,
 		"sub":       i.subject(c.PID),
 		"aud":       c.Audience,
@@ -156,7 +162,13 @@ func (i *Issuer) Mint(c Claims) (string, error) {
 		"name":      c.Name,
 		"birthdate": c.Birthdate,
 		"loa":       c.LOA,
-	})
+	}
+	for k, v := range extra {
+		if _, taken := claims[k]; !taken {
+			claims[k] = v
+		}
+	}
+	return i.Sign(claims)
 }
 
 // Sign signs claims exactly as given, with no defaults and no checks, so that
