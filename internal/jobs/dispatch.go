@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/citizenpay/gateway/internal/keycache"
 	"github.com/citizenpay/gateway/internal/portal"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/webhook"
@@ -62,9 +63,10 @@ type Dispatcher struct {
 	// the other portals' events wait.
 	PerPortal int
 
-	handoff chan postgres.Due
-	running atomic.Bool
-	portals portalCache
+	handoff     chan postgres.Due
+	running     atomic.Bool
+	portals     *keycache.Cache[*portal.Portal]
+	portalsOnce sync.Once
 }
 
 // Dispatcher defaults.

@@ -28,7 +28,7 @@ func (d *Dispatcher) attempt(ctx context.Context, e postgres.Due, p *portal.Port
 	if p.WebhookDisabledAt != nil {
 		// Read afresh before holding: the endpoint may have been enabled
 		// since the portal was cached, and a hold lasts until the next one.
-		d.portals.forget(p.ID)
+		d.forgetPortal(p.ID)
 		if p = d.portal(ctx, e.PortalID); p == nil {
 			return postgres.Attempt{}, false
 		}
@@ -96,7 +96,7 @@ func (d *Dispatcher) disable(ctx context.Context, a postgres.Attempt, p *portal.
 		_, err := postgres.RecordAttempts(ctx, tx, []postgres.Attempt{a})
 		return err
 	})
-	d.portals.forget(p.ID)
+	d.forgetPortal(p.ID)
 	if err != nil {
 		log.Warn("webhook dispatcher: recording a 410 failed", "error", err.Error())
 		return

@@ -592,7 +592,7 @@ func TestDispatcherSchedule(t *testing.T) {
 	}
 	// An attempt of the previous generation, recorded after a redelivery,
 	// does not touch the new series.
-	if _, _, err := postgres.ResetDelivery(context.Background(), h.DB.Store, id); err != nil {
+	if _, err := jobs.Redeliver(context.Background(), h.DB.Store, id); err != nil {
 		t.Fatal(err)
 	}
 	stale := postgres.Attempt{EventID: id, Generation: 0, Outcome: dlv.Failed(time.Now(), "HTTP 500")}

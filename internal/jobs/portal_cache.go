@@ -3,24 +3,36 @@ package jobs
 import (
 	"context"
 	"sync"
-	"time"
 
+	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/keycache"
 	"github.com/citizenpay/gateway/internal/portal"
 )
 
 // portal returns the portal with id, read at most PortalTTL ago; nil if it
 // cannot be read (its events are then due again when their lease ends).
 func (d *Dispatcher) portal(ctx context.Context, id string) *portal.Portal {
-	if p, ok := d.portals.get(id, d.now()); ok {
-		return p
-	}
-	p, err := d.Portals.ByID(ctx, id)
+	d.portalsOnce.Do(func() {
+		d.portals = &keycache.Cache[*portal.Portal]{
+			Lookup:   d.Portals.ByID,
+			NotFound: func(err error) bool { return fault.Is(err, fault.NotFound) },
+			TTL:      PortalTTL, MissTTL: PortalTTL,
+		}
+	})
+	p, _, err := d.portals.Get(ctx, id, d.now())
 	if err != nil {
 		d.Log.Warn("webhook dispatcher: cannot read portal", "portal_id", id, "error", err.Error())
 		return nil
 	}
-	d.portals.put(id, p, d.now())
 	return p
+}
+
+// forgetPortal drops the cached portal: it is read again at its next
+// delivery.
+func (d *Dispatcher) forgetPortal(id string) {
+	if d.portals != nil {
+		d.portals.Forget(id)
+	}
 }
 
 // portalLoad counts attempts in flight by portal.
@@ -54,40 +66,4 @@ func (l *portalLoad) atLeast(max int) []string {
 		}
 	}
 	return out
-}
-
-// portalCache keeps portals read for deliveries for PortalTTL.
-type portalCache struct {
-	mu sync.Mutex
-	m  map[string]cachedPortal
-}
-
-type cachedPortal struct {
-	p  *portal.Portal
-	at time.Time
-}
-
-func (c *portalCache) get(id string, now time.Time) (*portal.Portal, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[id]
-	if !ok || now.Sub(e.at) > PortalTTL || now.Before(e.at) {
-		return nil, false
-	}
-	return e.p, true
-}
-
-func (c *portalCache) put(id string, p *portal.Portal, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]cachedPortal{}
-	}
-	c.m[id] = cachedPortal{p, now}
-}
-
-func (c *portalCache) forget(id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, id)
 }

@@ -29,15 +29,15 @@ type Queued struct {
 func Redeliver(ctx context.Context, db *postgres.DB, eventID string) (Redelivery, error) {
 	var r Redelivery
 	err := db.InTx(ctx, func(tx *postgres.Tx) error {
-		portalID, gen, err := postgres.ResetDelivery(ctx, tx, eventID)
+		d, portalID, err := postgres.LockDelivery(ctx, tx, eventID)
 		if err != nil {
 			return err
 		}
 		if r.PortalID, r.WebhookDisabled, err = postgres.PortalWebhookState(ctx, tx, portalID); err != nil {
 			return err
 		}
-		r.Events = []Queued{{EventID: eventID, Generation: gen}}
-		return nil
+		r.Events, err = redeliver(ctx, tx, []delivery.Delivery{d})
+		return err
 	})
 	return r, err
 }
@@ -77,13 +77,20 @@ func EnableWebhook(ctx context.Context, db *postgres.DB, portalRef string) (r Re
 }
 
 func redeliverAll(ctx context.Context, tx *postgres.Tx, portalID string, status delivery.Status) ([]Queued, error) {
-	reset, err := postgres.ResetDeliveries(ctx, tx, portalID, status)
+	ds, err := postgres.LockDeliveries(ctx, tx, portalID, status)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Queued, 0, len(reset))
-	for _, e := range reset {
-		out = append(out, Queued(e))
+	return redeliver(ctx, tx, ds)
+}
+
+// redeliver starts a new series of attempts for each of ds (the domain's
+// Redeliver) and saves them.
+func redeliver(ctx context.Context, tx *postgres.Tx, ds []delivery.Delivery) ([]Queued, error) {
+	out := make([]Queued, 0, len(ds))
+	for i := range ds {
+		ds[i].Redeliver()
+		out = append(out, Queued{EventID: ds[i].EventID(), Generation: ds[i].Generation()})
 	}
-	return out, nil
+	return out, postgres.SaveRedeliveries(ctx, tx, ds)
 }

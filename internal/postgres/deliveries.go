@@ -147,54 +147,75 @@ func Hold(ctx context.Context, q Querier, eventID string, gen int) error {
 	return nil
 }
 
-// Requeued is an event put back to pending for a new delivery.
-type Requeued struct {
-	EventID    string
-	Generation int
-}
-
-// ResetDelivery puts one event back to pending in a new generation with no
-// attempts, whatever its state, due now, for a redelivery, and records when
-// (delivery_requeued_at: the retry horizon starts again). It returns the event's
-// portal and new generation, or a not_found fault.
-func ResetDelivery(ctx context.Context, q Querier, eventID string) (portalID string, gen int, err error) {
-	err = q.conn().QueryRow(ctx, `UPDATE events SET delivery_status = 'pending', delivery_attempts = 0, delivered_at = NULL,
-		delivery_generation = delivery_generation + 1, delivery_requeued_at = now(),
-		next_attempt_at = now()
-		WHERE id = $1 RETURNING portal_id, delivery_generation`, eventID).Scan(&portalID, &gen)
-	err = interpretError(err, "")
-	if err == errNoRows {
-		return "", 0, fault.New(fault.NotFound, "no event %s", eventID)
+// LockDelivery reads and locks one event's delivery, with its portal, for
+// a change the domain decides. It returns a not_found fault for an unknown
+// event.
+func LockDelivery(ctx context.Context, tx *Tx, eventID string) (d delivery.Delivery, portalID string, err error) {
+	var gen, attempts int
+	var status string
+	var held bool
+	err = tx.conn().QueryRow(ctx, `SELECT portal_id, delivery_generation, delivery_status, delivery_attempts,
+			delivery_status = 'pending' AND next_attempt_at IS NULL
+		FROM events WHERE id = $1 FOR UPDATE`, eventID).Scan(&portalID, &gen, &status, &attempts, &held)
+	if err = interpretError(err, ""); err == errNoRows {
+		return delivery.Delivery{}, "", fault.New(fault.NotFound, "no event %s", eventID)
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("reset delivery of %s: %w", eventID, err)
+		return delivery.Delivery{}, "", fmt.Errorf("lock delivery of %s: %w", eventID, err)
 	}
-	return portalID, gen, nil
+	d, err = delivery.Restore(eventID, gen, delivery.Status(status), attempts, held)
+	return d, portalID, err
 }
 
-// ResetDeliveries puts every event of the portal in delivery state status
-// back to pending in a new generation with no attempts, due now, and returns them,
-// oldest first.
-func ResetDeliveries(ctx context.Context, q Querier, portalID string, status delivery.Status) ([]Requeued, error) {
-	rows, err := q.conn().Query(ctx, `WITH reset AS (
-			UPDATE events SET delivery_status = 'pending', delivery_attempts = 0, delivered_at = NULL,
-				delivery_generation = delivery_generation + 1, delivery_requeued_at = now(),
-				next_attempt_at = now()
-			WHERE portal_id = $1 AND delivery_status = $2 RETURNING id, delivery_generation, created_at)
-		SELECT id, delivery_generation FROM reset ORDER BY created_at, id`, portalID, string(status))
+// LockDeliveries reads and locks the deliveries of the portal's events in
+// state status, oldest first.
+func LockDeliveries(ctx context.Context, tx *Tx, portalID string, status delivery.Status) ([]delivery.Delivery, error) {
+	rows, err := tx.conn().Query(ctx, `SELECT id, delivery_generation, delivery_status, delivery_attempts,
+			delivery_status = 'pending' AND next_attempt_at IS NULL
+		FROM events WHERE portal_id = $1 AND delivery_status = $2 ORDER BY created_at, id FOR UPDATE`, portalID, string(status))
 	if err != nil {
-		return nil, fmt.Errorf("reset %s deliveries of %s: %w", status, portalID, err)
+		return nil, fmt.Errorf("lock %s deliveries of %s: %w", status, portalID, err)
 	}
 	defer rows.Close()
-	out := []Requeued{}
+	out := []delivery.Delivery{}
 	for rows.Next() {
-		var r Requeued
-		if err := rows.Scan(&r.EventID, &r.Generation); err != nil {
+		var id, st string
+		var gen, attempts int
+		var held bool
+		if err := rows.Scan(&id, &gen, &st, &attempts, &held); err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		d, err := delivery.Restore(id, gen, delivery.Status(st), attempts, held)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// SaveRedeliveries writes deliveries that were put back in line
+// (delivery.Delivery.Redeliver): each is pending in its new generation
+// with no attempts, due now, and the retry horizon starts again
+// (delivery_requeued_at).
+func SaveRedeliveries(ctx context.Context, tx *Tx, ds []delivery.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	ids, gens := make([]string, len(ds)), make([]int32, len(ds))
+	for i, d := range ds {
+		if d.Status() != delivery.StatusPending || d.Attempts() != 0 || d.Held() {
+			return fault.New(fault.Internal, "delivery %s is not a redelivery", d)
+		}
+		ids[i], gens[i] = d.EventID(), int32(d.Generation())
+	}
+	_, err := tx.conn().Exec(ctx, `UPDATE events e SET delivery_status = 'pending', delivery_attempts = 0, delivered_at = NULL,
+			delivery_generation = v.gen, delivery_requeued_at = now(), next_attempt_at = now()
+		FROM unnest($1::text[], $2::int[]) AS v(id, gen) WHERE e.id = v.id`, ids, gens)
+	if err != nil {
+		return fmt.Errorf("save redeliveries: %w", err)
+	}
+	return nil
 }
 
 // PortalWebhookState returns the id of the portal with id or key id ref and
