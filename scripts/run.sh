@@ -22,7 +22,7 @@ DEVSTACK=        # devstack's pid while it runs
 
 cleanup() {
 	local status=$? s
-	trap '' INT TERM # a second Ctrl-C must not leave servers half stopped
+	trap '' INT TERM HUP # a second Ctrl-C must not leave servers half stopped
 	trap - EXIT
 	if [[ -n $DEVSTACK ]] && kill -0 "$DEVSTACK" 2>/dev/null; then
 		kill -TERM "$DEVSTACK" 2>/dev/null || true
@@ -45,6 +45,7 @@ on_signal() {
 trap cleanup EXIT
 trap 'on_signal INT 130' INT
 trap 'on_signal TERM 143' TERM
+trap 'on_signal HUP 129' HUP
 
 # Remember which of our servers were already running: those are left running.
 [[ -n ${DATABASE_URL:-} ]] || "$SERVICES" running postgres || STOP_SERVICES+=(postgres)

@@ -7,10 +7,11 @@
 // webhooks (each with its log in .dev/log/NAME.log) and the gateway (on this
 // terminal), and prints where everything is.
 //
-// SIGINT or SIGTERM stops every program it started, the last started first
-// (SIGTERM, then SIGKILL after 10 s), and devstack exits 130 or 143. If one
-// of them ends by itself, the others are stopped the same way and devstack
-// exits 1 with one line naming it.
+// SIGINT, SIGTERM or SIGHUP stops every program it started, the last started
+// first (SIGTERM, then SIGKILL after 10 s), and devstack exits 128 + the
+// signal's number (130 for Ctrl-C). If one of them ends by itself, the
+// others are stopped the same way and devstack exits 1 with one line naming
+// it.
 //
 // Environment: GATEWAY_ADDR (:8080), OPS_ADDR (127.0.0.1:9090), OPS_PPROF
 // (true), GATEWAY_MASTER_KEY (else .dev/master.key, created once),
@@ -40,7 +41,7 @@ import (
 
 func main() {
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(chan os.Signal, 1)
 	go func() {
@@ -51,10 +52,7 @@ func main() {
 	err := run(ctx, os.Environ(), os.Stdout, os.Stderr)
 	select {
 	case s := <-got:
-		if s == syscall.SIGTERM {
-			os.Exit(143)
-		}
-		os.Exit(130)
+		os.Exit(128 + int(s.(syscall.Signal))) // 130 for SIGINT, 143 for SIGTERM, as a shell reports them
 	default:
 	}
 	if err != nil {
