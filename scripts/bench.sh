@@ -24,8 +24,8 @@
 #   BENCH_PORTAL_RPS=100000 the bench portal's rate limit (RATE_LIMIT_PORTAL_RPS)
 #   BENCH_CITIZEN_RPS=0     the bench citizens' rate limit (RATE_LIMIT_CITIZEN_RPS; 0: none, as each pays many fees)
 #   GATEWAY_ENV_EXTRA="K=V …"  extra settings for the gateway under test
-#   BENCH_DATABASE=gateway_bench  the bench's database (dropped and made anew), and
-#                    BENCH_DATABASE_ceiling the ceilings' scratch one
+#   BENCH_DATABASE=gateway_bench  the bench's database (dropped and made anew); the
+#                    ceilings' scratch one is ${BENCH_DATABASE}_ceiling
 #   BENCH_REDIS_DB=1 the gateway's Redis database (emptied); the ceilings' script keys
 #                    go to the next one, under a prefix of their own
 #   BENCH_PORT=18080 the gateway's port; the sandbox banks take +12 and +14, the

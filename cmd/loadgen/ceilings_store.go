@@ -85,7 +85,7 @@ func newCeilingStore(ctx context.Context, pool *pgxpool.Pool) (*ceilingStore, er
 	}
 	svc := &service.Service{Pool: pool, PII: pii.NewProtector(keys)}
 	s := &ceilingStore{pool: pool, keys: keys, svc: svc,
-		guard:     &idempotency.Guard{Pool: pool, TTL: 24 * time.Hour, LockTTL: time.Minute}, // PostgreSQL only, as pgbench was
+		guard:     &idempotency.Guard{Pool: pool, TTL: 24 * time.Hour, LockTTL: time.Minute}, // PostgreSQL only: the Redis script is measured apart
 		callbacks: &service.Callbacks{Pool: pool}}
 	s.callbacks.Handle("debit", svc.DebitCallback)
 	if s.fp, err = idempotency.Fingerprint(keys.Key("idempotency-fingerprint"), "POST", "/v1/payment-requests", createBody(ceilPID, "CEIL")); err != nil {
