@@ -54,7 +54,7 @@ bench: ## Load-test the gateway against this machine's ceilings (SHORT=1 RATE= D
 	@scripts/bench.sh
 
 demo: ## Walk the whole story against `make run`: fee, link, pay, clearing, webhook, refund, verify
-	@scripts/demo.sh
+	@eval "$$($(SERVICES) env)" && $(GO) run ./cmd/demo
 
 down: ## Stop the local PostgreSQL and Redis
 	@$(SERVICES) down

@@ -19,11 +19,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/citizenpay/gateway/internal/devenv"
 	"github.com/citizenpay/gateway/internal/pii"
 )
 
 // The citizen of the story: the sandbox bank holds account demoAccount for
-// this pid (scripts/run.sh, start_banksim), and devidp mints their token.
+// this pid (cmd/devstack, sandboxAccounts), and devidp mints their token.
 const (
 	demoPID       = "079203001234"
 	demoName      = "Nguyen Van An"
@@ -39,6 +40,7 @@ type config struct {
 	gateway     string // the gateway's base URL
 	idp         string // devidp
 	bank        string // banksim's root (its admin routes)
+	webhookPort int    // gatewayctl listen's, on 127.0.0.1
 	portalFile  string
 	bankFile    string
 	webhooksLog string // gatewayctl listen's output
@@ -46,21 +48,30 @@ type config struct {
 	timeout     time.Duration // for each wait
 }
 
-func defaults(getenv func(string) string) config {
+// defaults finds the stack as `make run` set it up, from the variables it
+// reads too (internal/devenv); GATEWAY_URL, if set, is the gateway's URL.
+func defaults(getenv func(string) string) (config, error) {
+	st, err := devenv.Load(getenv)
+	if err != nil {
+		return config{}, err
+	}
 	c := config{
-		gateway: "http://127.0.0.1:8080", idp: "http://127.0.0.1:8091", bank: "http://127.0.0.1:8092",
-		portalFile: ".dev/portal.json", bankFile: ".dev/bank.json", webhooksLog: ".dev/log/webhooks.log",
+		gateway: st.GatewayURL(), idp: st.IDPURL(), bank: st.BankURL(), webhookPort: st.WebhookPort,
+		portalFile: devenv.PortalFile, bankFile: devenv.BankFile, webhooksLog: devenv.WebhooksLog,
 		gatewayctl: "bin/gatewayctl", timeout: 2 * time.Minute,
 	}
 	if u := getenv("GATEWAY_URL"); u != "" {
 		c.gateway = strings.TrimRight(u, "/")
 	}
-	return c
+	return c, nil
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, defaults(os.Getenv), os.Stdout)
+	cfg, err := defaults(os.Getenv)
+	if err == nil {
+		err = run(ctx, cfg, os.Stdout)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "\ndemo: "+err.Error())
@@ -121,7 +132,8 @@ func (s *story) ready(ctx context.Context) error {
 	}
 	resp, err := probe.Do(req)
 	if err != nil {
-		return fmt.Errorf("no gateway answers at %s/readyz: start `make run` first (in another terminal)", s.cfg.gateway)
+		return fmt.Errorf("no gateway answers at %s/readyz: start `make run` first (in another terminal), "+
+			"and give `make demo` the same GATEWAY_ADDR, DEV_IDP_ADDR, DEV_BANK_ADDR and DEV_WEBHOOK_PORT", s.cfg.gateway)
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()

@@ -87,7 +87,8 @@ func (s *story) waitWebhooks(ctx context.Context, types ...string) ([]delivery, 
 
 func (s *story) webhook(ctx context.Context) error {
 	s.title("The portal is told: the signed webhook arrives at `gatewayctl listen`")
-	s.say("gatewayctl listen (127.0.0.1:8090) checks each Standard Webhooks signature and prints the event to " + s.cfg.webhooksLog)
+	s.say(fmt.Sprintf("gatewayctl listen (127.0.0.1:%d) checks each Standard Webhooks signature and prints the event to %s",
+		s.cfg.webhookPort, s.cfg.webhooksLog))
 	ds, err := s.waitWebhooks(ctx, "payment_request.paid")
 	if err != nil {
 		return err

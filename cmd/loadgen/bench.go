@@ -80,7 +80,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mixedDur   = fs.Duration("mixed-duration", 0, "duration of the mixed soak (default --duration)")
 		warmup     = fs.Duration("warmup", 5*time.Second, "trimmed from the start of each scenario")
 		out        = fs.String("out", "bench-results", "where JSON and PNG go")
-		ceilFile   = fs.String("ceilings", "", "JSON of the machine's ceilings (scripts/bench.sh writes it)")
+		ceilFile   = fs.String("ceilings", "", "JSON of the machine's ceilings (loadgen ceilings writes it)")
 		webhook    = fs.String("webhook-addr", "127.0.0.1:18093", "where the portal's webhooks are received")
 		mode       = fs.String("mode", "full", "a label for the report: full or short")
 		rate       = fs.Float64("rate", 0, "offered rate of every scenario that has no rate of its own")
@@ -88,26 +88,23 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rates      = map[string]*float64{}
 	)
 	fs.Var(&bankFlags, "bank", "CODE=SECRET=SIM_URL of a sandbox bank (repeatable; the first carries clear and flow)")
-	defaults := map[string]float64{"create": 1000, "replay": 3000, "clear": 500, "flow": 50, "read": 3000, "mixed": 600}
-	for _, name := range []string{"create", "replay", "clear", "flow", "read", "mixed"} {
-		rates[name] = fs.Float64("rate-"+name, 0, fmt.Sprintf("offered rate of %s (default %g)", name, defaults[name]))
+	for _, name := range rateNames {
+		rates[name] = fs.Float64("rate-"+name, 0, fmt.Sprintf("offered rate of %s (default %s)", name, rateDefaults[name]))
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	rateOf := map[string]float64{}
-	for name, v := range rates {
-		switch {
-		case *v > 0:
-			rateOf[name] = *v
-		case *rate > 0:
-			rateOf[name] = *rate
-		default:
-			rateOf[name] = defaults[name]
+	ceilings := map[string]float64{}
+	if *ceilFile != "" {
+		if err := readJSON(*ceilFile, &ceilings); err != nil {
+			return fmt.Errorf("--ceilings: %w", err)
 		}
 	}
-	rateOf["overload"] = 3 * rateOf["mixed"]
-	rateOf["bank-down"] = rateOf["flow"]
+	given := map[string]float64{}
+	for name, v := range rates {
+		given[name] = *v
+	}
+	rateOf := offeredRates(given, *rate, ceilings)
 	if *mixedDur == 0 {
 		*mixedDur = *duration
 	}
@@ -145,12 +142,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	b := &bench{
 		c: newClient(strings.TrimRight(*gateway, "/"), portal, banks), db: db, cits: cits, banks: codes,
-		log: stderr, gateway: *gateway, ops: strings.TrimRight(*ops, "/"), duration: *duration, warmup: *warmup, ceilings: map[string]float64{},
-	}
-	if *ceilFile != "" {
-		if err := readJSON(*ceilFile, &b.ceilings); err != nil {
-			return fmt.Errorf("--ceilings: %w", err)
-		}
+		log: stderr, gateway: *gateway, ops: strings.TrimRight(*ops, "/"), duration: *duration, warmup: *warmup, ceilings: ceilings,
 	}
 	if err := b.c.mintTokens(iss, cits); err != nil {
 		return err

@@ -5,11 +5,11 @@ import (
 	"strings"
 )
 
-// Ceiling names in the --ceilings file (scripts/bench.sh writes them).
+// Ceiling names in the --ceilings file (loadgen ceilings writes them).
 const (
-	ceilCreate = "create_tps"     // pgbench: the create transaction
-	ceilClear  = "clear_tps"      // pgbench: the clearing transaction
-	ceilRedis  = "redis_idem_rps" // redis-benchmark: the idempotency script
+	ceilCreate = "create_tps"     // the create transaction, a second
+	ceilClear  = "clear_tps"      // the clearing transaction, a second
+	ceilRedis  = "redis_idem_rps" // the idempotency script, calls a second
 )
 
 // Issue 6's bounds.

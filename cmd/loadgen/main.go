@@ -8,6 +8,13 @@
 //
 //	loadgen init --dir .bench/state [--citizens 64] [--banks SBX,SB2]
 //	    writes the issuer's key, jwks.json, and one banksim accounts file per bank
+//	loadgen fresh --database-url URL [--admin-url URL] [--redis-url URL]
+//	    drops and creates the bench's database, and empties its Redis database
+//	loadgen ceilings --database-url SCRATCH_URL --redis-url URL [--admin-url URL]
+//	    [--pool 32] [--duration 15s] [--out .bench/ceilings.json]
+//	    measures the create and clearing transactions (the gateway's own code)
+//	    on a scratch database, and the idempotency script, at the pool's
+//	    concurrency; writes the figures for run's --ceilings
 //	loadgen run --dir .bench/state --gateway URL --portal-file portal.json
 //	    --bank CODE=SECRET=SIM_URL ... --database-url URL [--scenarios create,replay,...]
 //	    [--rate N | --rate-create N ...] [--duration 30s] [--warmup 5s]
@@ -44,7 +51,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: loadgen init|run [flags]")
+		fmt.Fprintln(stderr, "usage: loadgen init|fresh|ceilings|run [flags]")
 		return flag.ErrHelp
 	}
 	switch args[0] {
@@ -52,6 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runInit(args[1:], stderr)
 	case "run":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "ceilings":
+		return runCeilings(ctx, args[1:], stderr)
+	case "fresh":
+		return runFresh(ctx, args[1:], stderr)
 	}
-	return fmt.Errorf("unknown command %q: want init or run", args[0])
+	return fmt.Errorf("unknown command %q: want init, fresh, ceilings or run", args[0])
 }
