@@ -59,9 +59,9 @@ func newClearing(t *testing.T, knobs banksim.Knobs) *clearingSetup {
 		t.Fatalf("link: %d %s", r.Status, r.Body)
 	}
 	accID := r.Map(t)["id"].(string)
-	apitest.Eventually(t, 20*time.Second, "the account never became active", func() bool {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM linked_accounts WHERE id = $1 AND status = 'active'`, accID) == 1
-	})
+	}, "the account never became active")
 	s.bank.Sim.SetKnobs(knobs)
 	r = h.Post("/v1/payment-requests", "create-1", map[string]any{
 		"citizen_pid": cit.PID, "dossier_code": "HCM-INC-1", "service_code": "1.001234",
@@ -80,9 +80,9 @@ func newClearing(t *testing.T, knobs banksim.Knobs) *clearingSetup {
 	if err := h.DB.Pool.QueryRow(context.Background(), `SELECT id FROM payment_attempts WHERE payment_request_id = $1`, s.prID).Scan(&s.paID); err != nil {
 		t.Fatal(err)
 	}
-	apitest.Eventually(t, 20*time.Second, "the debit was never sent", func() bool {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM payment_attempts WHERE id = $1 AND sent_at IS NOT NULL`, s.paID) == 1
-	})
+	}, "the debit was never sent")
 	return s
 }
 
@@ -264,7 +264,7 @@ func TestIncidentRefund(t *testing.T) {
 	t.Parallel()
 	s := newClearing(t, banksim.Knobs{})
 	h, url := s.h, s.h.DB.URL
-	apitest.Eventually(t, 20*time.Second, "the request was never paid", func() bool { return s.status(t) == "paid" })
+	testenv.Eventually(t, 20*time.Second, func() bool { return s.status(t) == "paid" }, "the request was never paid")
 	incID := s.callback(t, "evt-contradiction", "debit.failed", "", http.StatusConflict)
 
 	var out resolved
@@ -285,7 +285,7 @@ func TestIncidentRefund(t *testing.T) {
 	if n := h.Count(`SELECT count(*) FROM events WHERE payload::text LIKE '%disputes%'`); n != 0 {
 		t.Fatalf("%d events carry the operator's note", n)
 	}
-	apitest.Eventually(t, 20*time.Second, "the request was never refunded", func() bool { return s.status(t) == "refunded" })
+	testenv.Eventually(t, 20*time.Second, func() bool { return s.status(t) == "refunded" }, "the request was never refunded")
 	if got := s.bank.Sim.Balance(s.account.Number); !got.Equal(decimal.NewFromInt(10_000_000)) {
 		t.Fatalf("balance after the refund: %s", got)
 	}
@@ -370,7 +370,7 @@ func TestIncidentRefundRefusedAcrossBanks(t *testing.T) {
 	t.Parallel()
 	s := newClearing(t, banksim.Knobs{})
 	h, url := s.h, s.h.DB.URL
-	apitest.Eventually(t, 20*time.Second, "the request was never paid", func() bool { return s.status(t) == "paid" })
+	testenv.Eventually(t, 20*time.Second, func() bool { return s.status(t) == "paid" }, "the request was never paid")
 	other := h.NewBank("EVL")
 	r := h.Callback(other, "", time.Time{}, map[string]any{"event_id": "evt-other-bank", "type": "debit.failed",
 		"occurred_at": time.Now().UTC().Format(time.RFC3339), "data": map[string]any{"debit_id": s.paID, "reason_code": "X"}})

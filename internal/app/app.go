@@ -66,18 +66,27 @@ type App struct {
 
 	// Shedder is the load shedder in front of the API (wired in admission.go).
 	Shedder *admission.Shedder
+
+	now func() time.Time // Options.Now
 }
 
 // Options adjust Build for tests.
 type Options struct {
 	Pool        *pgxpool.Pool // use this pool instead of opening DATABASE_URL
 	RedisPrefix string        // prefix of every Redis key
+	// Now is the clock every decision by time reads: expiries, signature
+	// windows, caches' lifetimes, retry schedules, pauses. Nil is time.Now;
+	// tests pass a clock they move (testenv.Clock) instead of sleeping.
+	Now func() time.Time
 }
 
 // Build wires the gateway. It checks the schema version and refuses an older
 // (or newer) one.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
-	a := &App{Config: cfg, Log: log}
+	a := &App{Config: cfg, Log: log, now: opts.Now}
+	if a.now == nil {
+		a.now = time.Now
+	}
 	var err error
 	if a.Keys, err = keyring.New(cfg.MasterKey); err != nil {
 		return nil, fmt.Errorf("GATEWAY_MASTER_KEY: %w", err)
@@ -100,8 +109,9 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	}
 	a.Metrics = httpapi.NewMetrics(a.Pool)
 	a.Store = redisstore.New(a.Redis, opts.RedisPrefix, a.Metrics.RedisFallbacks.Inc)
+	a.Store.Now = a.now
 	a.Portals = postgres.NewPortalStore(a.Pool, a.Keys)
-	a.Service = &service.Service{Pool: a.Pool, PII: a.PII}
+	a.Service = &service.Service{Pool: a.Pool, PII: a.PII, Now: a.now}
 	a.wireBanks(cfg)
 	jobsConfig := jobs.Config{
 		Pool: a.Pool, Service: a.Service, Log: log, ExpiryInterval: cfg.ExpiryInterval,
@@ -111,6 +121,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		Citizens: a.Citizens, BankClients: a.BankClients, BankCallbackTimeout: cfg.BankCallbackTimeout,
 		BankBreakerCooldown: cfg.BankBreakerCooldown,
 		PII:                 a.PII, StatusScheduleScale: cfg.StatusScheduleScale,
+		Now: a.now,
 	}
 	a.River, err = jobs.NewClient(jobsConfig)
 	if err != nil {
@@ -128,6 +139,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	if cfg.IdentityConfigured() {
 		verifier, err = identity.NewVerifier(identity.Config{
 			Issuer: cfg.IDPIssuer, Audience: cfg.IDPAudience, JWKSURL: cfg.IDPJWKSURL, Development: cfg.Development(),
+			Now: a.now,
 		})
 		if err != nil {
 			a.Close()
@@ -144,7 +156,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		Metrics: a.Metrics, Identity: verifier, OpenAPI: api.OpenAPI,
 		Banks: a.Banks, Citizens: a.Citizens, Callbacks: a.Callbacks, BankOpen: a.BankClients.Open,
 		FingerprintKey: a.Keys.Key("idempotency-fingerprint"),
-		Admission:      admit, BodyReadTimeout: cfg.BodyReadTimeout,
+		Admission:      admit, BodyReadTimeout: cfg.BodyReadTimeout, Now: a.now,
 	}
 	deps.PortalKeys = httpapi.NewPortalCache(a.Portals)
 	a.listenKeyChanges(ctx, deps.PortalKeys.Forget, deps.PortalKeys.ForgetAll)

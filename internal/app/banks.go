@@ -12,13 +12,13 @@ import (
 // client is built, whose workers need them; the citizen service gets its
 // Enqueue once the client exists.
 func (a *App) wireBanks(cfg config.Config) {
-	a.Banks = &service.Banks{Store: postgres.NewBankStore(a.Pool, a.Keys)}
+	a.Banks = &service.Banks{Store: postgres.NewBankStore(a.Pool, a.Keys), Now: a.now}
 	a.BankClients = bankclient.New(a.Banks, bankclient.Options{
-		Timeout: cfg.BankRequestTimeout, BreakerCooldown: cfg.BankBreakerCooldown,
+		Timeout: cfg.BankRequestTimeout, BreakerCooldown: cfg.BankBreakerCooldown, Now: a.now,
 	}, a.Metrics.Registry)
 	a.Citizens = &service.Citizens{
 		Pool: a.Pool, PII: a.PII, Names: a.Keys.Sealer("account-holder-names"), Banks: a.Banks,
-		VerificationTimeout: cfg.AccountVerificationTimeout,
+		VerificationTimeout: cfg.AccountVerificationTimeout, Now: a.now,
 	}
 	a.Callbacks = &service.Callbacks{Pool: a.Pool, Dedupe: a.Store.Dedupe(),
 		Dropped: func(bank string) { a.Metrics.BankIncidentsDropped.WithLabelValues(bank).Inc() }}

@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
 	"github.com/shopspring/decimal"
 
 	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/banksim"
 	"github.com/citizenpay/gateway/internal/identity/devissuer"
 	"github.com/citizenpay/gateway/internal/service"
+	"github.com/citizenpay/gateway/internal/testenv"
 	"github.com/citizenpay/gateway/internal/verify"
 )
 
@@ -90,10 +92,10 @@ func (p *payer) waitStatus(t *testing.T, prID, want string) map[string]any {
 		}
 	})
 	var m map[string]any
-	apitest.Eventually(t, 45*time.Second, prID+" never became "+want, func() bool {
+	testenv.Eventually(t, 45*time.Second, func() bool {
 		m = p.status(t, prID)
 		return m["status"] == want
-	})
+	}, prID+" never became "+want)
 	return m
 }
 
@@ -107,10 +109,21 @@ func (p *payer) attemptID(t *testing.T, prID string) string {
 	return id
 }
 
+// worked reports whether River has run job id at least once and is done
+// with that run: completed, or put back (snoozed, to be retried) after it.
+func worked(t *testing.T, h *apitest.Harness, id int64) bool {
+	t.Helper()
+	j, err := h.App.River.JobGet(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j.AttemptedAt != nil && j.State != rivertype.JobStateRunning && j.State != rivertype.JobStateAvailable
+}
+
 // verifyClean runs every invariant check of `gatewayctl verify`.
 func verifyClean(t *testing.T, h *apitest.Harness, accounts ...string) {
 	t.Helper()
-	rep, err := verify.Check(context.Background(), h.DB.Pool, verify.Options{KnownAccountNumbers: accounts})
+	rep, err := verify.Check(context.Background(), h.DB.Pool, verify.Options{KnownAccountNumbers: accounts, Now: h.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +229,7 @@ func TestDuplicateAndContradictingDebitCallbacks(t *testing.T) {
 		t.Fatalf("pay: %d %s", r.Status, r.Body)
 	}
 	debitID := p.attemptID(t, p.prID)
-	apitest.Eventually(t, 45*time.Second, "the debit was never sent", func() bool { return p.bank.Sim.Stats().Received["debit"] >= 1 })
+	testenv.Eventually(t, 45*time.Second, func() bool { return p.bank.Sim.Stats().Received["debit"] >= 1 }, "the debit was never sent")
 	success := func(eventID string) map[string]any {
 		return map[string]any{"event_id": eventID, "type": "debit.succeeded", "occurred_at": time.Now().UTC().Format(time.RFC3339),
 			"data": map[string]any{"debit_id": debitID, "amount": "75000", "currency": "VND", "bank_reference": "FT-1"}}
@@ -336,12 +349,13 @@ func TestBankThatExecutesButTimesOutOrFails(t *testing.T) {
 				t.Fatalf("pay: %d %s", r.Status, r.Body)
 			}
 			debitID := p.attemptID(t, p.prID)
-			apitest.Eventually(t, 45*time.Second, "the bank never executed the debit", func() bool { return p.bank.Sim.Executed(debitID) == 1 || p.bank.Sim.Stats().Received["debit"] >= 2 })
+			testenv.Eventually(t, 45*time.Second, func() bool { return p.bank.Sim.Executed(debitID) == 1 || p.bank.Sim.Stats().Received["debit"] >= 2 }, "the bank never executed the debit")
 			// As a River retry after a crash mid-send would: send it again.
-			if _, err := h.App.River.Insert(context.Background(), service.SendDebit{AttemptID: debitID}, nil); err != nil {
+			again, err := h.App.River.Insert(context.Background(), service.SendDebit{AttemptID: debitID}, nil)
+			if err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(time.Second)
+			testenv.Eventually(t, 45*time.Second, func() bool { return worked(t, h, again.Job.ID) }, "the second send was never worked")
 			if st := p.status(t, p.prID); st["status"] != "processing" && st["status"] != "paid" {
 				t.Fatalf("while the outcome is unknown the request is %v", st["status"])
 			}
@@ -394,9 +408,9 @@ func TestConcurrentRefundsCannotPassThePaidAmount(t *testing.T) {
 	if accepted != 3 || refused != 3 {
 		t.Fatalf("%d accepted, %d refused; 75000 allows three of 20000", accepted, refused)
 	}
-	apitest.Eventually(t, 45*time.Second, "refunds never settled", func() bool {
+	testenv.Eventually(t, 45*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM refunds WHERE status = 'succeeded'`) == 3
-	})
+	}, "refunds never settled")
 	if st := p.waitStatus(t, p.prID, "partially_refunded"); st["amount_refunded"] != "60000" {
 		t.Fatalf("amount_refunded %v", st["amount_refunded"])
 	}
@@ -405,7 +419,8 @@ func TestConcurrentRefundsCannotPassThePaidAmount(t *testing.T) {
 
 func TestPayRefusals(t *testing.T) {
 	t.Parallel()
-	p := newPayer(t, fastClearing("1h")...)
+	clock := testenv.NewClock()
+	p := newPayer(t, append(fastClearing("1h"), apitest.WithClock(clock))...)
 	h := p.h
 	// Not addressed to this citizen: 404.
 	b := createBody("SOMEONE-ELSE")
@@ -424,9 +439,9 @@ func TestPayRefusals(t *testing.T) {
 	// Past its expiry (swept or not yet): invalid_state, whatever the account.
 	late := createBody("FEE-LATE")
 	late["citizen_pid"] = p.cit.PID
-	late["expires_at"] = time.Now().Add(1200 * time.Millisecond).Format(time.RFC3339Nano)
+	late["expires_at"] = h.Now().Add(time.Minute).Format(time.RFC3339Nano)
 	lateID := h.Post("/v1/payment-requests", "create-late", late).Map(t)["id"].(string)
-	time.Sleep(time.Until(mustTime(t, late["expires_at"].(string))) + 50*time.Millisecond)
+	clock.AdvanceTo(mustTime(t, late["expires_at"].(string)).Add(50 * time.Millisecond))
 	r = h.AsCitizen(p.cit.Token, http.MethodPost, "/v1/me/payment-requests/"+lateID+"/pay", "pay-late", map[string]string{"account_id": "acc_nope"})
 	if r.Status != 409 || r.Code() != "invalid_state" {
 		t.Fatalf("pay an overdue fee: %d %s", r.Status, r.Body)

@@ -22,6 +22,7 @@ import (
 	"github.com/citizenpay/gateway/internal/jobs"
 	"github.com/citizenpay/gateway/internal/portal"
 	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/testenv"
 	"github.com/citizenpay/gateway/internal/webhook"
 )
 
@@ -163,18 +164,6 @@ func delivery(t *testing.T, h *apitest.Harness, eventID string) *deliveryState {
 	return &d
 }
 
-// waitFor polls cond until it holds, or fails the test after 30 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // deliveries returns the deliveries metric for outcome.
 func deliveries(t *testing.T, h *apitest.Harness, outcome string) float64 {
 	t.Helper()
@@ -223,9 +212,9 @@ func TestDeliveryEndpointDownThenUp(t *testing.T) {
 	for _, dossier := range []string{"HCM-1", "HCM-2", "HCM-3"} {
 		ids = append(ids, createRequest(t, h, dossier))
 	}
-	waitFor(t, "every event delivered", func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM events WHERE delivery_status = 'delivered'`) == len(ids)
-	})
+	}, "every event delivered")
 	for _, id := range ids {
 		d := delivery(t, h, id)
 		if d.Attempts != downFor+1 || d.DeliveredAt == nil || d.LastError != "" || d.LastAttemptAt == nil || !d.LastAttemptAt.Equal(*d.DeliveredAt) {
@@ -280,21 +269,22 @@ func TestDeliveryEndpointDownThenUp(t *testing.T) {
 
 func TestDeliveryDualSigningDuringRotation(t *testing.T) {
 	t.Parallel()
-	h := apitest.New(t, fastRetries()...)
+	clock := testenv.NewClock()
+	h := apitest.New(t, append(fastRetries(), apitest.WithClock(clock))...)
 	oldSecret := h.Portal.WebhookSecret
 	newSecret, err := webhook.NewSecret()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := h.App.Portals.RotateWebhookSecret(ctx, h.Portal.ID, newSecret, time.Now().Add(portal.RotationGrace)); err != nil {
+	if err := h.App.Portals.RotateWebhookSecret(ctx, h.Portal.ID, newSecret, h.Now().Add(portal.RotationGrace)); err != nil {
 		t.Fatal(err)
 	}
 	ep := newEndpoint(t, []string{oldSecret, newSecret}, ok)
 	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
 
 	during := createRequest(t, h, "HCM-ROT-1")
-	waitFor(t, "the delivery during the grace", func() bool { return len(ep.attempts(during)) == 1 })
+	testenv.Eventually(t, 30*time.Second, func() bool { return len(ep.attempts(during)) == 1 }, "the delivery during the grace")
 	a := ep.attempts(during)[0]
 	if n := len(strings.Fields(a.header.Get(webhook.HeaderSignature))); n != 2 {
 		t.Errorf("during the grace: %d signatures, want 2", n)
@@ -305,14 +295,16 @@ func TestDeliveryDualSigningDuringRotation(t *testing.T) {
 		}
 	}
 
-	// The grace is over: the old secret signs no more. (Moved here by hand:
-	// the dispatcher sees a portal's row as it was at most PortalTTL ago.)
-	if _, err := h.DB.Pool.Exec(ctx, `UPDATE portals SET previous_webhook_secret_expires_at = now() - interval '1 second' WHERE id = $1`, h.Portal.ID); err != nil {
+	// The grace is over: the old secret signs no more. (Ended here by hand,
+	// and the clock moved on past PortalTTL: the dispatcher sees a portal's
+	// row as it was at most PortalTTL ago.)
+	if _, err := h.DB.Pool.Exec(ctx, `UPDATE portals SET previous_webhook_secret_expires_at = $2 WHERE id = $1`,
+		h.Portal.ID, h.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(jobs.PortalTTL + 100*time.Millisecond)
+	clock.Advance(jobs.PortalTTL + 100*time.Millisecond)
 	after := createRequest(t, h, "HCM-ROT-2")
-	waitFor(t, "the delivery after the grace", func() bool { return len(ep.attempts(after)) == 1 })
+	testenv.Eventually(t, 30*time.Second, func() bool { return len(ep.attempts(after)) == 1 }, "the delivery after the grace")
 	a = ep.attempts(after)[0]
 	if n := len(strings.Fields(a.header.Get(webhook.HeaderSignature))); n != 1 {
 		t.Errorf("after the grace: %d signatures, want 1", n)
@@ -333,17 +325,17 @@ func TestDelivery410DisablesEndpointUntilEnabled(t *testing.T) {
 	ctx := context.Background()
 
 	first := createRequest(t, h, "HCM-GONE-1")
-	waitFor(t, "the endpoint disabled", func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM portals WHERE id = $1 AND webhook_disabled_at IS NOT NULL`, h.Portal.ID) == 1
-	})
-	waitFor(t, "the 410 recorded", func() bool { return delivery(t, h, first).Attempts == 1 })
+	}, "the endpoint disabled")
+	testenv.Eventually(t, 30*time.Second, func() bool { return delivery(t, h, first).Attempts == 1 }, "the 410 recorded")
 	d := delivery(t, h, first)
 	if d.Status != dlv.StatusPending || d.Attempts != 1 || !strings.Contains(d.LastError, "410") || nextAttempt(t, h, first) != nil {
 		t.Errorf("after 410: %s, %d attempts, %q, due %v; want pending, 1 attempt, 410, held", d.Status, d.Attempts, d.LastError, nextAttempt(t, h, first))
 	}
 	// An event written while the endpoint is disabled is held, not sent.
 	second := createRequest(t, h, "HCM-GONE-2")
-	waitFor(t, "the second event held", func() bool { return nextAttempt(t, h, second) == nil })
+	testenv.Eventually(t, 30*time.Second, func() bool { return nextAttempt(t, h, second) == nil }, "the second event held")
 	if n := len(ep.attempts(second)); n != 0 {
 		t.Errorf("%d attempts to a disabled endpoint", n)
 	}
@@ -366,9 +358,9 @@ func TestDelivery410DisablesEndpointUntilEnabled(t *testing.T) {
 	if !wasDisabled || r.PortalID != h.Portal.ID || len(r.Events) != 2 {
 		t.Errorf("enable: %+v, was disabled %v; want both events queued", r, wasDisabled)
 	}
-	waitFor(t, "both events delivered", func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM events WHERE delivery_status = 'delivered'`) == 2
-	})
+	}, "both events delivered")
 	if d := delivery(t, h, first); d.Attempts != 1 {
 		t.Errorf("after enabling: %d attempts, want 1 (a fresh schedule)", d.Attempts)
 	}
@@ -385,7 +377,7 @@ func TestDeliveryRedirectNotFollowed(t *testing.T) {
 	})
 	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
 	id := createRequest(t, h, "HCM-REDIRECT")
-	waitFor(t, "two attempts", func() bool { return len(ep.attempts(id)) >= 2 })
+	testenv.Eventually(t, 30*time.Second, func() bool { return len(ep.attempts(id)) >= 2 }, "two attempts")
 	d := delivery(t, h, id)
 	if d.Status != dlv.StatusPending || d.Attempts < 1 || !strings.Contains(d.LastError, "HTTP 301 (redirects are not followed)") {
 		t.Errorf("after a redirect: %s, %d attempts, %q", d.Status, d.Attempts, d.LastError)
@@ -418,7 +410,7 @@ func TestDeliveryHonoursRetryAfter(t *testing.T) {
 			})
 			pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
 			id := createRequest(t, h, "HCM-RA")
-			waitFor(t, "the first attempt recorded", func() bool { return delivery(t, h, id).Attempts == 1 })
+			testenv.Eventually(t, 30*time.Second, func() bool { return delivery(t, h, id).Attempts == 1 }, "the first attempt recorded")
 			next := nextAttempt(t, h, id)
 			d := delivery(t, h, id)
 			if d.Attempts != 1 || d.LastAttemptAt == nil || next == nil {
@@ -438,7 +430,7 @@ func TestDeliveryHonoursRetryAfter(t *testing.T) {
 			if len(r.Events) != 1 || r.Events[0].Generation != 1 {
 				t.Errorf("redeliver: %+v, want generation 1", r)
 			}
-			waitFor(t, "the redelivery", func() bool { return delivery(t, h, id).Status == dlv.StatusDelivered })
+			testenv.Eventually(t, 30*time.Second, func() bool { return delivery(t, h, id).Status == dlv.StatusDelivered }, "the redelivery")
 			if n := len(ep.attempts(id)); n != 2 {
 				t.Errorf("%d attempts, want 2", n)
 			}
@@ -453,9 +445,9 @@ func TestRedeliverFailedEvents(t *testing.T) {
 	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
 	ctx := context.Background()
 	a, b := createRequest(t, h, "HCM-RD-1"), createRequest(t, h, "HCM-RD-2")
-	waitFor(t, "both delivered", func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM events WHERE delivery_status = 'delivered'`) == 2
-	})
+	}, "both delivered")
 	// As if the portal had been down past the last attempt.
 	if _, err := h.DB.Pool.Exec(ctx, `UPDATE events SET delivery_status = 'failed', delivered_at = NULL,
 		delivery_attempts = 10, last_error = 'HTTP 500'`); err != nil {
@@ -468,7 +460,7 @@ func TestRedeliverFailedEvents(t *testing.T) {
 	if r.PortalID != h.Portal.ID || len(r.Events) != 1 || r.Events[0].Generation != 1 || r.Events[0].EventID != a {
 		t.Errorf("redeliver %s: %+v", a, r)
 	}
-	waitFor(t, a+" delivered again", func() bool { return delivery(t, h, a).Status == dlv.StatusDelivered })
+	testenv.Eventually(t, 30*time.Second, func() bool { return delivery(t, h, a).Status == dlv.StatusDelivered }, a+" delivered again")
 	if d := delivery(t, h, a); d.Attempts != 1 {
 		t.Errorf("%s: %d attempts, want 1 in the new series", a, d.Attempts)
 	}
@@ -487,7 +479,7 @@ func TestRedeliverFailedEvents(t *testing.T) {
 	if len(r.Events) != 1 || r.Events[0].EventID != b {
 		t.Errorf("redeliver failed: %+v, want %s only", r, b)
 	}
-	waitFor(t, b+" delivered again", func() bool { return delivery(t, h, b).Status == dlv.StatusDelivered })
+	testenv.Eventually(t, 30*time.Second, func() bool { return delivery(t, h, b).Status == dlv.StatusDelivered }, b+" delivered again")
 	for _, id := range []string{a, b} {
 		got := ep.attempts(id)
 		if len(got) != 2 {
@@ -510,16 +502,16 @@ func TestDeliveryRefusedInProduction(t *testing.T) {
 	ep := newEndpoint(t, nil, ok)
 	pointPortal(t, h, h.Portal, ep.srv.URL+"/webhooks")
 	id := createRequest(t, h, "HCM-PROD")
-	waitFor(t, "an attempt", func() bool { return delivery(t, h, id).Attempts >= 1 })
+	testenv.Eventually(t, 30*time.Second, func() bool { return delivery(t, h, id).Attempts >= 1 }, "an attempt")
 	if d := delivery(t, h, id); d.Status != dlv.StatusPending || !strings.Contains(d.LastError, "https://") {
 		t.Errorf("%s, %q; want pending, refused for http://", d.Status, d.LastError)
 	}
 	tlsEP := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a private address was reached") }))
 	t.Cleanup(tlsEP.Close)
 	pointPortal(t, h, h.Portal, tlsEP.URL+"/webhooks")
-	waitFor(t, "a refusal for the private address", func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		return strings.Contains(delivery(t, h, id).LastError, "private address")
-	})
+	}, "a refusal for the private address")
 	if n := len(ep.attempts(id)); n != 0 {
 		t.Errorf("%d requests reached the http:// endpoint", n)
 	}
@@ -667,13 +659,13 @@ func TestClaimLeaseOutlivesADeadDispatcher(t *testing.T) {
 	if again, err := postgres.ClaimDue(ctx, h.DB.Pool, postgres.Claim{Limit: 10, Lease: time.Minute}); err != nil || len(again) != 0 {
 		t.Fatalf("claimed twice within the lease: %+v, %v", again, err)
 	}
-	waitFor(t, "the lease to end", func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		again, err := postgres.ClaimDue(ctx, h.DB.Pool, postgres.Claim{Limit: 10, Lease: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return len(again) == 1 && again[0].EventID == id
-	})
+	}, "the lease to end")
 }
 
 // An event handed to its process's dispatcher is written due only after
@@ -696,13 +688,13 @@ func TestHandedOffEventOutlivesItsProcess(t *testing.T) {
 	if n, err := d.DispatchDue(context.Background(), 10); err != nil || n != 0 {
 		t.Fatalf("within the lease: dispatched %d (%v), want 0", n, err)
 	}
-	waitFor(t, "the event claimed after the lease", func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		n, err := d.DispatchDue(context.Background(), 10)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return n == 1
-	})
+	}, "the event claimed after the lease")
 	if got := delivery(t, h, id); got.Status != dlv.StatusDelivered || len(ep.attempts(id)) != 1 {
 		t.Errorf("after the lease: %s, %d attempts received", got.Status, len(ep.attempts(id)))
 	}
@@ -747,9 +739,9 @@ func TestHangingPortalHoldsFewWorkers(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	t.Cleanup(func() { close(release) }) // runs first: the hung attempts end
 
-	waitFor(t, "the other portal's events delivered", func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM events WHERE portal_id = $1 AND delivery_status = 'delivered'`, other.ID) == len(theirs)
-	})
+	}, "the other portal's events delivered")
 	if n := hung.Load(); n < 1 || n > 2 {
 		t.Errorf("%d attempts reached the hanging endpoint at once, want 1 or 2 (PerPortal)", n)
 	}

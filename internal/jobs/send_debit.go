@@ -32,6 +32,15 @@ type Clearing struct {
 	TimerScale      float64
 	// Incident records something the gateway will not decide alone.
 	Incident func(ctx context.Context, q postgres.Querier, kind incident.Kind, bankCode, objectID, summary string, evidence map[string]any) error
+	// Now is the clock the status schedule is reckoned by; nil is time.Now.
+	Now func() time.Time
+}
+
+func (w *Clearing) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
 }
 
 // CheckDebit asks a bank about a debit whose outcome is not known yet.
@@ -130,8 +139,8 @@ func (w *Clearing) scheduleCheck(ctx context.Context, args river.JobArgs) error 
 		return err
 	}
 	at := sentAt.Add(sched[n])
-	if at.Before(time.Now()) {
-		at = time.Now()
+	if now := w.now(); at.Before(now) {
+		at = now
 	}
 	_, err = client.Insert(ctx, args, &river.InsertOpts{Queue: QueueBanks, ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}})
 	return err
@@ -163,7 +172,7 @@ func (w *Clearing) sentAt(ctx context.Context, args river.JobArgs) (time.Time, e
 		return time.Time{}, fmt.Errorf("sent_at of %s: %w", id, err)
 	}
 	if t == nil {
-		return time.Now(), nil
+		return w.now(), nil
 	}
 	return *t, nil
 }
