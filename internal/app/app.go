@@ -74,9 +74,11 @@ type App struct {
 type Options struct {
 	Pool        *pgxpool.Pool // use this pool instead of opening DATABASE_URL
 	RedisPrefix string        // prefix of every Redis key
-	// Now is the clock every decision by time reads: expiries, signature
-	// windows, caches' lifetimes, retry schedules, pauses. Nil is time.Now;
-	// tests pass a clock they move (testenv.Clock) instead of sleeping.
+	// Now is the clock the gateway's decisions by time read: expiries,
+	// signature windows, caches' lifetimes, the Redis pause, webhook and
+	// status schedules. Nil is time.Now; tests pass a clock they move
+	// (testenv.Clock) instead of sleeping. River, PostgreSQL's now() and
+	// the banks' circuit breaker keep the wall clock.
 	Now func() time.Time
 }
 
