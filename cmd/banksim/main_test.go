@@ -20,6 +20,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/banksim"
 	"github.com/citizenpay/gateway/internal/signature"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 func noEnv(string) string { return "" }
@@ -137,11 +138,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	}()
 
 	var addr string
-	deadline := time.Now().Add(5 * time.Second)
-	for addr == "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("no listening line in %s", stdout.String())
-		}
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		sc := bufio.NewScanner(strings.NewReader(stdout.String()))
 		for sc.Scan() {
 			var line struct{ Msg, Addr string }
@@ -149,8 +146,8 @@ func TestRunServesAndShutsDown(t *testing.T) {
 				addr = line.Addr
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return addr != ""
+	}, "no listening line")
 
 	body := []byte(`{"debit_id":"pa_cmd","account_number":"0071000123456","holder_pid":"079090001234","amount":"75000","currency":"VND","description":"x","description_ascii":"x","reference":"HS-1"}`)
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/gw/v1/debits", bytes.NewReader(body))

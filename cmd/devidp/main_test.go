@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/citizenpay/gateway/internal/identity"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // noEnv is an empty environment.
@@ -126,14 +127,12 @@ func TestServe(t *testing.T) {
 
 	addrRE := regexp.MustCompile(`devidp serving" addr=(127\.0\.0\.1:\d+)`)
 	var base string
-	for deadline := time.Now().Add(5 * time.Second); base == ""; time.Sleep(10 * time.Millisecond) {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
 			base = "http://" + m[1]
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %s", stderr.String())
-		}
-	}
+		return base != ""
+	}, "serve did not start")
 
 	resp, err := http.Post(base+"/token", "application/json",
 		strings.NewReader(`{"pid":"079203001234","name":"Nguyen Van A","birthdate":"2003-05-01"}`))

@@ -78,6 +78,9 @@ func clientSecret(file string, log func(string, ...any)) (string, error) {
 		return "", err
 	}
 	log("creating the development OpenID Connect client secret in %s", file)
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return "", err
+	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", err

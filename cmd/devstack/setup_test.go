@@ -47,14 +47,15 @@ func TestStackEnvKeepsTheUsersSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := stackEnv(st, []string{"GATEWAY_MASTER_KEY=k", "GATEWAY_ENV=production", "OPS_PPROF=false",
+	env, err := stackEnv(st, []string{"GATEWAY_MASTER_KEY=k", "IDP_CLIENT_SECRET=s", "GATEWAY_ENV=production", "OPS_PPROF=false",
 		"IDP_AUDIENCE=mine", "LOG_LEVEL=debug"}, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	get := lookup(env)
 	for k, want := range map[string]string{
-		"GATEWAY_MASTER_KEY": "k",           // the user's key, no file made
+		"GATEWAY_MASTER_KEY": "k", // the user's key, no file made
+		"IDP_CLIENT_SECRET":  "s",
 		"GATEWAY_ENV":        "development", // always
 		"GATEWAY_ADDR":       ":8080",
 		"OPS_PPROF":          "false",

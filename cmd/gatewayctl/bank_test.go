@@ -12,6 +12,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/banksim"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // bankctl runs gatewayctl bank … in environment gatewayEnv and decodes its
@@ -72,9 +73,9 @@ func TestBankOnboardingEndToEnd(t *testing.T) {
 		t.Fatalf("link: %d %s", r.Status, r.Body)
 	}
 	id := r.Map(t)["id"].(string)
-	apitest.Eventually(t, 15*time.Second, "the account to become active", func() bool {
+	testenv.Eventually(t, 15*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM linked_accounts WHERE id = $1 AND status = 'active'`, id) == 1
-	})
+	}, "the account to become active")
 
 	var list []map[string]any
 	if err := bankctl(t, h, "development", &list, "list"); err != nil {

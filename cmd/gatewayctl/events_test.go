@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/citizenpay/gateway/internal/apitest"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // ctl runs gatewayctl against h's database and decodes its JSON output.
@@ -64,17 +65,6 @@ func delivered(t *testing.T, h *apitest.Harness, evID string) bool {
 	return h.Count(`SELECT count(*) FROM events WHERE id = $1 AND delivery_status = 'delivered'`, evID) == 1
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // failAll marks every event failed, as if the portal had been down past the
 // last attempt.
 func failAll(t *testing.T, h *apitest.Harness) {
@@ -92,7 +82,7 @@ func TestEventsRedeliver(t *testing.T) {
 	pointPortal(t, h, url+"/webhooks")
 	a := createRequest(t, h, "HCM-CTL-1")
 	b := createRequest(t, h, "HCM-CTL-2")
-	waitFor(t, "both delivered", func() bool { return delivered(t, h, a) && delivered(t, h, b) })
+	testenv.Eventually(t, 30*time.Second, func() bool { return delivered(t, h, a) && delivered(t, h, b) }, "both delivered")
 	failAll(t, h)
 
 	m, _, err := ctl(t, h, "events", "redeliver", "--event", a)
@@ -106,7 +96,7 @@ func TestEventsRedeliver(t *testing.T) {
 	if e := events[0].(map[string]any); e["event_id"] != a || e["delivery_status"] != "pending" || e["generation"] != float64(1) {
 		t.Errorf("redelivered %v", e)
 	}
-	waitFor(t, a+" delivered again", func() bool { return delivered(t, h, a) })
+	testenv.Eventually(t, 30*time.Second, func() bool { return delivered(t, h, a) }, a+" delivered again")
 	if delivered(t, h, b) {
 		t.Errorf("%s redelivered too", b)
 	}
@@ -118,7 +108,7 @@ func TestEventsRedeliver(t *testing.T) {
 	if m["count"] != float64(1) {
 		t.Errorf("redeliver --failed: %v, want %s only", m, b)
 	}
-	waitFor(t, b+" delivered again", func() bool { return delivered(t, h, b) })
+	testenv.Eventually(t, 30*time.Second, func() bool { return delivered(t, h, b) }, b+" delivered again")
 
 	counts := map[string]int{}
 	for _, l := range out.lines(t) {
@@ -172,9 +162,9 @@ func TestPortalEnableWebhook(t *testing.T) {
 	url, out, _ := startListener(t, h.Portal.WebhookSecret, app.URL)
 	pointPortal(t, h, url+"/webhooks")
 	a := createRequest(t, h, "HCM-410-1")
-	waitFor(t, "the endpoint disabled", func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM portals WHERE webhook_disabled_at IS NOT NULL`) == 1
-	})
+	}, "the endpoint disabled")
 	b := createRequest(t, h, "HCM-410-2") // held while disabled
 
 	m, stderr, err := ctl(t, h, "events", "redeliver", "--event", a)
@@ -193,7 +183,7 @@ func TestPortalEnableWebhook(t *testing.T) {
 	if m["was_disabled"] != true || m["webhook_enabled"] != true || m["count"] != float64(2) {
 		t.Errorf("enable-webhook: %v", m)
 	}
-	waitFor(t, "both delivered", func() bool { return delivered(t, h, a) && delivered(t, h, b) })
+	testenv.Eventually(t, 30*time.Second, func() bool { return delivered(t, h, a) && delivered(t, h, b) }, "both delivered")
 	var statuses []int
 	for _, l := range out.lines(t) {
 		statuses = append(statuses, l.ForwardStatus)

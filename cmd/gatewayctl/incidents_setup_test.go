@@ -12,6 +12,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/banksim"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // ctlInto runs gatewayctl against the database at dbURL and decodes its
@@ -53,9 +54,9 @@ func newClearing(t *testing.T, knobs banksim.Knobs) *clearingSetup {
 		t.Fatalf("link: %d %s", r.Status, r.Body)
 	}
 	accID := r.Map(t)["id"].(string)
-	apitest.Eventually(t, 20*time.Second, "the account never became active", func() bool {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM linked_accounts WHERE id = $1 AND status = 'active'`, accID) == 1
-	})
+	}, "the account never became active")
 	s.bank.Sim.SetKnobs(knobs)
 	r = h.Post("/v1/payment-requests", "create-1", map[string]any{
 		"citizen_pid": cit.PID, "dossier_code": "HCM-INC-1", "service_code": "1.001234",
@@ -74,9 +75,9 @@ func newClearing(t *testing.T, knobs banksim.Knobs) *clearingSetup {
 	if err := h.DB.Pool.QueryRow(context.Background(), `SELECT id FROM payment_attempts WHERE payment_request_id = $1`, s.prID).Scan(&s.paID); err != nil {
 		t.Fatal(err)
 	}
-	apitest.Eventually(t, 20*time.Second, "the debit was never sent", func() bool {
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM payment_attempts WHERE id = $1 AND sent_at IS NOT NULL`, s.paID) == 1
-	})
+	}, "the debit was never sent")
 	return s
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/banksim"
 	"github.com/citizenpay/gateway/internal/incident"
 	"github.com/citizenpay/gateway/internal/postgres"
@@ -151,7 +150,7 @@ func TestIncidentRefund(t *testing.T) {
 	t.Parallel()
 	s := newClearing(t, banksim.Knobs{})
 	h, url := s.h, s.h.DB.URL
-	apitest.Eventually(t, 20*time.Second, "the request was never paid", func() bool { return s.status(t) == "paid" })
+	testenv.Eventually(t, 20*time.Second, func() bool { return s.status(t) == "paid" }, "the request was never paid")
 	incID := s.callback(t, "evt-contradiction", "debit.failed", "", http.StatusConflict)
 
 	var out resolved
@@ -172,7 +171,7 @@ func TestIncidentRefund(t *testing.T) {
 	if n := h.Count(`SELECT count(*) FROM events WHERE payload::text LIKE '%disputes%'`); n != 0 {
 		t.Fatalf("%d events carry the operator's note", n)
 	}
-	apitest.Eventually(t, 20*time.Second, "the request was never refunded", func() bool { return s.status(t) == "refunded" })
+	testenv.Eventually(t, 20*time.Second, func() bool { return s.status(t) == "refunded" }, "the request was never refunded")
 	if got := s.bank.Sim.Balance(s.account.Number); !got.Equal(decimal.NewFromInt(10_000_000)) {
 		t.Fatalf("balance after the refund: %s", got)
 	}
@@ -257,7 +256,7 @@ func TestIncidentRefundRefusedAcrossBanks(t *testing.T) {
 	t.Parallel()
 	s := newClearing(t, banksim.Knobs{})
 	h, url := s.h, s.h.DB.URL
-	apitest.Eventually(t, 20*time.Second, "the request was never paid", func() bool { return s.status(t) == "paid" })
+	testenv.Eventually(t, 20*time.Second, func() bool { return s.status(t) == "paid" }, "the request was never paid")
 	other := h.NewBank("EVL")
 	r := h.Callback(other, "", time.Time{}, map[string]any{"event_id": "evt-other-bank", "type": "debit.failed",
 		"occurred_at": time.Now().UTC().Format(time.RFC3339), "data": map[string]any{"debit_id": s.paID, "reason_code": "X"}})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/citizenpay/gateway/internal/apitest"
+	"github.com/citizenpay/gateway/internal/testenv"
 	"github.com/citizenpay/gateway/internal/webhook"
 )
 
@@ -107,7 +108,7 @@ func TestListenVerifiesARealDelivery(t *testing.T) {
 	url, out, warn := startListener(t, h.Portal.WebhookSecret, "")
 	pointPortal(t, h, url+"/webhooks")
 	evID := createRequest(t, h, "HCM-LISTEN")
-	waitFor(t, "the delivery", func() bool { return len(out.lines(t)) == 1 && delivered(t, h, evID) })
+	testenv.Eventually(t, 30*time.Second, func() bool { return len(out.lines(t)) == 1 && delivered(t, h, evID) }, "the delivery")
 	line := out.lines(t)[0]
 	if line.ID != evID || line.Type != "payment_request.created" || line.ForwardStatus != 0 {
 		t.Errorf("line %+v, want %s payment_request.created", line, evID)
@@ -229,7 +230,7 @@ func TestListenCommandStopsOnSignal(t *testing.T) {
 		done <- run(ctx, []string{"listen", "--port", "0", "--portal-file", file}, func(string) string { return "" }, nil, out, warn)
 	}()
 	addr := regexp.MustCompile(`http://127\.0\.0\.1:\d+/webhooks`)
-	waitFor(t, "the listener", func() bool { return addr.MatchString(warn.String()) })
+	testenv.Eventually(t, 30*time.Second, func() bool { return addr.MatchString(warn.String()) }, "the listener")
 	body := []byte(`{"id":"evt_5","type":"payment_request.expired"}`)
 	if status, _ := post(t, addr.FindString(warn.String()), webhook.Headers("evt_5", time.Now(), body, sec), body); status != 200 {
 		t.Errorf("delivery: %d", status)

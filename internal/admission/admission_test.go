@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/citizenpay/gateway/internal/admission"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // fill admits n requests of class c and returns their releases.
@@ -95,9 +96,9 @@ func TestWaitersAreServedHighestClassFirst(t *testing.T) {
 	}
 	// The Normal request queues first, then the Critical one.
 	start(admission.Normal)
-	waitFor(t, func() bool { return s.Waiting(admission.Normal) == 1 })
+	testenv.Eventually(t, 10*time.Second, func() bool { return s.Waiting(admission.Normal) == 1 }, "the normal request waits")
 	start(admission.Critical)
-	waitFor(t, func() bool { return s.Waiting(admission.Critical) == 1 })
+	testenv.Eventually(t, 10*time.Second, func() bool { return s.Waiting(admission.Critical) == 1 }, "the critical request waits")
 	// A new Low request must not pass them: it waits too, and is refused
 	// when its context ends.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -106,7 +107,7 @@ func TestWaitersAreServedHighestClassFirst(t *testing.T) {
 		_, err := s.Acquire(ctx, admission.Low)
 		lowDone <- err
 	}()
-	waitFor(t, func() bool { return s.Waiting(admission.Low) == 1 })
+	testenv.Eventually(t, 10*time.Second, func() bool { return s.Waiting(admission.Low) == 1 }, "the low request waits")
 	held[0]() // one slot: the Critical waiter gets it
 	if got := <-order; got != admission.Critical {
 		t.Fatalf("first served %s, want critical", got)
@@ -220,13 +221,5 @@ func TestPoolWatch(t *testing.T) {
 		if got := w.Pressure(); got != st.pressure {
 			t.Errorf("%s: pressure %v, want %v", st.name, got, st.pressure)
 		}
-	}
-}
-
-// waitFor polls cond until it holds; the test's own deadline bounds it.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		time.Sleep(time.Millisecond)
 	}
 }

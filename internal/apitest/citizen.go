@@ -43,10 +43,10 @@ func NewIdentity(t testing.TB) *Identity {
 // Option makes a gateway trust the provider (IDP_ISSUER, IDP_AUDIENCE,
 // IDP_JWKS_URL).
 func (id *Identity) Option() Option {
-	return func(env map[string]string) {
-		env["IDP_ISSUER"] = id.Issuer.Issuer()
-		env["IDP_AUDIENCE"] = devissuer.DefaultAudience
-		env["IDP_JWKS_URL"] = id.Server.URL + "/.well-known/jwks.json"
+	return func(s *settings) {
+		s.env["IDP_ISSUER"] = id.Issuer.Issuer()
+		s.env["IDP_AUDIENCE"] = devissuer.DefaultAudience
+		s.env["IDP_JWKS_URL"] = id.Server.URL + "/.well-known/jwks.json"
 	}
 }
 
@@ -124,7 +124,7 @@ func (h *Harness) NewBank(code string, accounts ...banksim.Account) *Bank {
 		sim.Close()
 		b.Server.Close()
 	})
-	now := time.Now().UTC()
+	now := h.Now().UTC()
 	err = h.App.Banks.Store.Create(context.Background(), &bank.Bank{
 		Code: code, Name: "Sandbox bank " + code, BaseURL: b.Server.URL + BankBasePath, Secret: b.Secret,
 		CreatedAt: now, UpdatedAt: now,
@@ -148,14 +148,15 @@ func AccountOf(t testing.TB, c *Citizen) banksim.Account {
 }
 
 // Callback posts a callback to the gateway as bank b, signed with secret
-// (b's when empty) at ts (now when zero), and validates the exchange.
+// (b's when empty) at ts (the harness's Now when zero), and validates the
+// exchange.
 func (h *Harness) Callback(b *Bank, secret string, ts time.Time, body any) *Response {
 	h.T.Helper()
 	if secret == "" {
 		secret = b.Secret
 	}
 	if ts.IsZero() {
-		ts = time.Now()
+		ts = h.Now()
 	}
 	raw := Marshal(h.T, body)
 	req, err := banksim.SignedCallbackRequest(context.Background(), h.Server.URL+"/v1/bank-callbacks/"+b.Code, secret, raw, ts)
@@ -163,17 +164,4 @@ func (h *Harness) Callback(b *Bank, secret string, ts time.Time, body any) *Resp
 		h.T.Fatal(err)
 	}
 	return h.Send(req, raw)
-}
-
-// Eventually polls cond every 20 ms until it holds, failing t after
-// timeout with what.
-func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

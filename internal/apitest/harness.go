@@ -42,40 +42,62 @@ type Harness struct {
 	Env    map[string]string
 	// RedisPrefix is the prefix of this gateway's Redis keys.
 	RedisPrefix string
+	// Clock is the gateway's clock when the test gave it one (WithClock),
+	// or nil: the gateway reads the wall clock.
+	Clock *testenv.Clock
 }
 
-// Option changes the gateway's environment before it is built.
-type Option func(env map[string]string)
+// Option changes how the gateway is built: its environment, its clock.
+type Option func(s *settings)
+
+// settings is what the options set.
+type settings struct {
+	env   map[string]string
+	clock *testenv.Clock
+}
 
 // WithEnv sets one environment variable.
-func WithEnv(k, v string) Option { return func(env map[string]string) { env[k] = v } }
+func WithEnv(k, v string) Option { return func(s *settings) { s.env[k] = v } }
+
+// WithClock makes the gateway (and a SecondGateway) decide by c instead of
+// the wall clock, and the harness sign its requests by c: the test advances
+// c past an expiry, a TTL or a pause instead of sleeping through it.
+func WithClock(c *testenv.Clock) Option { return func(s *settings) { s.clock = c } }
+
+// Defaults the harness gives every gateway before the options. A test that
+// is not about shedding is never shed: admission control admits everything
+// (ADMISSION_MAX_IN_FLIGHT 0, which also turns off the shedding of reads
+// while PostgreSQL's connections are scarce), since the suite's own parallel
+// load can make any request wait for a connection or a slot. Tests of
+// admission set their own bound, wait and database wait.
+func defaults(db *testenv.DB, redisURL string) map[string]string {
+	return map[string]string{
+		"DATABASE_URL":            db.URL,
+		"REDIS_URL":               redisURL,
+		"GATEWAY_MASTER_KEY":      MasterKey,
+		"GATEWAY_ENV":             "development",
+		"GATEWAY_WORKERS":         "false",
+		"EXPIRY_INTERVAL":         "1s",
+		"ADMISSION_MAX_IN_FLIGHT": "0",
+		"ADMISSION_DB_WAIT":       "0s",
+		"ADMISSION_MAX_WAIT":      "2s",
+	}
+}
 
 // New starts a gateway for t. Workers do not run unless WithEnv("GATEWAY_WORKERS", "true").
 func New(t testing.TB, opts ...Option) *Harness {
 	t.Helper()
 	db := testenv.NewDB(t)
-	env := map[string]string{
-		"DATABASE_URL":       db.URL,
-		"REDIS_URL":          testenv.RedisURL(t),
-		"GATEWAY_MASTER_KEY": MasterKey,
-		"GATEWAY_ENV":        "development",
-		"GATEWAY_WORKERS":    "false",
-		"EXPIRY_INTERVAL":    "1s",
-		// A test that is not about shedding must not be shed: the suite's
-		// own parallel load makes PostgreSQL's connection wait pass the
-		// production threshold, and a burst of a test's requests may find
-		// no room for 20 ms. Tests of admission set their own.
-		"ADMISSION_DB_WAIT":  "0s",
-		"ADMISSION_MAX_WAIT": "2s",
-	}
+	s := &settings{env: defaults(db, testenv.RedisURL(t))}
 	for _, o := range opts {
-		o(env)
+		o(s)
 	}
-	return start(t, db, env)
+	return start(t, db, s)
 }
 
-func start(t testing.TB, db *testenv.DB, env map[string]string) *Harness {
+func start(t testing.TB, db *testenv.DB, s *settings) *Harness {
 	t.Helper()
+	env := s.env
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -84,11 +106,12 @@ func start(t testing.TB, db *testenv.DB, env map[string]string) *Harness {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
 	prefix := "t" + strings.TrimPrefix(id.New("x"), "x_") + ":"
-	a, err := app.Build(ctx, cfg, log, app.Options{Pool: db.Pool, RedisPrefix: prefix})
+	h := &Harness{T: t, DB: db, Logs: logs, Env: env, RedisPrefix: prefix, Clock: s.clock}
+	a, err := app.Build(ctx, cfg, log, app.Options{Pool: db.Pool, RedisPrefix: prefix, Now: h.clockFunc()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Harness{T: t, DB: db, App: a, Logs: logs, Env: env, RedisPrefix: prefix}
+	h.App = a
 	h.Server = httptest.NewServer(a.Handler)
 	h.Ops = httptest.NewServer(a.Ops)
 	if err := a.StartWorkers(ctx); err != nil {
@@ -118,7 +141,7 @@ func (h *Harness) SecondGateway() string {
 	}
 	log := slog.New(slog.NewJSONHandler(h.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
-	a, err := app.Build(ctx, cfg, log, app.Options{RedisPrefix: h.RedisPrefix})
+	a, err := app.Build(ctx, cfg, log, app.Options{RedisPrefix: h.RedisPrefix, Now: h.clockFunc()})
 	if err != nil {
 		h.T.Fatal(err)
 	}
@@ -134,6 +157,24 @@ func (h *Harness) SecondGateway() string {
 		a.Close()
 	})
 	return srv.URL
+}
+
+// Now is the gateway's time: its Clock's, or the wall clock's. Requests the
+// harness signs carry it, and a test builds times the gateway will judge
+// (an expires_at) from it.
+func (h *Harness) Now() time.Time {
+	if h.Clock != nil {
+		return h.Clock.Now()
+	}
+	return time.Now()
+}
+
+// clockFunc is the clock to build a gateway with: nil for the wall clock.
+func (h *Harness) clockFunc() func() time.Time {
+	if h.Clock == nil {
+		return nil
+	}
+	return h.Clock.Now
 }
 
 // Metrics returns what the operations listener's /metrics shows. It is not
@@ -160,7 +201,7 @@ func (h *Harness) NewPortal(name string) *portal.Portal {
 		h.T.Fatal(err)
 	}
 	p := &portal.Portal{ID: id.New(id.Portal), Name: name, KeyID: portal.NewKeyID(), Secret: portal.NewSecret(),
-		WebhookURL: "http://127.0.0.1:9/webhooks", WebhookSecret: whsec, CreatedAt: time.Now().UTC()}
+		WebhookURL: "http://127.0.0.1:9/webhooks", WebhookSecret: whsec, CreatedAt: h.Now().UTC()}
 	if err := h.App.Portals.Create(context.Background(), p); err != nil {
 		h.T.Fatal(err)
 	}
@@ -209,7 +250,7 @@ type Request struct {
 	Header         http.Header
 	Portal         *portal.Portal // nil: the harness's portal
 	Secret         string         // sign with this instead of the portal's secret
-	Timestamp      time.Time      // zero: now
+	Timestamp      time.Time      // zero: now (the harness's Now)
 	Unsigned       bool
 }
 
@@ -246,7 +287,7 @@ func (h *Harness) Do(r Request) *Response {
 		}
 		ts := r.Timestamp
 		if ts.IsZero() {
-			ts = time.Now()
+			ts = h.Now()
 		}
 		req.Header.Set(signature.HeaderPortalKey, p.KeyID)
 		signature.SignRequest(req, secret, r.Body, ts)

@@ -18,7 +18,7 @@ func (a *App) admission(cfg config.Config) *httpapi.Admission {
 		watch := admission.NewPoolWatch(func() admission.PoolStat {
 			st := pool.Stat()
 			return admission.PoolStat{Waits: st.EmptyAcquireCount(), WaitTime: st.EmptyAcquireWaitTime()}
-		}, cfg.AdmissionDBWait, 250*time.Millisecond, nil)
+		}, cfg.AdmissionDBWait, 250*time.Millisecond, a.now)
 		pressure = watch.Pressure
 	}
 	a.Shedder = admission.New(admission.Config{

@@ -67,18 +67,29 @@ type App struct {
 
 	// Shedder is the load shedder in front of the API (wired in admission.go).
 	Shedder *admission.Shedder
+
+	now func() time.Time // Options.Now
 }
 
 // Options adjust Build for tests.
 type Options struct {
 	Pool        *pgxpool.Pool // use this pool instead of opening DATABASE_URL
 	RedisPrefix string        // prefix of every Redis key
+	// Now is the clock the gateway's decisions by time read: expiries,
+	// signature windows, caches' lifetimes, the Redis pause, webhook and
+	// status schedules. Nil is time.Now; tests pass a clock they move
+	// (testenv.Clock) instead of sleeping. River, PostgreSQL's now() and
+	// the banks' circuit breaker keep the wall clock.
+	Now func() time.Time
 }
 
 // Build wires the gateway. It checks the schema version and refuses an older
 // (or newer) one.
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
-	a := &App{Config: cfg, Log: log}
+	a := &App{Config: cfg, Log: log, now: opts.Now}
+	if a.now == nil {
+		a.now = time.Now
+	}
 	var err error
 	if a.Keys, err = keyring.New(cfg.MasterKey); err != nil {
 		return nil, fmt.Errorf("GATEWAY_MASTER_KEY: %w", err)
@@ -102,6 +113,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	a.DB = postgres.NewDB(a.Pool)
 	a.Metrics = httpapi.NewMetrics(a.DB)
 	a.Store = redisstore.New(a.Redis, opts.RedisPrefix, a.Metrics.RedisFallbacks.Inc)
+	a.Store.Now = a.now
 	a.Portals = postgres.NewPortalStore(a.DB, a.Keys)
 	jobsConfig := jobs.Config{
 		DB: a.DB, Log: log, ExpiryInterval: cfg.ExpiryInterval,
@@ -110,12 +122,13 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		Registry:            a.Metrics.Registry,
 		BankCallbackTimeout: cfg.BankCallbackTimeout, BankBreakerCooldown: cfg.BankBreakerCooldown,
 		PII: a.PII, StatusScheduleScale: cfg.StatusScheduleScale,
+		Now: a.now,
 	}
 	// The services insert their jobs through queue, bound to River's client
 	// once it exists: its workers need the services first.
 	queue := &jobs.Queue{}
 	a.Dispatcher = jobs.NewDispatcher(jobsConfig)
-	a.Service = &service.Service{DB: a.DB, PII: a.PII, Enqueue: queue.Enqueue}
+	a.Service = &service.Service{DB: a.DB, PII: a.PII, Enqueue: queue.Enqueue, Now: a.now}
 	if cfg.Workers {
 		// Events go to this process's dispatcher as their transaction commits.
 		a.Service.Handoff, a.Service.HandoffLease = a.Dispatcher.Offer, jobs.Lease
@@ -132,6 +145,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	if cfg.IdentityConfigured() {
 		verifier, err = identity.NewVerifier(identity.Config{
 			Issuer: cfg.IDPIssuer, Audience: cfg.IDPAudience, JWKSURL: cfg.IDPJWKSURL, Development: cfg.Development(),
+			Now: a.now,
 		})
 		if err != nil {
 			a.Close()
@@ -148,7 +162,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		Metrics: a.Metrics, Identity: verifier, OpenAPI: api.OpenAPI,
 		Banks: a.Banks, Citizens: a.Citizens, Callbacks: a.Callbacks, BankOpen: a.BankClients.Open,
 		FingerprintKey: a.Keys.Key("idempotency-fingerprint"),
-		Admission:      admit, BodyReadTimeout: cfg.BodyReadTimeout,
+		Admission:      admit, BodyReadTimeout: cfg.BodyReadTimeout, Now: a.now,
 	}
 	deps.PortalKeys = httpapi.NewPortalCache(a.Portals)
 	a.listenKeyChanges(ctx, deps.PortalKeys.Forget, deps.PortalKeys.ForgetAll)

@@ -13,13 +13,13 @@ import (
 // client is built, whose workers need them; the citizen service inserts
 // its jobs with enqueue.
 func (a *App) wireBanks(cfg config.Config, enqueue jobargs.Enqueue) {
-	a.Banks = &service.Banks{Store: postgres.NewBankStore(a.DB, a.Keys)}
+	a.Banks = &service.Banks{Store: postgres.NewBankStore(a.DB, a.Keys), Now: a.now}
 	a.BankClients = bankclient.New(a.Banks, bankclient.Options{
-		Timeout: cfg.BankRequestTimeout, BreakerCooldown: cfg.BankBreakerCooldown,
+		Timeout: cfg.BankRequestTimeout, BreakerCooldown: cfg.BankBreakerCooldown, Now: a.now,
 	}, a.Metrics.Registry)
 	a.Citizens = &service.Citizens{
 		DB: a.DB, PII: a.PII, Names: a.Keys.Sealer("account-holder-names"), Banks: a.Banks,
-		VerificationTimeout: cfg.AccountVerificationTimeout, Enqueue: enqueue,
+		VerificationTimeout: cfg.AccountVerificationTimeout, Enqueue: enqueue, Now: a.now,
 	}
 	a.Callbacks = &service.Callbacks{DB: a.DB, Dedupe: a.Store.Dedupe(),
 		Dropped: func(bank string) { a.Metrics.BankIncidentsDropped.WithLabelValues(bank).Inc() }}

@@ -121,6 +121,9 @@ type Options struct {
 	// MaxConns caps the connections to one bank, so that a slow bank holds
 	// at most this many.
 	MaxConns int
+	// Now is the clock requests are signed by and secrets chosen by; nil is
+	// time.Now. (The circuit breaker keeps its cooldown by the wall clock.)
+	Now func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -141,6 +144,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }
@@ -185,7 +191,7 @@ func (e *callerGone) Error() string { return e.err.Error() }
 func (e *callerGone) Unwrap() error { return e.err }
 
 func newClient(b *bank.Bank, opts Options, m *metrics) *Client {
-	c := &Client{code: b.Code, opts: opts, m: m, now: time.Now, calls: make(chan struct{}, MaxInFlight)}
+	c := &Client{code: b.Code, opts: opts, m: m, now: opts.Now, calls: make(chan struct{}, MaxInFlight)}
 	c.bank.Store(b)
 	tr := &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: min(5*time.Second, opts.Timeout), KeepAlive: 30 * time.Second}).DialContext,

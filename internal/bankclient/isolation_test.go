@@ -16,6 +16,7 @@ import (
 	"github.com/citizenpay/gateway/internal/bank"
 	"github.com/citizenpay/gateway/internal/bankclient"
 	"github.com/citizenpay/gateway/internal/banksim"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // TestSlowBankDoesNotHoldUpAnother fills one bank's connections with calls
@@ -45,9 +46,7 @@ func TestSlowBankDoesNotHoldUpAnother(t *testing.T) {
 			}
 		})
 	}
-	for arrived.Load() < 2 {
-		time.Sleep(5 * time.Millisecond) // until the slow bank holds both connections
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return arrived.Load() >= 2 }, "the slow bank never held both connections")
 	for i := range 20 {
 		res := b.clients.VerifyAccount(ctx, "FAST", verification(fmt.Sprintf("av_fast_%d", i), holderPID))
 		if res.Outcome != bankclient.Succeeded {
@@ -146,16 +145,19 @@ func TestHangingBankHoldsAtMostItsShare(t *testing.T) {
 	ctx := context.Background()
 	n := bankclient.MaxInFlight + 4
 	results := make([]bankclient.Result, n)
+	var returned atomic.Int64
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			results[i] = b.clients.VerifyAccount(ctx, "HANG", verification(fmt.Sprintf("av_hang_%d", i), holderPID))
+			returned.Add(1)
 		})
 	}
-	for arrived.Load() < int64(bankclient.MaxInFlight) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond) // past the wait for a free slot
+	testenv.Eventually(t, 10*time.Second, func() bool { return arrived.Load() >= int64(bankclient.MaxInFlight) },
+		"the hanging bank never held its share of calls")
+	// The calls past the bound give up waiting for a free slot while the
+	// bank still holds the others.
+	testenv.Eventually(t, 10*time.Second, func() bool { return returned.Load() >= 4 }, "the calls past the bound never came back")
 	close(release)
 	wg.Wait()
 	busy, ok := 0, 0

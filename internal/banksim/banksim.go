@@ -130,6 +130,9 @@ type Server struct {
 	mu     sync.Mutex
 	closed bool
 	wg     sync.WaitGroup
+	// running counts the background work under way, so that a test can
+	// tell that nothing more will be sent.
+	running atomic.Int64
 }
 
 // New checks cfg and builds a bank holding cfg.Accounts.
@@ -222,7 +225,11 @@ func (s *Server) goAsync(f func(ctx context.Context)) {
 	if s.closed {
 		return
 	}
-	s.wg.Go(func() { f(s.ctx) })
+	s.running.Add(1)
+	s.wg.Go(func() {
+		defer s.running.Add(-1)
+		f(s.ctx)
+	})
 }
 
 // SetKnobs replaces the fault injections for requests that arrive from now

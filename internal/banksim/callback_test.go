@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 func TestCallbackAfterAccepted(t *testing.T) {
@@ -15,7 +17,7 @@ func TestCallbackAfterAccepted(t *testing.T) {
 	if status != http.StatusAccepted || strings.TrimSpace(string(out)) != `{"status":"pending"}` {
 		t.Fatalf("got %d %s", status, out)
 	}
-	eventually(t, "the callback arrives", func() bool { return len(b.gw.received()) == 1 })
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(b.gw.received()) == 1 }, "the callback arrives")
 	got := b.gw.received()[0]
 	if got.sigErr != nil || got.idemKey != "" {
 		t.Fatalf("signature %v, idempotency key %q", got.sigErr, got.idemKey)
@@ -86,7 +88,7 @@ func TestCallbackRetriedUntil2xx(t *testing.T) {
 	if status, _, _ := b.debit(t, "pa_retry", testAccount, testPID, "75000"); status != http.StatusAccepted {
 		t.Fatalf("status %d", status)
 	}
-	eventually(t, "the callback is delivered", func() bool { return b.bank.Stats().CallbacksDelivered == 1 })
+	testenv.Eventually(t, 5*time.Second, func() bool { return b.bank.Stats().CallbacksDelivered == 1 }, "the callback is delivered")
 	got := b.gw.received()
 	if len(got) != 3 {
 		t.Fatalf("%d attempts, want 3", len(got))
@@ -110,9 +112,9 @@ func TestCallbackFinal4xxStopsRetries(t *testing.T) {
 			b := setup(t, nil)
 			b.gw.answerFunc = func(received) int { return final }
 			b.debit(t, "pa_final", testAccount, testPID, "75000")
-			eventually(t, "the delivery is abandoned", func() bool { return b.bank.Stats().CallbacksAbandoned == 1 })
-			// Ten times the retry cap is ample time for a retry that should not come.
-			time.Sleep(10 * b.bank.retry.Max)
+			testenv.Eventually(t, 5*time.Second, func() bool { return b.bank.Stats().CallbacksAbandoned == 1 }, "the delivery is abandoned")
+			// Once the delivery has ended, no retry can come.
+			testenv.Eventually(t, 5*time.Second, func() bool { return b.bank.running.Load() == 0 }, "the abandoned delivery never ended")
 			if n := len(b.gw.received()); n != 1 {
 				t.Fatalf("%d attempts after a final %d", n, final)
 			}
@@ -125,7 +127,7 @@ func TestCallbackGivesUpAfterAttempts(t *testing.T) {
 	b := setup(t, func(c *Config) { c.Retry.Attempts = 4 })
 	b.gw.answerFunc = func(received) int { return http.StatusInternalServerError }
 	b.debit(t, "pa_down", testAccount, testPID, "75000")
-	eventually(t, "the delivery is given up", func() bool { return b.bank.Stats().CallbacksAbandoned == 1 })
+	testenv.Eventually(t, 5*time.Second, func() bool { return b.bank.Stats().CallbacksAbandoned == 1 }, "the delivery is given up")
 	if n := len(b.gw.received()); n != 4 {
 		t.Fatalf("%d attempts, want 4", n)
 	}
@@ -136,10 +138,13 @@ func TestCloseStopsRetries(t *testing.T) {
 	b := setup(t, func(c *Config) { c.Retry.Attempts = 1000 })
 	b.gw.answerFunc = func(received) int { return http.StatusInternalServerError }
 	b.debit(t, "pa_close", testAccount, testPID, "75000")
-	eventually(t, "a retry happens", func() bool { return len(b.gw.received()) >= 2 })
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(b.gw.received()) >= 2 }, "a retry happens")
 	b.bank.Close()
 	n := len(b.gw.received())
-	time.Sleep(10 * b.bank.retry.Max)
+	// Close waited for the deliveries to end: none is left to send again.
+	if r := b.bank.running.Load(); r != 0 {
+		t.Fatalf("%d deliveries still running after Close", r)
+	}
 	if got := len(b.gw.received()); got != n {
 		t.Fatalf("%d attempts after Close, %d before", got, n)
 	}
@@ -150,7 +155,7 @@ func TestDuplicateCallbacks(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(c *Config) { c.Knobs.DuplicateCallbacks = 5 })
 	b.debit(t, "pa_dup", testAccount, testPID, "75000")
-	eventually(t, "five deliveries", func() bool { return b.bank.Stats().CallbacksDelivered == 5 })
+	testenv.Eventually(t, 5*time.Second, func() bool { return b.bank.Stats().CallbacksDelivered == 5 }, "five deliveries")
 	got := b.gw.received()
 	if len(got) != 5 {
 		t.Fatalf("%d callbacks", len(got))
@@ -173,7 +178,7 @@ func TestAlsoCallBackAfterSync(t *testing.T) {
 		t.Fatalf("status %d", status)
 	}
 	a := decodeAnswer(t, out)
-	eventually(t, "the callback arrives", func() bool { return len(b.gw.received()) == 1 })
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(b.gw.received()) == 1 }, "the callback arrives")
 	ev := b.gw.received()[0].event
 	if ev.Type != "debit.succeeded" || ev.Data["bank_reference"] != a.BankReference {
 		t.Fatalf("event %+v, answer %+v", ev, a)
@@ -187,7 +192,7 @@ func TestOutOfOrderDeliversEveryCallback(t *testing.T) {
 	for _, id := range ids {
 		b.debit(t, id, testAccount, testPID, "1000")
 	}
-	eventually(t, "every callback arrives", func() bool { return len(b.gw.received()) == len(ids) })
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(b.gw.received()) == len(ids) }, "every callback arrives")
 	seen := map[string]bool{}
 	for _, r := range b.gw.received() {
 		seen[r.event.Data["debit_id"].(string)] = true

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 func TestDebitOutcomes(t *testing.T) {
@@ -141,7 +143,7 @@ func TestSameKeyConcurrently(t *testing.T) {
 					t.Fatalf("request %d: status %d", i, s)
 				}
 			}
-			eventually(t, "the debit settles", func() bool { return b.bank.Executed("pa_race") > 0 })
+			testenv.Eventually(t, 5*time.Second, func() bool { return b.bank.Executed("pa_race") > 0 }, "the debit settles")
 			if got := b.bank.Executed("pa_race"); got != 1 {
 				t.Fatalf("executed %d times", got)
 			}
@@ -173,7 +175,7 @@ func TestVerificationOutcomes(t *testing.T) {
 			if status, _, out := b.do(t, http.MethodPost, "/v1/account-verifications", "av_1", body); status != http.StatusAccepted {
 				t.Fatalf("async: %d %s", status, out)
 			}
-			eventually(t, "the callback arrives", func() bool { return len(b.gw.received()) == 1 })
+			testenv.Eventually(t, 5*time.Second, func() bool { return len(b.gw.received()) == 1 }, "the callback arrives")
 			ev := b.gw.received()[0].event
 			want := map[string]any{"verification_id": "av_1"}
 			if tt.wantReason != "" {
@@ -269,11 +271,11 @@ func TestStatusBeforeAndAfter(t *testing.T) {
 		t.Fatalf("balance moved while pending: %s", got)
 	}
 	var a answer
-	eventually(t, "the debit settles", func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		_, _, out := b.do(t, http.MethodGet, "/v1/debits/pa_st", "", "")
 		a = decodeAnswer(t, out)
 		return a.Status != statusPending
-	})
+	}, "the debit settles")
 	if a.Status != statusSucceeded || a.BankReference == "" {
 		t.Fatalf("after: %+v", a)
 	}

@@ -180,16 +180,4 @@ func problemCode(t *testing.T, body []byte) string {
 	return p.Code
 }
 
-// eventually polls cond until it holds or five seconds pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func syncKnobs(c *Config) { c.Knobs.Sync = true }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/banksim"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // linked is a linked account as the citizen API shows it.
@@ -64,10 +65,10 @@ func accounts(t *testing.T, h *apitest.Harness, c *apitest.Citizen) map[string]l
 func settled(t *testing.T, h *apitest.Harness, c *apitest.Citizen, id string) linked {
 	t.Helper()
 	var a linked
-	apitest.Eventually(t, 45*time.Second, "account "+id+" still pending", func() bool {
+	testenv.Eventually(t, 45*time.Second, func() bool {
 		a = accounts(t, h, c)[id]
 		return a.Status != "pending_verification"
-	})
+	}, "account "+id+" still pending")
 	return a
 }
 
@@ -120,9 +121,9 @@ func TestLinkFlowThroughSandboxBank(t *testing.T) {
 	if got2.Status != "active" || got2.IsDefault {
 		t.Fatalf("second account: %+v", got2)
 	}
-	apitest.Eventually(t, 30*time.Second, "the callback after the synchronous answer", func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM bank_events WHERE result = 'duplicate'`) == 1
-	})
+	}, "the callback after the synchronous answer")
 
 	r := h.AsCitizen(cit.Token, http.MethodPost, "/v1/me/accounts/"+a2.ID+"/default", "default-2", nil)
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"is_default":true`) {
@@ -214,10 +215,10 @@ func TestAccountTakenAtActivation(t *testing.T) {
 	a2 := link(t, h, two, "link-2", "SBX", acc.Number)
 	vid := func(accID string) string {
 		var v string
-		apitest.Eventually(t, 45*time.Second, "verification of "+accID+" sent", func() bool {
+		testenv.Eventually(t, 45*time.Second, func() bool {
 			return h.DB.Pool.QueryRow(t.Context(), `SELECT verification_id FROM linked_accounts WHERE id = $1
 				AND verification_sent_at IS NOT NULL`, accID).Scan(&v) == nil
-		})
+		}, "verification of "+accID+" sent")
 		return v
 	}
 	for i, accID := range []string{a1.ID, a2.ID} {

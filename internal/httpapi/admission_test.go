@@ -124,9 +124,9 @@ func TestSheddingKeepsPriorityTraffic(t *testing.T) {
 			created <- h.Post("/v1/payment-requests", fmt.Sprintf("shed-%d", i), createBody(fmt.Sprintf("HCM-SHED-%d", i)))
 		})
 	}
-	apitest.Eventually(t, 45*time.Second, "three creates in flight", func() bool {
+	testenv.Eventually(t, 45*time.Second, func() bool {
 		return h.App.Shedder.InFlight(admission.Normal) == 3
-	})
+	}, "three creates in flight")
 
 	// Reads are shed.
 	for _, r := range []*apitest.Response{

@@ -13,6 +13,7 @@ import (
 	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/bank"
 	"github.com/citizenpay/gateway/internal/banksim"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // pendingLink is an account whose verification the bank has received but
@@ -33,10 +34,10 @@ func setupPendingLink(t *testing.T) *pendingLink {
 	b := h.NewBank("SBX", acc)
 	b.Sim.SetKnobs(banksim.Knobs{CallbackDelay: time.Hour})
 	p := &pendingLink{h: h, citizen: c, bank: b, account: link(t, h, c, "link-1", "SBX", acc.Number)}
-	apitest.Eventually(t, 45*time.Second, "the verification to be sent", func() bool {
+	testenv.Eventually(t, 45*time.Second, func() bool {
 		return h.DB.Pool.QueryRow(context.Background(), `SELECT verification_id FROM linked_accounts
 			WHERE id = $1 AND verification_sent_at IS NOT NULL`, p.account.ID).Scan(&p.vid) == nil
-	})
+	}, "the verification to be sent")
 	return p
 }
 

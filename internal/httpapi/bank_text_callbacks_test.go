@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/banksim"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // TestCallbackTextIsStripped: a bank's callback whose text holds control
@@ -21,7 +21,7 @@ func TestCallbackTextIsStripped(t *testing.T) {
 		t.Fatalf("pay: %d %s", r.Status, r.Body)
 	}
 	debitID := p.attemptID(t, p.prID)
-	apitest.Eventually(t, 45*time.Second, "the debit was never sent", func() bool { return p.bank.Sim.Stats().Received["debit"] >= 1 })
+	testenv.Eventually(t, 45*time.Second, func() bool { return p.bank.Sim.Stats().Received["debit"] >= 1 }, "the debit was never sent")
 	at := time.Now().UTC().Format(time.RFC3339)
 	r := h.Callback(p.bank, "", time.Time{}, map[string]any{"event_id": "evt-\x00-1", "type": "debit.succeeded", "occurred_at": at,
 		"data": map[string]any{"debit_id": debitID, "amount": "75000", "currency": "VND", "bank_reference": "FT\x00-1\u202e\x1b",

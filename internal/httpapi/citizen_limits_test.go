@@ -148,10 +148,10 @@ func TestCitizenRateLimitedKeyWorksLater(t *testing.T) {
 	if n := retryAfter(t, r); n > 2 {
 		t.Fatalf("Retry-After %d, want at most the 2 s to the next allowance", n)
 	}
-	apitest.Eventually(t, 15*time.Second, "the same key once the allowance is back", func() bool {
+	testenv.Eventually(t, 15*time.Second, func() bool {
 		r = h.AsCitizen(cit.Token, http.MethodPost, "/v1/me/accounts", "second", linkBody("SBX", "9999000000002"))
 		return r.Status != http.StatusTooManyRequests
-	})
+	}, "the same key once the allowance is back")
 	if r.Status != http.StatusAccepted || r.Header.Get("Idempotent-Replayed") != "" {
 		t.Fatalf("the same key later: %d %v %s", r.Status, r.Header, r.Body)
 	}

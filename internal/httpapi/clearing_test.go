@@ -15,115 +15,8 @@ import (
 	"github.com/citizenpay/gateway/internal/identity/devissuer"
 	"github.com/citizenpay/gateway/internal/jobargs"
 	"github.com/citizenpay/gateway/internal/service"
-	"github.com/citizenpay/gateway/internal/verify"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
-
-// payer is a citizen with an active account at a sandbox bank, and a fee
-// addressed to them.
-type payer struct {
-	h       *apitest.Harness
-	idp     *apitest.Identity
-	cit     *apitest.Citizen
-	bank    *apitest.Bank
-	account banksim.Account
-	accID   string
-	prID    string
-}
-
-// fastClearing makes the status schedule run in seconds.
-func fastClearing(callbackTimeout string) []apitest.Option {
-	return []apitest.Option{
-		withWorkers(),
-		apitest.WithEnv("BANK_CALLBACK_TIMEOUT", callbackTimeout),
-		apitest.WithEnv("BANK_STATUS_SCHEDULE_SCALE", "0.0001"),
-		apitest.WithEnv("BANK_REQUEST_TIMEOUT", "300ms"),
-		apitest.WithEnv("BANK_BREAKER_COOLDOWN", "1s"),
-	}
-}
-
-func newPayer(t *testing.T, opts ...apitest.Option) *payer {
-	t.Helper()
-	h, idp := apitest.NewWithIdentity(t, opts...)
-	p := &payer{h: h, idp: idp, cit: idp.NewCitizen(t, 2)}
-	p.account = apitest.AccountOf(t, p.cit)
-	p.bank = h.NewBank("SBX", p.account)
-	p.accID = link(t, h, p.cit, "link", "SBX", p.account.Number).ID
-	if a := settled(t, h, p.cit, p.accID); a.Status != "active" {
-		t.Fatalf("account %+v", a)
-	}
-	p.prID = p.newRequest(t, "FEE-1")
-	return p
-}
-
-func (p *payer) newRequest(t *testing.T, dossier string) string {
-	t.Helper()
-	b := createBody(dossier)
-	b["citizen_pid"] = p.cit.PID
-	r := p.h.Post("/v1/payment-requests", "create-"+dossier, b)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("create: %d %s", r.Status, r.Body)
-	}
-	return r.Map(t)["id"].(string)
-}
-
-func (p *payer) pay(t *testing.T, prID, key string) *apitest.Response {
-	t.Helper()
-	return p.h.AsCitizen(p.cit.Token, http.MethodPost, "/v1/me/payment-requests/"+prID+"/pay", key, map[string]string{"account_id": p.accID})
-}
-
-func (p *payer) status(t *testing.T, prID string) map[string]any {
-	t.Helper()
-	return p.h.Get("/v1/payment-requests/" + prID).Map(t)
-}
-
-func (p *payer) waitStatus(t *testing.T, prID, want string) map[string]any {
-	t.Helper()
-	t.Cleanup(func() {
-		if t.Failed() {
-			rows, _ := p.h.DB.Pool.Query(context.Background(), `SELECT kind, state, attempt, args::text, coalesce(errors::text, ''), scheduled_at FROM river_job ORDER BY id`)
-			for rows.Next() {
-				var kind, state, args, errs string
-				var attempt int
-				var at time.Time
-				_ = rows.Scan(&kind, &state, &attempt, &args, &errs, &at)
-				t.Logf("job %s %s attempt=%d args=%s at=%s errors=%.300s", kind, state, attempt, args, at.Format(time.StampMilli), errs)
-			}
-		}
-	})
-	var m map[string]any
-	apitest.Eventually(t, 45*time.Second, prID+" never became "+want, func() bool {
-		m = p.status(t, prID)
-		return m["status"] == want
-	})
-	return m
-}
-
-func (p *payer) attemptID(t *testing.T, prID string) string {
-	t.Helper()
-	var id string
-	if err := p.h.DB.Pool.QueryRow(context.Background(), `SELECT id FROM payment_attempts WHERE payment_request_id = $1
-		ORDER BY created_at DESC LIMIT 1`, prID).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
-// verifyClean runs every invariant check of `gatewayctl verify`.
-func verifyClean(t *testing.T, h *apitest.Harness, accounts ...string) {
-	t.Helper()
-	rep, err := verify.Check(context.Background(), h.DB.Pool, verify.Options{KnownAccountNumbers: accounts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.OK {
-		for _, inv := range rep.Invariants {
-			if !inv.OK {
-				t.Errorf("invariant %d (%s): %+v", inv.Invariant, inv.Name, inv.Violations)
-			}
-		}
-		t.FailNow()
-	}
-}
 
 func TestPayClearAndRefundThroughSandboxBank(t *testing.T) {
 	t.Parallel()
@@ -217,7 +110,7 @@ func TestDuplicateAndContradictingDebitCallbacks(t *testing.T) {
 		t.Fatalf("pay: %d %s", r.Status, r.Body)
 	}
 	debitID := p.attemptID(t, p.prID)
-	apitest.Eventually(t, 45*time.Second, "the debit was never sent", func() bool { return p.bank.Sim.Stats().Received["debit"] >= 1 })
+	testenv.Eventually(t, 45*time.Second, func() bool { return p.bank.Sim.Stats().Received["debit"] >= 1 }, "the debit was never sent")
 	success := func(eventID string) map[string]any {
 		return map[string]any{"event_id": eventID, "type": "debit.succeeded", "occurred_at": time.Now().UTC().Format(time.RFC3339),
 			"data": map[string]any{"debit_id": debitID, "amount": "75000", "currency": "VND", "bank_reference": "FT-1"}}
@@ -337,12 +230,13 @@ func TestBankThatExecutesButTimesOutOrFails(t *testing.T) {
 				t.Fatalf("pay: %d %s", r.Status, r.Body)
 			}
 			debitID := p.attemptID(t, p.prID)
-			apitest.Eventually(t, 45*time.Second, "the bank never executed the debit", func() bool { return p.bank.Sim.Executed(debitID) == 1 || p.bank.Sim.Stats().Received["debit"] >= 2 })
+			testenv.Eventually(t, 45*time.Second, func() bool { return p.bank.Sim.Executed(debitID) == 1 || p.bank.Sim.Stats().Received["debit"] >= 2 }, "the bank never executed the debit")
 			// As a River retry after a crash mid-send would: send it again.
-			if _, err := h.App.River.Insert(context.Background(), jobargs.SendDebit{AttemptID: debitID}, nil); err != nil {
+			again, err := h.App.River.Insert(context.Background(), jobargs.SendDebit{AttemptID: debitID}, nil)
+			if err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(time.Second)
+			testenv.Eventually(t, 45*time.Second, func() bool { return worked(t, h, again.Job.ID) }, "the second send was never worked")
 			if st := p.status(t, p.prID); st["status"] != "processing" && st["status"] != "paid" {
 				t.Fatalf("while the outcome is unknown the request is %v", st["status"])
 			}
@@ -395,9 +289,9 @@ func TestConcurrentRefundsCannotPassThePaidAmount(t *testing.T) {
 	if accepted != 3 || refused != 3 {
 		t.Fatalf("%d accepted, %d refused; 75000 allows three of 20000", accepted, refused)
 	}
-	apitest.Eventually(t, 45*time.Second, "refunds never settled", func() bool {
+	testenv.Eventually(t, 45*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM refunds WHERE status = 'succeeded'`) == 3
-	})
+	}, "refunds never settled")
 	if st := p.waitStatus(t, p.prID, "partially_refunded"); st["amount_refunded"] != "60000" {
 		t.Fatalf("amount_refunded %v", st["amount_refunded"])
 	}
@@ -406,7 +300,8 @@ func TestConcurrentRefundsCannotPassThePaidAmount(t *testing.T) {
 
 func TestPayRefusals(t *testing.T) {
 	t.Parallel()
-	p := newPayer(t, fastClearing("1h")...)
+	clock := testenv.NewClock()
+	p := newPayer(t, append(fastClearing("1h"), apitest.WithClock(clock))...)
 	h := p.h
 	// Not addressed to this citizen: 404.
 	b := createBody("SOMEONE-ELSE")
@@ -425,9 +320,9 @@ func TestPayRefusals(t *testing.T) {
 	// Past its expiry (swept or not yet): invalid_state, whatever the account.
 	late := createBody("FEE-LATE")
 	late["citizen_pid"] = p.cit.PID
-	late["expires_at"] = time.Now().Add(1200 * time.Millisecond).Format(time.RFC3339Nano)
+	late["expires_at"] = h.Now().Add(time.Minute).Format(time.RFC3339Nano)
 	lateID := h.Post("/v1/payment-requests", "create-late", late).Map(t)["id"].(string)
-	time.Sleep(time.Until(mustTime(t, late["expires_at"].(string))) + 50*time.Millisecond)
+	clock.AdvanceTo(mustTime(t, late["expires_at"].(string)).Add(50 * time.Millisecond))
 	r = h.AsCitizen(p.cit.Token, http.MethodPost, "/v1/me/payment-requests/"+lateID+"/pay", "pay-late", map[string]string{"account_id": "acc_nope"})
 	if r.Status != 409 || r.Code() != "invalid_state" {
 		t.Fatalf("pay an overdue fee: %d %s", r.Status, r.Body)

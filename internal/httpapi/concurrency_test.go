@@ -79,7 +79,8 @@ func TestSameKeyFromFiftyGoroutines(t *testing.T) {
 func TestRedisDownStaysExactlyOnce(t *testing.T) {
 	t.Parallel()
 	redisSrv := testenv.StartRedisServer(t)
-	h := apitest.New(t, apitest.WithEnv("REDIS_URL", redisSrv.URL()))
+	clock := testenv.NewClock()
+	h := apitest.New(t, apitest.WithEnv("REDIS_URL", redisSrv.URL()), apitest.WithClock(clock))
 	idem := h.App.Metrics.Idempotency
 
 	// Redis up: a create, then its replay from Redis.
@@ -117,14 +118,8 @@ func TestRedisDownStaysExactlyOnce(t *testing.T) {
 
 	// Redis back, empty: the fast path resumes by itself, with no restart.
 	redisSrv.Start()
-	deadline := time.Now().Add(10 * time.Second)
-	for h.Get("/readyz").Map(t)["redis"] != "ok" {
-		if time.Now().After(deadline) {
-			t.Fatal("readyz never saw Redis again")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(1100 * time.Millisecond) // past the short pause after a failure
+	testenv.Eventually(t, 10*time.Second, func() bool { return h.Get("/readyz").Map(t)["redis"] == "ok" }, "readyz never saw Redis again")
+	clock.Advance(1100 * time.Millisecond) // past the short pause after a failure
 	redisReplays := testutil.ToFloat64(idem.WithLabelValues("replay_redis"))
 	third := h.Post("/v1/payment-requests", "after", createBody("R-2"))
 	if third.Status != 201 {
@@ -147,16 +142,17 @@ func TestRedisDownStaysExactlyOnce(t *testing.T) {
 
 func TestCancelRacingExpiry(t *testing.T) {
 	t.Parallel()
-	h := apitest.New(t)
+	clock := testenv.NewClock()
+	h := apitest.New(t, apitest.WithClock(clock))
 	for round := 0; round < 10; round++ {
 		b := createBody(fmt.Sprint("RACE-", round))
-		b["expires_at"] = time.Now().Add(1100 * time.Millisecond).Format(time.RFC3339Nano)
+		b["expires_at"] = h.Now().Add(10 * time.Second).Format(time.RFC3339Nano)
 		res := h.Post("/v1/payment-requests", fmt.Sprint("race-", round), b)
 		if res.Status != 201 {
 			t.Fatalf("create: %d %s", res.Status, res.Body)
 		}
 		prID := res.Map(t)["id"].(string)
-		time.Sleep(time.Until(mustTime(t, b["expires_at"].(string))) + 10*time.Millisecond)
+		clock.AdvanceTo(mustTime(t, b["expires_at"].(string)).Add(10 * time.Millisecond))
 
 		var wg sync.WaitGroup
 		var cancel *apitest.Response

@@ -10,24 +10,13 @@ import (
 	"github.com/citizenpay/gateway/internal/bank"
 	"github.com/citizenpay/gateway/internal/banksim"
 	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // heardWithin is how long a gateway may take to hear of a key's change
 // from another process: far below the caches' 30 s and the 5 s between
 // forced reloads, so that only the announcement can make it.
 const heardWithin = 2 * time.Second
-
-// eventually reports whether cond holds within heardWithin.
-func eventually(cond func() bool) bool {
-	deadline := time.Now().Add(heardWithin)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
-}
 
 // TestRevokedSecretsStopAtOnce: a portal's and a bank's secret revoked by
 // another process (gatewayctl … rotate-secret --revoke-old, here its
@@ -70,9 +59,8 @@ func TestRevokedSecretsStopAtOnce(t *testing.T) {
 	if err := operator.RotateSecret(ctx, h.Portal.ID, "psk_after_the_leak", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(func() bool { return read(h.Portal.Secret) == http.StatusUnauthorized }) {
-		t.Errorf("the revoked portal secret still works %s after the rotation", heardWithin)
-	}
+	testenv.Eventually(t, heardWithin, func() bool { return read(h.Portal.Secret) == http.StatusUnauthorized },
+		"the revoked portal secret still works after the rotation")
 	if s := read("psk_after_the_leak"); s != http.StatusOK {
 		t.Errorf("the new portal secret: %d", s)
 	}
@@ -80,9 +68,8 @@ func TestRevokedSecretsStopAtOnce(t *testing.T) {
 	if err := postgres.NewBankStore(h.DB.Store, h.App.Keys).RotateSecret(ctx, b.Code, "bsk_after_the_leak", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(func() bool { return callback(b.Secret) == http.StatusUnauthorized }) {
-		t.Errorf("the revoked bank secret still works %s after the rotation", heardWithin)
-	}
+	testenv.Eventually(t, heardWithin, func() bool { return callback(b.Secret) == http.StatusUnauthorized },
+		"the revoked bank secret still works after the rotation")
 	if s := callback("bsk_after_the_leak"); s != http.StatusUnprocessableEntity {
 		t.Errorf("the new bank secret: %d", s)
 	}

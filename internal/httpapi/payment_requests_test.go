@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/citizenpay/gateway/internal/signature"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/citizenpay/gateway/internal/signature"
+	"github.com/citizenpay/gateway/internal/testenv"
 
 	"github.com/citizenpay/gateway/internal/apitest"
 )
@@ -239,11 +241,9 @@ func TestSignatureRefusals(t *testing.T) {
 	if err := h.App.Portals.RotateSecret(t.Context(), h.Portal.ID, "psk_rotated", time.Now().Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if !eventually(func() bool {
+	testenv.Eventually(t, heardWithin, func() bool {
 		return h.Do(apitest.Request{Method: "GET", Path: "/v1/payment-requests", Secret: "psk_rotated"}).Status == 200
-	}) {
-		t.Errorf("secret psk_rota not accepted %s after rotation", heardWithin)
-	}
+	}, "secret psk_rota not accepted after rotation")
 	if res := h.Do(apitest.Request{Method: "GET", Path: "/v1/payment-requests", Secret: old}); res.Status != 200 {
 		t.Errorf("secret %s after rotation: %d", old[:8], res.Status)
 	}
@@ -360,14 +360,15 @@ func TestValidationRefusals(t *testing.T) {
 
 func TestReplayAfterTheExpiryPassed(t *testing.T) {
 	t.Parallel()
-	h := apitest.New(t)
+	clock := testenv.NewClock()
+	h := apitest.New(t, apitest.WithClock(clock))
 	b := createBody("LATE-1")
-	b["expires_at"] = time.Now().Add(1500 * time.Millisecond).Format(time.RFC3339Nano)
+	b["expires_at"] = h.Now().Add(time.Minute).Format(time.RFC3339Nano)
 	first := h.Post("/v1/payment-requests", "late", b)
 	if first.Status != 201 {
 		t.Fatalf("create: %d %s", first.Status, first.Body)
 	}
-	time.Sleep(time.Until(mustTime(t, b["expires_at"].(string))) + 100*time.Millisecond)
+	clock.AdvanceTo(mustTime(t, b["expires_at"].(string)).Add(100 * time.Millisecond))
 	// The body would now be refused (expires_at in the past), but it ran:
 	// the same key replays it.
 	again := h.Post("/v1/payment-requests", "late", b)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/banksim"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // TestNoPersonalDataInClear runs the citizen flows — links by callback and
@@ -67,9 +68,9 @@ func TestNoPersonalDataInClear(t *testing.T) {
 	if conflict.Code() != "outcome_conflict" {
 		t.Fatalf("conflict: %d %s", conflict.Status, conflict.Body)
 	}
-	apitest.Eventually(t, 45*time.Second, "the callback after the synchronous answer", func() bool {
+	testenv.Eventually(t, 45*time.Second, func() bool {
 		return h.Count(`SELECT count(*) FROM bank_events WHERE result = 'duplicate'`) >= 1
-	})
+	}, "the callback after the synchronous answer")
 
 	holds := func(text string) bool {
 		for _, s := range secrets {

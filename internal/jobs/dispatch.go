@@ -207,6 +207,6 @@ func NewDispatcher(c Config) *Dispatcher {
 		handoff: make(chan postgres.Due, handoffQueue),
 		DB:      c.DB, Portals: c.Portals, Sender: webhook.NewSender(c.Development),
 		Retry: webhook.RetryPolicy{Factor: c.WebhookRetryFactor}, Log: c.Log.With("component", "webhooks"),
-		Outcomes: NewDeliveriesMetric(c.Registry),
+		Outcomes: NewDeliveriesMetric(c.Registry), Now: c.Now,
 	}
 }

@@ -88,6 +88,10 @@ type Config struct {
 	// Clearing (PROTOCOL.md §7): debits and refunds; nil PII: not wired.
 	PII                 *pii.Protector
 	StatusScheduleScale float64 // scales the status-query schedule (tests)
+
+	// Now is the clock the dispatcher and the clearing workers decide by;
+	// nil is time.Now. River schedules its jobs by the wall clock.
+	Now func() time.Time
 }
 
 // NewClient builds the River client with the gateway's workers and periodic
@@ -137,7 +141,7 @@ func addClearingWorkers(workers *river.Workers, c Config) {
 	cl := &Clearing{
 		DB: c.DB, Service: c.Service, PII: c.PII, Banks: BankClients{Clients: c.BankClients},
 		Log: c.Log.With("component", "clearing"), CallbackTimeout: c.BankCallbackTimeout, TimerScale: scale,
-		Incident: postgres.InsertIncident,
+		Incident: postgres.InsertIncident, Now: c.Now,
 	}
 	river.AddWorker(workers, &SendDebitWorker{Clearing: cl})
 	river.AddWorker(workers, &CheckDebitWorker{Clearing: cl})

@@ -32,6 +32,15 @@ type Clearing struct {
 	TimerScale      float64
 	// Incident records something the gateway will not decide alone.
 	Incident func(ctx context.Context, q postgres.Querier, kind incident.Kind, bankCode, objectID, summary string, evidence map[string]any) error
+	// Now is the clock the status schedule is reckoned by; nil is time.Now.
+	Now func() time.Time
+}
+
+func (w *Clearing) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
 }
 
 // SendDebitWorker sends an attempt's debit. A final answer is applied; a
@@ -118,8 +127,8 @@ func (w *Clearing) scheduleCheck(ctx context.Context, args river.JobArgs) error 
 		return err
 	}
 	at := sentAt.Add(sched[n])
-	if at.Before(time.Now()) {
-		at = time.Now()
+	if now := w.now(); at.Before(now) {
+		at = now
 	}
 	_, err = client.Insert(ctx, args, &river.InsertOpts{Queue: jobargs.QueueBanks, ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}})
 	return err
@@ -148,7 +157,7 @@ func (w *Clearing) sentAt(ctx context.Context, args river.JobArgs) (time.Time, e
 		return time.Time{}, err
 	}
 	if t == nil {
-		return time.Now(), nil
+		return w.now(), nil
 	}
 	return *t, nil
 }

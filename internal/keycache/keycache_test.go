@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/citizenpay/gateway/internal/keycache"
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 var errNoSuch = errors.New("no such key")
@@ -172,9 +173,7 @@ func TestForgetRereadsAtOnce(t *testing.T) {
 	b.cache.Forget("known")
 	done := make(chan string)
 	go func() { v, _, _ := b.cache.Get(ctx, "known", now.Add(2*time.Second)); done <- v }()
-	for b.lookups.Load() == before+2 {
-		time.Sleep(time.Millisecond) // until the lookup is running
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return b.lookups.Load() != before+2 }, "the lookup never started")
 	b.cache.Forget("known")
 	close(b.gate)
 	<-done

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/citizenpay/gateway/internal/testenv"
 )
 
 // start serves l: each connection answers the first line it reads with
@@ -121,13 +123,7 @@ func TestClosedConnectionsGiveBackTheirPlaces(t *testing.T) {
 			t.Fatalf("connection %d, each after the last closed: %q", i, got)
 		}
 		c.Close()
-		deadline := time.Now().Add(5 * time.Second)
-		for len(l.Sources()) != 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("the closed connection still counts: %v", l.Sources())
-			}
-			time.Sleep(time.Millisecond)
-		}
+		testenv.Eventually(t, 5*time.Second, func() bool { return len(l.Sources()) == 0 }, "the closed connection still counts")
 	}
 }
 

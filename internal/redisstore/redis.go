@@ -61,6 +61,9 @@ type Store struct {
 	downUntil atomic.Int64 // unix nanoseconds
 	pause     time.Duration
 	onFailure func()
+	// Now is the clock the pause is timed by; nil is time.Now. Set it
+	// before the store is used.
+	Now func() time.Time
 }
 
 // New returns a Store whose keys all start with prefix (tests use a
@@ -84,7 +87,14 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Available reports whether the store is not in its pause after a failure.
-func (s *Store) Available() bool { return time.Now().UnixNano() >= s.downUntil.Load() }
+func (s *Store) Available() bool { return s.now().UnixNano() >= s.downUntil.Load() }
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
 
 // key builds a prefixed key; tag is wrapped in braces so that the keys one
 // script touches share a cluster hash slot.
@@ -106,7 +116,7 @@ func (s *Store) do(ctx context.Context, fn func(context.Context) error) error {
 		return err
 	}
 	if ctx.Err() == nil {
-		s.downUntil.Store(time.Now().Add(s.pause).UnixNano())
+		s.downUntil.Store(s.now().Add(s.pause).UnixNano())
 	}
 	if s.onFailure != nil {
 		s.onFailure()

@@ -52,14 +52,7 @@ func (r *RedisServer) Start() {
 	}
 	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.Port)})
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if c.Ping(context.Background()).Err() == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	r.t.Fatal("redis-server did not start")
+	Eventually(r.t, 10*time.Second, func() bool { return c.Ping(context.Background()).Err() == nil }, "redis-server did not start")
 }
 
 // Stop kills the server and waits for it to go.

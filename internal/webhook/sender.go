@@ -123,7 +123,7 @@ func (s *Sender) Send(ctx context.Context, rawURL, id string, body []byte, now t
 	if r.Delivered() {
 		return r
 	}
-	r.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	r.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 	r.Problem = fmt.Sprintf("HTTP %d", resp.StatusCode)
 	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
 		r.Problem += " (redirects are not followed)"
