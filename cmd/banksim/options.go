@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/citizenpay/gateway/internal/banksim"
+	"github.com/citizenpay/gateway/internal/devenv"
 )
 
 // options is everything the command line says.
@@ -67,7 +68,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	o.bank.Knobs = k
 
 	var err error
-	if o.bank.Secret, err = readSecret(*secret, *secretFile, getenv); err != nil {
+	secretAt := devenv.Secret{Flag: "secret", FileFlag: "secret-file", Env: "BANKSIM_SECRET"}
+	if o.bank.Secret, err = secretAt.Read(*secret, *secretFile, getenv); err != nil {
 		return options{}, err
 	}
 	if o.bank.CallbackURL == "" {
@@ -86,30 +88,6 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		o.bank.Accounts = append(o.bank.Accounts, a)
 	}
 	return o, nil
-}
-
-// readSecret takes the secret from one place: the flag, the file, or the
-// environment when neither flag is given.
-func readSecret(flagValue, file string, getenv func(string) string) (string, error) {
-	switch {
-	case flagValue != "" && file != "":
-		return "", errors.New("give --secret or --secret-file, not both")
-	case flagValue != "":
-		return flagValue, nil
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("read secret file: %w", err)
-		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("secret file %s is empty", file)
-		}
-		return s, nil
-	case getenv("BANKSIM_SECRET") != "":
-		return getenv("BANKSIM_SECRET"), nil
-	}
-	return "", errors.New("a secret is required: --secret-file, --secret or BANKSIM_SECRET")
 }
 
 // accountFile is one account in an --accounts file.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/citizenpay/gateway/internal/devenv"
 	"github.com/citizenpay/gateway/internal/identity/devissuer"
 )
 
@@ -65,9 +66,9 @@ func parseServeOptions(args []string, getenv func(string) string, stderr io.Writ
 	}
 
 	if *clientID != "" {
-		s, err := readSecret(*secret, *secretFile, getenv)
+		s, err := devenv.Secret{Flag: "client-secret", FileFlag: "client-secret-file", Env: "IDP_CLIENT_SECRET"}.Read(*secret, *secretFile, getenv)
 		if err != nil {
-			return serveOptions{}, err
+			return serveOptions{}, fmt.Errorf("serve: %w", err)
 		}
 		uris := []string(redirectURIs)
 		if len(uris) == 0 {
@@ -155,30 +156,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("devidp stopped")
 	return nil
-}
-
-// readSecret takes the client secret from one place: the flag, the file, or
-// IDP_CLIENT_SECRET when neither flag is given.
-func readSecret(flagValue, file string, getenv func(string) string) (string, error) {
-	switch {
-	case flagValue != "" && file != "":
-		return "", errors.New("serve: give --client-secret or --client-secret-file, not both")
-	case flagValue != "":
-		return flagValue, nil
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("serve: read client secret file: %w", err)
-		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("serve: client secret file %s is empty", file)
-		}
-		return s, nil
-	case getenv("IDP_CLIENT_SECRET") != "":
-		return getenv("IDP_CLIENT_SECRET"), nil
-	}
-	return "", errors.New("serve: the client needs a secret: --client-secret-file, --client-secret or IDP_CLIENT_SECRET")
 }
 
 // clientFile is one client in a --clients file.

@@ -9,6 +9,7 @@ package devenv
 import (
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -120,3 +121,34 @@ func (s Stack) WebhookURL() string {
 
 // CallbackURL is where the sandbox bank posts its callbacks.
 func (s Stack) CallbackURL() string { return s.GatewayURL() + "/v1/bank-callbacks/" + BankCode }
+
+// Secret names where a development program takes a secret from: a flag
+// holding it, a flag naming a file that holds it, or, when neither flag is
+// given, a variable of the environment.
+type Secret struct {
+	Flag, FileFlag, Env string
+}
+
+// Read takes the secret from exactly one of its places, given the two
+// flags' values.
+func (s Secret) Read(value, file string, getenv func(string) string) (string, error) {
+	switch {
+	case value != "" && file != "":
+		return "", fmt.Errorf("give --%s or --%s, not both", s.Flag, s.FileFlag)
+	case value != "":
+		return value, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read --%s: %w", s.FileFlag, err)
+		}
+		v := strings.TrimSpace(string(b))
+		if v == "" {
+			return "", fmt.Errorf("--%s %s is empty", s.FileFlag, file)
+		}
+		return v, nil
+	case getenv(s.Env) != "":
+		return getenv(s.Env), nil
+	}
+	return "", fmt.Errorf("a secret is required: --%s, --%s or %s", s.FileFlag, s.Flag, s.Env)
+}
