@@ -21,6 +21,7 @@ func TestStartupRefusesBadSettings(t *testing.T) {
 		"DATABASE_URL":       "postgres://gateway@127.0.0.1:1/none",
 		"REDIS_URL":          "redis://127.0.0.1:1/0",
 		"GATEWAY_MASTER_KEY": apitest.MasterKey,
+		"GATEWAY_PUBLIC_URL": "https://pay.example.test",
 	}
 	cases := map[string]map[string]string{
 		"DATABASE_URL":          {"DATABASE_URL": ""},
@@ -32,6 +33,8 @@ func TestStartupRefusesBadSettings(t *testing.T) {
 		"IDP_JWKS_URL":          {"IDP_ISSUER": "https://id", "IDP_AUDIENCE": "gw", "IDP_JWKS_URL": "http://127.0.0.1/jwks"},
 		"OPS_ADDR":              {"OPS_ADDR": "localhost"},
 		"TRUSTED_PROXIES":       {"TRUSTED_PROXIES": "10.0.0.0/8,proxy"},
+		"GATEWAY_PUBLIC_URL":    {"GATEWAY_PUBLIC_URL": "http://pay.example.test"},
+		"IDP_CLIENT_SECRET":     {"IDP_CLIENT_ID": "checkout"},
 	}
 	for setting, over := range cases {
 		env := map[string]string{}
@@ -54,7 +57,8 @@ func TestStartupRefusesOlderSchema(t *testing.T) {
 	if _, err := db.Pool.Exec(context.Background(), "DELETE FROM gateway_schema_migrations WHERE version = (SELECT max(version) FROM gateway_schema_migrations)"); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"DATABASE_URL": db.URL, "REDIS_URL": testenv.RedisURL(t), "GATEWAY_MASTER_KEY": apitest.MasterKey}
+	env := map[string]string{"DATABASE_URL": db.URL, "REDIS_URL": testenv.RedisURL(t), "GATEWAY_MASTER_KEY": apitest.MasterKey,
+		"GATEWAY_PUBLIC_URL": "https://pay.example.test"}
 	err := run(context.Background(), func(k string) string { return env[k] }, os.Stderr)
 	if err == nil || !strings.Contains(err.Error(), "gatewayctl migrate") {
 		t.Fatalf("got %v", err)
@@ -97,6 +101,9 @@ type gateway struct {
 func startGateway(t *testing.T, env map[string]string) *gateway {
 	t.Helper()
 	env["GATEWAY_ADDR"], env["OPS_ADDR"] = "127.0.0.1:0", "127.0.0.1:0"
+	if env["GATEWAY_PUBLIC_URL"] == "" {
+		env["GATEWAY_PUBLIC_URL"] = "https://pay.example.test"
+	}
 	// Port 0 is resolved by the listener; find it in the log line instead of guessing.
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -76,6 +76,7 @@ func defaults(db *testenv.DB, redisURL string) map[string]string {
 		"REDIS_URL":               redisURL,
 		"GATEWAY_MASTER_KEY":      MasterKey,
 		"GATEWAY_ENV":             "development",
+		"GATEWAY_PUBLIC_URL":      "https://pay.gateway.test",
 		"GATEWAY_WORKERS":         "false",
 		"EXPIRY_INTERVAL":         "1s",
 		"ADMISSION_MAX_IN_FLIGHT": "0",

@@ -4,7 +4,6 @@
 package config
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -82,6 +81,11 @@ type Config struct {
 	// account numbers is slowed to 12 a minute. Reads are not limited.
 	RateLimitCitizenRPS   float64 // RATE_LIMIT_CITIZEN_RPS, default 0.2 (0: no limit)
 	RateLimitCitizenBurst int     // RATE_LIMIT_CITIZEN_BURST, default 10
+
+	// The hosted checkout and the receipts (checkout.go).
+	PublicURL       string // GATEWAY_PUBLIC_URL, without a trailing slash
+	IDPClientID     string // IDP_CLIENT_ID: the checkout's OpenID Connect client
+	IDPClientSecret string // IDP_CLIENT_SECRET
 }
 
 // IdentityConfigured reports whether the citizen API can verify tokens.
@@ -215,6 +219,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := c.checkListeners(getenv); err != nil {
 		return Config{}, err
 	}
+	if err := c.loadCheckout(getenv); err != nil {
+		return Config{}, err
+	}
 
 	c.IDPIssuer = strings.TrimSpace(getenv("IDP_ISSUER"))
 	c.IDPAudience = strings.TrimSpace(getenv("IDP_AUDIENCE"))
@@ -246,106 +253,6 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, nil
-}
-
-type reader struct {
-	getenv func(string) string
-	err    error
-}
-
-func (r *reader) fail(name, problem string) {
-	if r.err == nil {
-		r.err = &Error{name, problem}
-	}
-}
-
-func (r *reader) str(name, def string) string {
-	if v := strings.TrimSpace(r.getenv(name)); v != "" {
-		return v
-	}
-	return def
-}
-
-func (r *reader) required(name string) string {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		r.fail(name, "is required")
-	}
-	return v
-}
-
-func (r *reader) duration(name string, def time.Duration) time.Duration {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		r.fail(name, fmt.Sprintf("%q is not a Go duration such as 90s or 24h", v))
-		return def
-	}
-	return d
-}
-
-func (r *reader) integer(name string, def, lo, hi int) int {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		r.fail(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
-		return def
-	}
-	return n
-}
-
-func (r *reader) float(name string, def, lo, hi float64) float64 {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < lo || f > hi {
-		r.fail(name, fmt.Sprintf("must be a number from %g to %g", lo, hi))
-		return def
-	}
-	return f
-}
-
-func (r *reader) boolean(name string, def bool) bool {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.fail(name, "must be true or false")
-		return def
-	}
-	return b
-}
-
-// prefixes reads comma-separated IPs and CIDRs; an IP is a prefix of its
-// full length.
-func (r *reader) prefixes(name string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, f := range strings.Split(r.getenv(name), ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			a, aerr := netip.ParseAddr(f)
-			if aerr != nil || a.Zone() != "" {
-				r.fail(name, fmt.Sprintf("%q is not an IP address or CIDR", f))
-				return nil
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out
 }
 
 // checkListeners checks the settings of the operations listener and of the
@@ -402,46 +309,4 @@ func splitAddr(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("bad port")
 	}
 	return addr[:i], p, nil
-}
-
-// Operator is what gatewayctl needs: the database, and the master key for
-// commands that read or write secrets.
-type Operator struct {
-	DatabaseURL string
-	MasterKey   []byte
-	Env         string
-}
-
-// LoadOperator reads DATABASE_URL and, when needKey, GATEWAY_MASTER_KEY.
-func LoadOperator(getenv func(string) string, needKey bool) (Operator, error) {
-	o := Operator{DatabaseURL: strings.TrimSpace(getenv("DATABASE_URL")), Env: strings.TrimSpace(getenv("GATEWAY_ENV"))}
-	if o.Env == "" {
-		o.Env = EnvProduction
-	}
-	if o.DatabaseURL == "" {
-		return o, &Error{"DATABASE_URL", "is required"}
-	}
-	if err := checkURL("DATABASE_URL", o.DatabaseURL, "postgres", "postgresql"); err != nil {
-		return o, err
-	}
-	if needKey {
-		k, err := masterKey(getenv)
-		if err != nil {
-			return o, err
-		}
-		o.MasterKey = k
-	}
-	return o, nil
-}
-
-func masterKey(getenv func(string) string) ([]byte, error) {
-	key := strings.TrimSpace(getenv("GATEWAY_MASTER_KEY"))
-	if key == "" {
-		return nil, &Error{"GATEWAY_MASTER_KEY", "is required (base64 of 32 random bytes)"}
-	}
-	raw, err := base64.StdEncoding.DecodeString(key)
-	if err != nil || len(raw) != 32 {
-		return nil, &Error{"GATEWAY_MASTER_KEY", "must be base64 of exactly 32 bytes"}
-	}
-	return raw, nil
 }

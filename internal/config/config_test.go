@@ -13,6 +13,7 @@ func env(over map[string]string) func(string) string {
 		"DATABASE_URL":       "postgres://gateway@127.0.0.1:5432/gateway",
 		"REDIS_URL":          "redis://127.0.0.1:6379/0",
 		"GATEWAY_MASTER_KEY": goodKey,
+		"GATEWAY_PUBLIC_URL": "https://pay.example.test",
 	}
 	for k, v := range over {
 		base[k] = v
