@@ -64,6 +64,7 @@ type Request struct {
 	Currency         string
 	AmountRefunded   decimal.Decimal
 	Metadata         map[string]string
+	ReturnURL        string // where the hosted checkout sends the citizen back; "" for none
 	ExpiresAt        time.Time
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
