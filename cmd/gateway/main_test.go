@@ -111,15 +111,26 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &gateway{cancel: cancel, done: make(chan error, 1), w: w}
-	go func() { g.done <- run(ctx, func(k string) string { return env[k] }, w) }()
-	t.Cleanup(func() { cancel(); <-g.done; w.Close() })
+	// A run that stops before listening closes the pipe, so the wait below
+	// ends at once with its error instead of at the deadline.
+	exited := make(chan error, 1)
+	go func() {
+		err := run(ctx, func(k string) string { return env[k] }, w)
+		exited <- err
+		w.Close()
+		g.done <- err
+	}()
+	t.Cleanup(func() { cancel(); <-g.done })
 	buf := make([]byte, 64<<10)
 	var seen strings.Builder
 	deadline := time.Now().Add(20 * time.Second)
 	_, wantBanks := env["BANK_CALLBACK_ADDR"]
 	for (g.addr == "" || g.ops == "" || (wantBanks && g.banks == "")) && time.Now().Before(deadline) {
-		n, _ := r.Read(buf)
+		n, err := r.Read(buf)
 		seen.Write(buf[:n])
+		if err != nil {
+			break
+		}
 		for _, line := range strings.Split(seen.String(), "\n") {
 			if i := strings.Index(line, `"addr":"`); i >= 0 {
 				rest := line[i+len(`"addr":"`):]
@@ -135,7 +146,12 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 		}
 	}
 	if g.addr == "" || g.ops == "" || (wantBanks && g.banks == "") {
-		t.Fatalf("no listening lines in %s", seen.String())
+		select {
+		case err := <-exited:
+			t.Fatalf("the gateway stopped before listening: %v; it logged %s", err, seen.String())
+		default:
+			t.Fatalf("no listening lines in %s", seen.String())
+		}
 	}
 	go func() {
 		for {
