@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/citizenpay/gateway/internal/delivery"
-	"github.com/citizenpay/gateway/internal/jobs"
 	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/webhook/dispatch"
 )
 
 // events runs `gatewayctl events redeliver`.
@@ -30,11 +30,11 @@ func (e env) events(args []string) error {
 		return err
 	}
 	defer db.Close()
-	var r jobs.Redelivery
+	var r dispatch.Redelivery
 	if byEvent {
-		r, err = jobs.Redeliver(e.ctx, db, *event)
+		r, err = dispatch.Redeliver(e.ctx, db, *event)
 	} else {
-		r, err = jobs.RedeliverAll(e.ctx, db, *portalRef, delivery.StatusFailed)
+		r, err = dispatch.RedeliverAll(e.ctx, db, *portalRef, delivery.StatusFailed)
 	}
 	if err != nil {
 		return err
@@ -46,21 +46,21 @@ func (e env) events(args []string) error {
 // enableWebhook runs `gatewayctl portal enable-webhook`: the endpoint is
 // enabled again and the events held while it was disabled are queued.
 func (e env) enableWebhook(db *postgres.DB, portalRef string) error {
-	r, wasDisabled, err := jobs.EnableWebhook(e.ctx, db, portalRef)
+	r, wasDisabled, err := dispatch.EnableWebhook(e.ctx, db, portalRef)
 	if err != nil {
 		return err
 	}
 	return e.printJSON(redeliveryJSON(r, map[string]any{"webhook_enabled": true, "was_disabled": wasDisabled}))
 }
 
-func (e env) warnDisabled(r jobs.Redelivery) {
+func (e env) warnDisabled(r dispatch.Redelivery) {
 	if r.WebhookDisabled && len(r.Events) > 0 {
 		fmt.Fprintf(e.stderr, "gatewayctl: the webhook endpoint of %s is disabled: the events stay pending until "+
 			"`gatewayctl portal enable-webhook --portal %s`\n", r.PortalID, r.PortalID)
 	}
 }
 
-func redeliveryJSON(r jobs.Redelivery, extra map[string]any) map[string]any {
+func redeliveryJSON(r dispatch.Redelivery, extra map[string]any) map[string]any {
 	events := make([]map[string]any, 0, len(r.Events))
 	for _, q := range r.Events {
 		events = append(events, map[string]any{"event_id": q.EventID, "delivery_status": delivery.StatusPending,

@@ -166,7 +166,7 @@ func clearingService(db *postgres.DB, k *keyring.Keyring) (*service.Service, err
 	bankClients := bankclient.New(banks, bankclient.Options{}, nil)
 	client, err := jobs.NewClient(jobs.Config{
 		DB: db, Service: svc, Log: slog.New(slog.DiscardHandler), Work: false,
-		Portals: postgres.NewPortalStore(db, k), BankClients: bankClients, PII: protector,
+		BankClients: bankClients, PII: protector,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)

@@ -29,6 +29,7 @@ import (
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/redisstore"
 	"github.com/citizenpay/gateway/internal/service"
+	"github.com/citizenpay/gateway/internal/webhook/dispatch"
 )
 
 // App is a wired gateway.
@@ -45,7 +46,7 @@ type App struct {
 	Service *service.Service
 	River   *river.Client[pgx.Tx]
 	// Dispatcher delivers webhooks from the events table (with the workers).
-	Dispatcher   *jobs.Dispatcher
+	Dispatcher   *dispatch.Dispatcher
 	stopDispatch context.CancelFunc
 	dispatching  chan struct{}
 	Metrics      *httpapi.Metrics
@@ -118,8 +119,6 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	jobsConfig := jobs.Config{
 		DB: a.DB, Log: log, ExpiryInterval: cfg.ExpiryInterval,
 		IdempotencyTTL: cfg.IdempotencyTTL, Work: cfg.Workers,
-		Portals: a.Portals, Development: cfg.Development(), WebhookRetryFactor: cfg.WebhookRetryFactor,
-		Registry:            a.Metrics.Registry,
 		BankCallbackTimeout: cfg.BankCallbackTimeout, BankBreakerCooldown: cfg.BankBreakerCooldown,
 		PII: a.PII, StatusScheduleScale: cfg.StatusScheduleScale,
 		Now: a.now,
@@ -127,11 +126,12 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	// The services insert their jobs through queue, bound to River's client
 	// once it exists: its workers need the services first.
 	queue := &jobs.Queue{}
-	a.Dispatcher = jobs.NewDispatcher(jobsConfig)
+	a.Dispatcher = dispatch.New(dispatch.Config{DB: a.DB, Portals: a.Portals, Log: log, Development: cfg.Development(),
+		WebhookRetryFactor: cfg.WebhookRetryFactor, Registry: a.Metrics.Registry, Now: a.now})
 	a.Service = &service.Service{DB: a.DB, PII: a.PII, Enqueue: queue.Enqueue, Now: a.now}
 	if cfg.Workers {
 		// Events go to this process's dispatcher as their transaction commits.
-		a.Service.Handoff, a.Service.HandoffLease = a.Dispatcher.Offer, jobs.Lease
+		a.Service.Handoff, a.Service.HandoffLease = a.Dispatcher.Offer, dispatch.Lease
 	}
 	a.wireBanks(cfg, queue.Enqueue)
 	jobsConfig.Service, jobsConfig.Citizens, jobsConfig.BankClients = a.Service, a.Citizens, a.BankClients

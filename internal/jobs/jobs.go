@@ -1,5 +1,5 @@
-// Package jobs holds the gateway's background work: River jobs, and the
-// webhook dispatcher that delivers events from the events table. Timers are
+// Package jobs holds the gateway's background work as River jobs (the
+// webhook dispatcher is internal/webhook/dispatch). Timers are
 // jobs, not goroutines, so that any number of gateway processes share them
 // through PostgreSQL and a dead node's work is picked up by the others.
 // Job arguments carry ids, never personal data.
@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -72,12 +71,6 @@ type Config struct {
 	ExpiryInterval time.Duration
 	IdempotencyTTL time.Duration
 	Work           bool // false: a client that only inserts jobs
-
-	// Webhook delivery (PROTOCOL.md §8).
-	Portals            Portals               // the portal store, which opens webhook secrets
-	Development        bool                  // also deliver to http:// and private addresses
-	WebhookRetryFactor float64               // scales the retry schedule (WEBHOOK_RETRY_FACTOR)
-	Registry           prometheus.Registerer // gets the deliveries metric; nil: not registered
 
 	// Account verification (PROTOCOL.md §6, §7); nil Citizens: not wired.
 	Citizens            *service.Citizens

@@ -1,4 +1,4 @@
-package jobs_test
+package dispatch_test
 
 import (
 	"context"
@@ -15,16 +15,16 @@ import (
 
 	"github.com/citizenpay/gateway/internal/apitest"
 	dlv "github.com/citizenpay/gateway/internal/delivery"
-	"github.com/citizenpay/gateway/internal/jobs"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/testenv"
 	"github.com/citizenpay/gateway/internal/webhook"
+	"github.com/citizenpay/gateway/internal/webhook/dispatch"
 )
 
 // dispatcher returns a dispatcher run by hand, step by step, on h's
 // database, with the retry schedule unjittered.
-func dispatcher(h *apitest.Harness, development bool) *jobs.Dispatcher {
-	return &jobs.Dispatcher{
+func dispatcher(h *apitest.Harness, development bool) *dispatch.Dispatcher {
+	return &dispatch.Dispatcher{
 		DB: h.DB.Store, Portals: h.App.Portals, Sender: webhook.NewSender(development),
 		Retry: webhook.RetryPolicy{Rand: func() float64 { return 0.5 }},
 		Log:   slog.New(slog.DiscardHandler),
@@ -34,7 +34,7 @@ func dispatcher(h *apitest.Harness, development bool) *jobs.Dispatcher {
 // attemptNow makes eventID due now and runs one dispatch step; it returns
 // how long the event then waits for its next attempt (0 when it is not due
 // again).
-func attemptNow(t *testing.T, h *apitest.Harness, d *jobs.Dispatcher, eventID string) time.Duration {
+func attemptNow(t *testing.T, h *apitest.Harness, d *dispatch.Dispatcher, eventID string) time.Duration {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := h.DB.Pool.Exec(ctx, `UPDATE events SET next_attempt_at = now() WHERE id = $1 AND next_attempt_at IS NOT NULL`, eventID); err != nil {
@@ -88,7 +88,7 @@ func TestDispatcherSchedule(t *testing.T) {
 	}
 	// An attempt of the previous generation, recorded after a redelivery,
 	// does not touch the new series.
-	if _, err := jobs.Redeliver(context.Background(), h.DB.Store, id); err != nil {
+	if _, err := dispatch.Redeliver(context.Background(), h.DB.Store, id); err != nil {
 		t.Fatal(err)
 	}
 	stale := postgres.Attempt{EventID: id, Generation: 0, Outcome: dlv.Failed(time.Now(), "HTTP 500")}
@@ -114,7 +114,7 @@ func TestDispatchersShareEvents(t *testing.T) {
 	a, b := dispatcher(h, true), dispatcher(h, true)
 	var wg sync.WaitGroup
 	var total atomic.Int64
-	for _, d := range []*jobs.Dispatcher{a, b, a, b} {
+	for _, d := range []*dispatch.Dispatcher{a, b, a, b} {
 		wg.Go(func() {
 			for {
 				n, err := d.DispatchDue(context.Background(), 7)

@@ -1,4 +1,9 @@
-package jobs
+// Package dispatch delivers the gateway's events to portals' webhook
+// endpoints (PROTOCOL.md §8): it claims due events from the events table,
+// attempts them with internal/webhook's sender, and records each outcome
+// through the delivery state machine (internal/delivery). It also holds the
+// operator's redeliveries and the re-enabling of a disabled endpoint.
+package dispatch
 
 import (
 	"context"
@@ -201,8 +206,19 @@ func (d *Dispatcher) count(outcome string) {
 	}
 }
 
-// NewDispatcher builds the webhook dispatcher from c.
-func NewDispatcher(c Config) *Dispatcher {
+// Config is what New needs.
+type Config struct {
+	DB                 *postgres.DB
+	Portals            Portals // the portal store, which opens webhook secrets
+	Log                *slog.Logger
+	Development        bool                  // also deliver to http:// and private addresses
+	WebhookRetryFactor float64               // scales the retry schedule (WEBHOOK_RETRY_FACTOR)
+	Registry           prometheus.Registerer // gets the deliveries metric; nil: not registered
+	Now                func() time.Time      // nil: time.Now
+}
+
+// New builds the webhook dispatcher from c.
+func New(c Config) *Dispatcher {
 	return &Dispatcher{
 		handoff: make(chan postgres.Due, handoffQueue),
 		DB:      c.DB, Portals: c.Portals, Sender: webhook.NewSender(c.Development),

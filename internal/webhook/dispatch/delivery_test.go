@@ -1,4 +1,4 @@
-package jobs_test
+package dispatch_test
 
 import (
 	"context"
@@ -15,10 +15,10 @@ import (
 
 	"github.com/citizenpay/gateway/internal/apitest"
 	dlv "github.com/citizenpay/gateway/internal/delivery"
-	"github.com/citizenpay/gateway/internal/jobs"
 	"github.com/citizenpay/gateway/internal/portal"
 	"github.com/citizenpay/gateway/internal/testenv"
 	"github.com/citizenpay/gateway/internal/webhook"
+	"github.com/citizenpay/gateway/internal/webhook/dispatch"
 )
 
 func TestDeliveryEndpointDownThenUp(t *testing.T) {
@@ -75,10 +75,10 @@ func TestDeliveryEndpointDownThenUp(t *testing.T) {
 			t.Errorf("%s: webhook-timestamp %d on the last attempt, %d on the first: not signed anew", id, last, first)
 		}
 	}
-	if n := deliveries(t, h, jobs.OutcomeDelivered); n != float64(len(ids)) {
+	if n := deliveries(t, h, dispatch.OutcomeDelivered); n != float64(len(ids)) {
 		t.Errorf("delivered metric %v, want %d", n, len(ids))
 	}
-	if n := deliveries(t, h, jobs.OutcomeRetry); n != float64(len(ids)*downFor) {
+	if n := deliveries(t, h, dispatch.OutcomeRetry); n != float64(len(ids)*downFor) {
 		t.Errorf("retry metric %v, want %d", n, len(ids)*downFor)
 	}
 	// Deliveries come from the events table: no job per event, and a
@@ -126,7 +126,7 @@ func TestDeliveryDualSigningDuringRotation(t *testing.T) {
 		h.Portal.ID, h.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(jobs.PortalTTL + 100*time.Millisecond)
+	clock.Advance(dispatch.PortalTTL + 100*time.Millisecond)
 	after := createRequest(t, h, "HCM-ROT-2")
 	testenv.Eventually(t, 30*time.Second, func() bool { return len(ep.attempts(after)) == 1 }, "the delivery after the grace")
 	a = ep.attempts(after)[0]
@@ -169,13 +169,13 @@ func TestDelivery410DisablesEndpointUntilEnabled(t *testing.T) {
 	if d := delivery(t, h, second); d.Status != dlv.StatusPending || d.Attempts != 0 {
 		t.Errorf("held event: %s, %d attempts; want pending, 0", d.Status, d.Attempts)
 	}
-	if deliveries(t, h, jobs.OutcomeDisabled) != 1 || deliveries(t, h, jobs.OutcomeHeld) != 1 {
-		t.Errorf("metrics: disabled %v, held %v; want 1, 1", deliveries(t, h, jobs.OutcomeDisabled), deliveries(t, h, jobs.OutcomeHeld))
+	if deliveries(t, h, dispatch.OutcomeDisabled) != 1 || deliveries(t, h, dispatch.OutcomeHeld) != 1 {
+		t.Errorf("metrics: disabled %v, held %v; want 1, 1", deliveries(t, h, dispatch.OutcomeDisabled), deliveries(t, h, dispatch.OutcomeHeld))
 	}
 
 	// The operator enables it again: both events are delivered.
 	ep.setAnswer(ok)
-	r, wasDisabled, err := jobs.EnableWebhook(ctx, h.DB.Store, h.Portal.KeyID)
+	r, wasDisabled, err := dispatch.EnableWebhook(ctx, h.DB.Store, h.Portal.KeyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestDeliveryHonoursRetryAfter(t *testing.T) {
 			}
 
 			// A redelivery does not wait: the event is made due now.
-			r, err := jobs.Redeliver(context.Background(), h.DB.Store, id)
+			r, err := dispatch.Redeliver(context.Background(), h.DB.Store, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -277,7 +277,7 @@ func TestRedeliverFailedEvents(t *testing.T) {
 		delivery_attempts = 10, last_error = 'HTTP 500'`); err != nil {
 		t.Fatal(err)
 	}
-	r, err := jobs.Redeliver(ctx, h.DB.Store, a)
+	r, err := dispatch.Redeliver(ctx, h.DB.Store, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestRedeliverFailedEvents(t *testing.T) {
 	if h.Count(requeued, a) != 1 || h.Count(requeued, b) != 0 {
 		t.Errorf("delivery_requeued_at: set on %s %d, on %s %d; want 1, 0", a, h.Count(requeued, a), b, h.Count(requeued, b))
 	}
-	r, err = jobs.RedeliverAll(ctx, h.DB.Store, h.Portal.ID, dlv.StatusFailed)
+	r, err = dispatch.RedeliverAll(ctx, h.DB.Store, h.Portal.ID, dlv.StatusFailed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func TestRedeliverFailedEvents(t *testing.T) {
 			}
 		}
 	}
-	if _, err := jobs.Redeliver(ctx, h.DB.Store, "evt_unknown"); err == nil || !strings.Contains(err.Error(), "not_found") {
+	if _, err := dispatch.Redeliver(ctx, h.DB.Store, "evt_unknown"); err == nil || !strings.Contains(err.Error(), "not_found") {
 		t.Errorf("unknown event: %v", err)
 	}
 }
