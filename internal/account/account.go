@@ -241,3 +241,11 @@ func LinkPause(refusedAt []time.Time, now time.Time) time.Duration {
 	// newest of them leaves it.
 	return max(0, refusedAt[MaxBankRefusals-1].Add(BankRefusalWindow).Sub(now))
 }
+
+// Filter narrows a list of a citizen's accounts.
+type Filter struct {
+	CitizenID string
+	Status    string
+	Before    string // id: list those older than it
+	Limit     int
+}

@@ -158,7 +158,7 @@ func (s *Server) listAccounts(c *gin.Context) {
 			sess.remember(citizenID)
 		}
 	}
-	as, more, err := s.Citizens.ListAccounts(c.Request.Context(), postgres.AccountFilter{CitizenID: citizenID, Before: q.cursor, Limit: q.limit})
+	as, more, err := s.Citizens.ListAccounts(c.Request.Context(), account.Filter{CitizenID: citizenID, Before: q.cursor, Limit: q.limit})
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -5,8 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/pii"
-	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/wire"
 )
 
@@ -24,7 +24,7 @@ func (s *Server) listMyPaymentRequests(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	f := postgres.RequestFilter{Scope: postgres.RequestScope{CitizenPIDIdx: citizenOf(c).PIDIndex()},
+	f := payment.Filter{Scope: payment.CitizenScope(citizenOf(c).PIDIndex()),
 		Limit: q.limit, Before: q.cursor, Status: q.params["status"]}
 	s.writeRequestList(c, f)
 }

@@ -96,7 +96,7 @@ func (s *Server) getPaymentRequest(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	r, err := s.Service.GetPaymentRequest(c.Request.Context(), postgres.RequestScope{PortalID: portalOf(c).ID}, reqID)
+	r, err := s.Service.GetPaymentRequest(c.Request.Context(), payment.PortalScope(portalOf(c).ID), reqID)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -148,12 +148,12 @@ func (s *Server) listPaymentRequests(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	f := postgres.RequestFilter{Scope: postgres.RequestScope{PortalID: portalOf(c).ID}, Limit: q.limit, Before: q.cursor,
+	f := payment.Filter{Scope: payment.PortalScope(portalOf(c).ID), Limit: q.limit, Before: q.cursor,
 		Status: q.params["status"], DossierCode: q.params["dossier_code"]}
 	s.writeRequestList(c, f)
 }
 
-func (s *Server) writeRequestList(c *gin.Context, f postgres.RequestFilter) {
+func (s *Server) writeRequestList(c *gin.Context, f payment.Filter) {
 	if f.Status != "" && !payment.ValidStatus(f.Status) {
 		s.fail(c, fault.Field(fault.InvalidRequest, "status", "status is not a payment request state"))
 		return

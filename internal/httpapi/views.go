@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/wire"
 )
 
@@ -70,7 +70,7 @@ func (v *requestViews) put(id string, version int, body []byte) {
 
 // writeRequestPage answers a page of listed requests, encoding only those
 // not seen before in their version.
-func (s *Server) writeRequestPage(c *gin.Context, f postgres.RequestFilter) error {
+func (s *Server) writeRequestPage(c *gin.Context, f payment.Filter) error {
 	seen := map[string][]byte{}
 	known := func(id string, version int) bool {
 		b, ok := s.views.get(id, version)

@@ -162,17 +162,9 @@ func SaveAccount(ctx context.Context, tx *Tx, a *account.Account) error {
 	return nil
 }
 
-// AccountFilter narrows a list of a citizen's accounts.
-type AccountFilter struct {
-	CitizenID string
-	Status    string
-	Before    string // id: list those older than it
-	Limit     int
-}
-
 // ListAccounts returns up to f.Limit of the citizen's accounts, newest first,
 // and whether more follow.
-func ListAccounts(ctx context.Context, q Querier, f AccountFilter) ([]*account.Account, bool, error) {
+func ListAccounts(ctx context.Context, q Querier, f account.Filter) ([]*account.Account, bool, error) {
 	args := []any{f.CitizenID}
 	conds := []string{"citizen_id = $1"}
 	if f.Status != "" {

@@ -132,21 +132,15 @@ func deref(s *string) string {
 
 func notFound(what, id string) error { return fault.New(fault.NotFound, "no %s %s", what, id) }
 
-// RequestScope limits which payment requests a caller may see: a portal's
-// own, or those addressed to a citizen. Exactly one must be set: the zero
-// scope sees nothing and is refused with ErrNoScope. The gateway's own
-// changes of any request use LockPaymentRequestUnscoped instead, so that
-// reading everything is never an accident.
-type RequestScope struct {
-	PortalID      string
-	CitizenPIDIdx []byte
-}
-
 // ErrNoScope is returned for a scoped look-up given no portal and no
 // citizen (or both): it is a bug in the caller, never a caller's mistake.
 var ErrNoScope = errors.New("payment request look-up needs exactly one of a portal or a citizen scope")
 
-func (s RequestScope) where(args *[]any) (string, error) {
+// scopeWhere is the condition that keeps a look-up within s (payment.Scope:
+// exactly one of a portal or a citizen). The gateway's own changes of any
+// request use LockPaymentRequestUnscoped instead, so that reading everything
+// is never an accident.
+func scopeWhere(s payment.Scope, args *[]any) (string, error) {
 	switch hasPortal, hasCitizen := s.PortalID != "", len(s.CitizenPIDIdx) > 0; {
 	case hasPortal && !hasCitizen:
 		*args = append(*args, s.PortalID)
@@ -159,9 +153,9 @@ func (s RequestScope) where(args *[]any) (string, error) {
 }
 
 // GetPaymentRequest returns the request id within scope, or not_found.
-func GetPaymentRequest(ctx context.Context, q Querier, scope RequestScope, id string) (*payment.Request, error) {
+func GetPaymentRequest(ctx context.Context, q Querier, scope payment.Scope, id string) (*payment.Request, error) {
 	args := []any{id}
-	cond, err := scope.where(&args)
+	cond, err := scopeWhere(scope, &args)
 	if err != nil {
 		return nil, fmt.Errorf("get payment request %s: %w", id, err)
 	}
@@ -176,30 +170,13 @@ func GetPaymentRequest(ctx context.Context, q Querier, scope RequestScope, id st
 	return r, nil
 }
 
-// RequestFilter narrows a list.
-type RequestFilter struct {
-	Scope       RequestScope
-	Status      string
-	DossierCode string
-	Before      string // id: list those older than it
-	Limit       int
-}
-
-// Listed is one request of a list: its id and version, and the request
-// itself unless the caller already knew that version.
-type Listed struct {
-	ID      string
-	Version int
-	Request *payment.Request // nil when known said so
-}
-
 // ListPaymentRequests returns up to f.Limit requests, newest first, and
 // whether more follow. For a caller that keeps requests by id and version (a
 // request changes only with its version), a row whose version known reports
 // is not decoded; known may be nil.
-func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter, known func(id string, version int) bool) ([]Listed, bool, error) {
+func ListPaymentRequests(ctx context.Context, q Querier, f payment.Filter, known func(id string, version int) bool) ([]payment.Listed, bool, error) {
 	var args []any
-	cond, err := f.Scope.where(&args)
+	cond, err := scopeWhere(f.Scope, &args)
 	if err != nil {
 		return nil, false, fmt.Errorf("list payment requests: %w", err)
 	}
@@ -224,9 +201,9 @@ func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter, known 
 	if err != nil {
 		return nil, false, fmt.Errorf("list payment requests: %w", err)
 	}
-	var out []Listed
+	var out []payment.Listed
 	for rows.Next() {
-		var l Listed
+		var l payment.Listed
 		if err := rows.Scan(&l.ID, &l.Version); err != nil {
 			rows.Close()
 			return nil, false, err
@@ -276,9 +253,9 @@ func ListPaymentRequests(ctx context.Context, q Querier, f RequestFilter, known 
 
 // LockPaymentRequest reads the request id within scope FOR UPDATE, so that
 // of two racing changes one waits and then sees the other's result.
-func LockPaymentRequest(ctx context.Context, tx *Tx, scope RequestScope, id string) (*payment.Request, error) {
+func LockPaymentRequest(ctx context.Context, tx *Tx, scope payment.Scope, id string) (*payment.Request, error) {
 	args := []any{id}
-	cond, err := scope.where(&args)
+	cond, err := scopeWhere(scope, &args)
 	if err != nil {
 		return nil, fmt.Errorf("lock payment request %s: %w", id, err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/portal"
 	"github.com/citizenpay/gateway/internal/postgres"
 )
@@ -39,13 +40,13 @@ func TestRequestScopeFailsClosed(t *testing.T) {
 	other := h.NewPortal("Other portal")
 	mine, theirs := createRequest(t, h, h.Portal, "HCM-SCOPE-1"), createRequest(t, h, other, "HCM-SCOPE-2")
 
-	lock := func(scope postgres.RequestScope, id string) error {
+	lock := func(scope payment.Scope, id string) error {
 		return db.InTx(ctx, func(tx *postgres.Tx) error {
 			_, err := postgres.LockPaymentRequest(ctx, tx, scope, id)
 			return err
 		})
 	}
-	for name, scope := range map[string]postgres.RequestScope{
+	for name, scope := range map[string]payment.Scope{
 		"zero":               {},
 		"empty blind index":  {CitizenPIDIdx: []byte{}},
 		"portal and citizen": {PortalID: h.Portal.ID, CitizenPIDIdx: []byte{1}},
@@ -56,12 +57,12 @@ func TestRequestScopeFailsClosed(t *testing.T) {
 		if err := lock(scope, mine); !errors.Is(err, postgres.ErrNoScope) {
 			t.Errorf("lock with the %s scope: %v, want ErrNoScope", name, err)
 		}
-		if _, _, err := postgres.ListPaymentRequests(ctx, db, postgres.RequestFilter{Scope: scope, Limit: 10}, nil); !errors.Is(err, postgres.ErrNoScope) {
+		if _, _, err := postgres.ListPaymentRequests(ctx, db, payment.Filter{Scope: scope, Limit: 10}, nil); !errors.Is(err, postgres.ErrNoScope) {
 			t.Errorf("list with the %s scope: %v, want ErrNoScope", name, err)
 		}
 	}
 
-	scope := postgres.RequestScope{PortalID: h.Portal.ID}
+	scope := payment.PortalScope(h.Portal.ID)
 	if r, err := postgres.GetPaymentRequest(ctx, db, scope, mine); err != nil || r.ID != mine {
 		t.Fatalf("the portal's own request: %v, %v", r, err)
 	}
@@ -71,7 +72,7 @@ func TestRequestScopeFailsClosed(t *testing.T) {
 	if err := lock(scope, theirs); !fault.Is(err, fault.NotFound) {
 		t.Fatalf("locking another portal's request: %v, want not_found", err)
 	}
-	listed, _, err := postgres.ListPaymentRequests(ctx, db, postgres.RequestFilter{Scope: scope, Limit: 10}, nil)
+	listed, _, err := postgres.ListPaymentRequests(ctx, db, payment.Filter{Scope: scope, Limit: 10}, nil)
 	if err != nil || len(listed) != 1 || listed[0].ID != mine {
 		t.Fatalf("the portal's list: %+v, %v", listed, err)
 	}

@@ -111,7 +111,7 @@ func (s *Citizens) GetAccount(ctx context.Context, citizenID, accID string) (*ac
 
 // ListAccounts lists the citizen's accounts, newest first, and says whether
 // more follow. A citizen never seen (citizenID "") has none.
-func (s *Citizens) ListAccounts(ctx context.Context, f postgres.AccountFilter) ([]*account.Account, bool, error) {
+func (s *Citizens) ListAccounts(ctx context.Context, f account.Filter) ([]*account.Account, bool, error) {
 	if f.CitizenID == "" {
 		return nil, false, nil
 	}

@@ -29,7 +29,7 @@ type BankOpen func(bankCode string) bool
 func (s *Service) Pay(ctx context.Context, tx *postgres.Tx, p Payer, reqID, accountID string, open BankOpen) (*payment.Request, error) {
 	now := s.now()
 	var attempt *payment.Attempt
-	r, err := s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{CitizenPIDIdx: p.PIDIndex}, reqID, func(r *payment.Request) (string, error) {
+	r, err := s.UpdatePaymentRequest(ctx, tx, payment.CitizenScope(p.PIDIndex), reqID, func(r *payment.Request) (string, error) {
 		if err := r.CanPay(now); err != nil {
 			return "", err
 		}

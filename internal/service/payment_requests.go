@@ -37,7 +37,7 @@ func (s *Service) CreatePaymentRequest(ctx context.Context, tx *postgres.Tx, por
 }
 
 // GetPaymentRequest returns a request the caller may see.
-func (s *Service) GetPaymentRequest(ctx context.Context, scope postgres.RequestScope, reqID string) (*payment.Request, error) {
+func (s *Service) GetPaymentRequest(ctx context.Context, scope payment.Scope, reqID string) (*payment.Request, error) {
 	if !id.HasPrefix(reqID, id.PaymentRequest) {
 		return nil, fault.New(fault.NotFound, "no payment request %s", reqID)
 	}
@@ -46,7 +46,7 @@ func (s *Service) GetPaymentRequest(ctx context.Context, scope postgres.RequestS
 
 // ListPaymentRequests lists the caller's requests, newest first, without
 // decoding those whose version known reports (postgres.ListPaymentRequests).
-func (s *Service) ListPaymentRequests(ctx context.Context, f postgres.RequestFilter, known func(id string, version int) bool) ([]postgres.Listed, bool, error) {
+func (s *Service) ListPaymentRequests(ctx context.Context, f payment.Filter, known func(id string, version int) bool) ([]payment.Listed, bool, error) {
 	return postgres.ListPaymentRequests(ctx, s.DB, f, known)
 }
 
@@ -55,7 +55,7 @@ func (s *Service) ListPaymentRequests(ctx context.Context, f postgres.RequestFil
 // is not_found; an empty scope is postgres.ErrNoScope), lets change decide
 // on the current state, saves the result and writes the event change names
 // (if any), all in tx.
-func (s *Service) UpdatePaymentRequest(ctx context.Context, tx *postgres.Tx, scope postgres.RequestScope, reqID string,
+func (s *Service) UpdatePaymentRequest(ctx context.Context, tx *postgres.Tx, scope payment.Scope, reqID string,
 	change func(r *payment.Request) (event string, err error)) (*payment.Request, error) {
 	return s.updateRequest(ctx, tx, reqID, func() (*payment.Request, error) {
 		return postgres.LockPaymentRequest(ctx, tx, scope, reqID)
@@ -102,7 +102,7 @@ func (s *Service) updateRequest(ctx context.Context, tx *postgres.Tx, reqID stri
 // CancelPaymentRequest cancels a pending request of portalID.
 func (s *Service) CancelPaymentRequest(ctx context.Context, tx *postgres.Tx, portalID, reqID string) (*payment.Request, error) {
 	now := s.now()
-	return s.UpdatePaymentRequest(ctx, tx, postgres.RequestScope{PortalID: portalID}, reqID, func(r *payment.Request) (string, error) {
+	return s.UpdatePaymentRequest(ctx, tx, payment.PortalScope(portalID), reqID, func(r *payment.Request) (string, error) {
 		return EventRequestCanceled, r.Cancel(now)
 	})
 }

@@ -19,7 +19,7 @@ func (s *Service) CreateRefund(ctx context.Context, tx *postgres.Tx, portalID, r
 	if !id.HasPrefix(reqID, id.PaymentRequest) {
 		return nil, fault.New(fault.NotFound, "no payment request %s", reqID)
 	}
-	r, err := postgres.LockPaymentRequest(ctx, tx, postgres.RequestScope{PortalID: portalID}, reqID)
+	r, err := postgres.LockPaymentRequest(ctx, tx, payment.PortalScope(portalID), reqID)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (s *Service) GetRefund(ctx context.Context, portalID, refundID string) (*pa
 	if err != nil {
 		return nil, err
 	}
-	if _, err := postgres.GetPaymentRequest(ctx, s.DB, postgres.RequestScope{PortalID: portalID}, rf.RequestID); err != nil {
+	if _, err := postgres.GetPaymentRequest(ctx, s.DB, payment.PortalScope(portalID), rf.RequestID); err != nil {
 		return nil, fault.New(fault.NotFound, "no refund %s", refundID)
 	}
 	return rf, nil
