@@ -76,8 +76,9 @@ func TestPortalSetReturnOrigins(t *testing.T) {
 		ReturnOrigins []string `json:"return_origins"`
 	}
 	var first set
-	ctlJSON(t, h, &first, "portal", "set-return-origins", "--portal", h.Portal.ID, "https://a.example.vn/x", "https://b.example.vn:8443")
-	if first.PortalID != h.Portal.ID || !slices.Equal(first.ReturnOrigins, []string{"https://a.example.vn", "https://b.example.vn:8443"}) {
+	ctlJSON(t, h, &first, "portal", "set-return-origins", "--portal", h.Portal.ID, "https://a.example.vn/x", "https://b.example.vn:8443",
+		"https://[2001:DB8::1]:9443/")
+	if first.PortalID != h.Portal.ID || !slices.Equal(first.ReturnOrigins, []string{"https://[2001:db8::1]:9443", "https://a.example.vn", "https://b.example.vn:8443"}) {
 		t.Fatalf("set: %+v", first)
 	}
 	// The set is replaced, not added to; the key id names the portal too.
