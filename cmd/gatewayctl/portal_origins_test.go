@@ -108,6 +108,12 @@ func TestPortalSetReturnOrigins(t *testing.T) {
 	if cleared.ReturnOrigins == nil || len(cleared.ReturnOrigins) != 0 || len(storedOrigins(t, h, h.Portal.ID)) != 0 {
 		t.Fatalf("clear: %+v", cleared)
 	}
+	// The table itself holds origins only, whoever writes to it.
+	for _, bad := range []string{"https://c.example.vn/path", "HTTPS://C.EXAMPLE.VN", "https://c.example.vn?x", "c.example.vn"} {
+		if _, err := h.DB.Pool.Exec(context.Background(), `INSERT INTO portal_return_origins (portal_id, origin) VALUES ($1, $2)`, h.Portal.ID, bad); err == nil {
+			t.Errorf("the table took %q as an origin", bad)
+		}
+	}
 	// Other commands still take no positional arguments.
 	if _, err := portalctl(t, h, "development", "list", "extra"); err != errUsage {
 		t.Errorf("portal list extra: %v, want usage", err)
