@@ -87,7 +87,7 @@ func (e env) incidents(args []string) error {
 			return err
 		}
 		defer db.Close()
-		svc, err := clearingService(db, k)
+		svc, err := clearingService(db, k, e.publicURL())
 		if err != nil {
 			return err
 		}
@@ -158,10 +158,10 @@ func toResolved(a incident.Action, res *service.IncidentResult) resolved {
 // refund queues the job that sends it to the bank, each in the transaction
 // that makes it. The
 // River client only inserts jobs: the gateway's workers run them.
-func clearingService(db *postgres.DB, k *keyring.Keyring) (*service.Service, error) {
+func clearingService(db *postgres.DB, k *keyring.Keyring, publicURL string) (*service.Service, error) {
 	protector := pii.NewProtector(k)
 	queue := &jobs.Queue{}
-	svc := &service.Service{DB: db, PII: protector, Enqueue: queue.Enqueue}
+	svc := &service.Service{DB: db, PII: protector, Enqueue: queue.Enqueue, Receipts: service.NewReceipts(k, publicURL)}
 	banks := &service.Banks{Store: postgres.NewBankStore(db, k)}
 	bankClients := bankclient.New(banks, bankclient.Options{}, nil)
 	client, err := jobs.NewClient(jobs.Config{

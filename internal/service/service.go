@@ -44,6 +44,9 @@ type Service struct {
 	HandoffLease time.Duration
 	// Enqueue inserts a job in tx (River's InsertTx).
 	Enqueue jobargs.Enqueue
+	// Receipts issues the receipt of every request made paid (NewReceipts);
+	// without it no request can become paid.
+	Receipts *Receipts
 }
 
 func (s *Service) now() time.Time {
