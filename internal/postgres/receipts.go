@@ -210,3 +210,24 @@ func PortalName(ctx context.Context, q Querier, id string) (string, error) {
 	}
 	return name, nil
 }
+
+// SucceededRefund is a refund that returned money, as a receipt's verify
+// page lists it.
+type SucceededRefund struct {
+	Amount decimal.Decimal
+	At     time.Time
+}
+
+// SucceededRefunds lists the succeeded refunds of request reqID, oldest
+// first.
+func SucceededRefunds(ctx context.Context, q Querier, reqID string) ([]SucceededRefund, error) {
+	rows, err := q.conn().Query(ctx, `SELECT amount, updated_at FROM refunds
+		WHERE payment_request_id = $1 AND status = 'succeeded' ORDER BY updated_at, id`, reqID)
+	if err != nil {
+		return nil, fmt.Errorf("refunds of %s: %w", reqID, err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (SucceededRefund, error) {
+		var r SucceededRefund
+		return r, row.Scan(&r.Amount, &r.At)
+	})
+}
