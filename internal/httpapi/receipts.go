@@ -123,7 +123,7 @@ func (s *Server) getReceiptPage(c *gin.Context) {
 			view.Refunds = append(view.Refunds, receiptpage.Refund{Amount: rf.Amount, At: rf.At})
 		}
 	}
-	body, err := receiptpage.Render(view, lang, c.Request.URL.Path, code)
+	body, err := receiptpage.Render(view, lang, code)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -87,10 +87,10 @@ type model struct {
 	Refunds                                                     []refundLine
 }
 
-// Render writes the page of v in lang; path and code make the link to the
-// other language. A nil v is the not-found page, the same for an unknown
-// id and a wrong code.
-func Render(v *View, lang, path, code string) ([]byte, error) {
+// Render writes the page of v in lang; code makes the link to the other
+// language. A nil v is the not-found page, the same for an unknown id and
+// a wrong code.
+func Render(v *View, lang, code string) ([]byte, error) {
 	t := textsOf(lang)
 	m := model{Lang: lang, T: t, Stylesheet: StylesheetPath(), OtherLang: "en"}
 	if lang == "en" {
@@ -103,10 +103,9 @@ func Render(v *View, lang, path, code string) ([]byte, error) {
 	if m.OtherLang == "en" {
 		q.Set("lang", "en")
 	}
-	m.OtherLangURL = path
-	if enc := q.Encode(); enc != "" {
-		m.OtherLangURL += "?" + enc
-	}
+	// A relative link keeps the page's own path, so the not-found page is
+	// the same for every id.
+	m.OtherLangURL = "?" + q.Encode()
 	if v != nil {
 		r := v.Receipt
 		m.Found, m.Authentic = true, v.Authentic
