@@ -213,7 +213,7 @@ func TestBankThatNeverCallsBack(t *testing.T) {
 	}
 	// The status query's success issued the receipt too.
 	var got receiptAnswer
-	p.h.Get("/v1/payment-requests/" + p.prID + "/receipt").JSON(t, &got)
+	p.h.Get("/v1/payment-requests/"+p.prID+"/receipt").JSON(t, &got)
 	if rcID := paid["payment"].(map[string]any)["receipt_id"]; got.Receipt.ID == "" || got.Receipt.ID != rcID || got.Receipt.Amount != "75000" {
 		t.Fatalf("receipt %+v, payment.receipt_id %v", got.Receipt, rcID)
 	}

@@ -81,16 +81,6 @@ func getReceipt(ctx context.Context, q Querier, column, value string) (*StoredRe
 	return r, nil
 }
 
-// ListReceipts returns up to limit receipts after the id after, by id: what
-// gatewayctl verify walks.
-func ListReceipts(ctx context.Context, q Querier, after string, limit int) ([]*StoredReceipt, error) {
-	rows, err := q.conn().Query(ctx, `SELECT `+receiptColumns+` FROM receipts WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list receipts: %w", err)
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*StoredReceipt, error) { return scanReceipt(row) })
-}
-
 // LockReceiptsSignedBy locks up to limit receipts signed by kid, by id,
 // skipping none: a re-signing batch.
 func LockReceiptsSignedBy(ctx context.Context, tx *Tx, kid string, limit int) ([]*StoredReceipt, error) {
@@ -136,66 +126,6 @@ func AttemptPayerName(ctx context.Context, q Querier, attemptID string) ([]byte,
 		return nil, fmt.Errorf("payer of %s: %w", attemptID, err)
 	}
 	return sealed, nil
-}
-
-// ReceiptGap is a paid (or since refunded) request whose receipt is missing,
-// or a receipt whose amount differs from its request's: what invariant 8
-// forbids.
-type ReceiptGap struct {
-	RequestID, ReceiptID string
-}
-
-// PaidWithoutReceipt lists up to limit paid, partially refunded or refunded
-// requests that have no receipt.
-func PaidWithoutReceipt(ctx context.Context, q Querier, limit int) ([]string, error) {
-	rows, err := q.conn().Query(ctx, `SELECT p.id FROM payment_requests p
-		WHERE p.status IN ('paid', 'partially_refunded', 'refunded')
-		AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.payment_request_id = p.id) ORDER BY p.id LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("paid requests without receipt: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
-}
-
-// ReceiptsOfUnpaid lists up to limit receipts whose request is not paid, or
-// whose amount is not the request's.
-func ReceiptsOfUnpaid(ctx context.Context, q Querier, limit int) ([]ReceiptGap, error) {
-	rows, err := q.conn().Query(ctx, `SELECT p.id, r.id FROM receipts r JOIN payment_requests p ON p.id = r.payment_request_id
-		WHERE p.status NOT IN ('paid', 'partially_refunded', 'refunded') OR r.amount <> p.amount OR r.portal_id <> p.portal_id
-		ORDER BY r.id LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("receipts of unpaid requests: %w", err)
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (ReceiptGap, error) {
-		var g ReceiptGap
-		return g, row.Scan(&g.RequestID, &g.ReceiptID)
-	})
-}
-
-// NumberingGap is a portal's year whose receipt numbers are not exactly
-// 1..N: Count receipts with numbers from Min to Max.
-type NumberingGap struct {
-	PortalID string
-	Year     int
-	Count    int64
-	Min, Max int64
-}
-
-// ReceiptNumberingGaps lists every (portal, year) whose sequence numbers
-// are not 1..N without gaps or repeats, or whose counter is not N.
-func ReceiptNumberingGaps(ctx context.Context, q Querier) ([]NumberingGap, error) {
-	rows, err := q.conn().Query(ctx, `SELECT r.portal_id, r.year, count(*), min(r.seq), max(r.seq)
-		FROM receipts r LEFT JOIN receipt_counters c ON c.portal_id = r.portal_id AND c.year = r.year
-		GROUP BY r.portal_id, r.year, c.last_seq
-		HAVING min(r.seq) <> 1 OR max(r.seq) <> count(*) OR count(DISTINCT r.seq) <> count(*)
-			OR c.last_seq IS DISTINCT FROM max(r.seq)`)
-	if err != nil {
-		return nil, fmt.Errorf("receipt numbering: %w", err)
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (NumberingGap, error) {
-		var g NumberingGap
-		return g, row.Scan(&g.PortalID, &g.Year, &g.Count, &g.Min, &g.Max)
-	})
 }
 
 // PortalName returns the name of portal id, as its receipts show it.

@@ -204,3 +204,12 @@ func resign(jws string, key *receipt.Key) (string, error) {
 	}
 	return out, nil
 }
+
+// OpenJWS opens the sealed JWS of receipt receiptID, for gatewayctl verify.
+func (rs *Receipts) OpenJWS(receiptID string, sealed []byte) (string, error) {
+	raw, err := rs.docs.Open(sealed, []byte(receiptID))
+	if err != nil {
+		return "", fmt.Errorf("open receipt %s: %w", receiptID, err)
+	}
+	return string(raw), nil
+}
