@@ -93,6 +93,21 @@ func TestReceiptOfAPaidRequest(t *testing.T) {
 	if mine.JWS != got.JWS || mine.Receipt.VerifyURL != rc.VerifyURL {
 		t.Fatalf("citizen's receipt differs: %+v", mine.Receipt)
 	}
+	// The citizen's list and the portal's list carry receipt_id too.
+	var lists [2]struct {
+		Data []struct {
+			Payment *struct {
+				ReceiptID string `json:"receipt_id"`
+			} `json:"payment"`
+		} `json:"data"`
+	}
+	h.AsCitizen(p.cit.Token, http.MethodGet, "/v1/me/payment-requests", "", nil).JSON(t, &lists[0])
+	h.Get("/v1/payment-requests").JSON(t, &lists[1])
+	for i, l := range lists {
+		if len(l.Data) != 1 || l.Data[0].Payment == nil || l.Data[0].Payment.ReceiptID != rc.ID {
+			t.Fatalf("list %d: %+v", i, l.Data)
+		}
+	}
 	other := h.NewPortal("Other")
 	if r := h.Do(apitest.Request{Method: http.MethodGet, Path: "/v1/payment-requests/" + p.prID + "/receipt", Portal: other}); r.Status != http.StatusNotFound {
 		t.Fatalf("another portal's view: %d", r.Status)
