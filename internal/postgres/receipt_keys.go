@@ -55,10 +55,12 @@ func CurrentReceiptKey(ctx context.Context, tx *Tx) (*StoredReceiptKey, error) {
 	return k, nil
 }
 
-// InsertReceiptKey records a new key; it becomes the current one.
+// InsertReceiptKey records a new key; it becomes the current one. Its
+// created_at is the database's clock, not the caller's: which key is
+// current must not depend on which process (gateway or gatewayctl) made it.
 func InsertReceiptKey(ctx context.Context, tx *Tx, k *StoredReceiptKey) error {
-	_, err := tx.conn().Exec(ctx, `INSERT INTO receipt_keys (kid, seed_sealed, public_key, created_at) VALUES ($1, $2, $3, $4)`,
-		k.KID, k.SeedSealed, k.Public, k.CreatedAt)
+	_, err := tx.conn().Exec(ctx, `INSERT INTO receipt_keys (kid, seed_sealed, public_key) VALUES ($1, $2, $3)`,
+		k.KID, k.SeedSealed, k.Public)
 	if err != nil {
 		return fmt.Errorf("insert receipt key %s: %w", k.KID, err)
 	}

@@ -65,7 +65,7 @@ func (s *Service) newReceiptKey(ctx context.Context, tx *postgres.Tx) (*receipt.
 		return nil, err
 	}
 	st := &postgres.StoredReceiptKey{KID: k.KID(), SeedSealed: s.Receipts.keys.Seal(k.Bytes(), []byte(k.KID())),
-		Public: k.Public().Bytes(), CreatedAt: s.now()}
+		Public: k.Public().Bytes()}
 	if err := postgres.InsertReceiptKey(ctx, tx, st); err != nil {
 		return nil, err
 	}
