@@ -111,7 +111,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	for _, step := range []func(context.Context) error{
-		s.issueFee, s.signIn, s.linkAccount, s.listRequests, s.pay, s.cleared, s.webhook,
+		s.issueFee, s.signIn, s.linkAccount, s.listRequests, s.pay, s.cleared, s.receipt, s.webhook,
 		s.partialRefund, s.refunded, s.verify,
 	} {
 		if err := step(ctx); err != nil {

@@ -88,8 +88,8 @@ func (e env) incidents(args []string) error {
 		}
 		defer db.Close()
 		// The request's snapshots name its checkout page, as the gateway's do.
-		publicURL := strings.TrimRight(strings.TrimSpace(e.getenv("GATEWAY_PUBLIC_URL")), "/")
-		svc, err := clearingService(db, k)
+		publicURL := e.publicURL()
+		svc, err := clearingService(db, k, publicURL)
 		if err != nil {
 			return err
 		}
@@ -161,10 +161,10 @@ func toResolved(a incident.Action, res *service.IncidentResult, publicURL string
 // refund queues the job that sends it to the bank, each in the transaction
 // that makes it. The
 // River client only inserts jobs: the gateway's workers run them.
-func clearingService(db *postgres.DB, k *keyring.Keyring) (*service.Service, error) {
+func clearingService(db *postgres.DB, k *keyring.Keyring, publicURL string) (*service.Service, error) {
 	protector := pii.NewProtector(k)
 	queue := &jobs.Queue{}
-	svc := &service.Service{DB: db, PII: protector, Enqueue: queue.Enqueue}
+	svc := &service.Service{DB: db, PII: protector, Enqueue: queue.Enqueue, Receipts: service.NewReceipts(k, publicURL)}
 	banks := &service.Banks{Store: postgres.NewBankStore(db, k)}
 	bankClients := bankclient.New(banks, bankclient.Options{}, nil)
 	client, err := jobs.NewClient(jobs.Config{

@@ -98,19 +98,22 @@ func TestIncidentApplyPaid(t *testing.T) {
 		!strings.Contains(*won.Incident.Resolution, "SBX-20260301-0001") || !strings.Contains(*won.Incident.Resolution, "by phone") ||
 		won.Result != "applied" || won.PaymentRequest == nil || won.PaymentRequest.Status != "paid" ||
 		won.PaymentRequest.Payment == nil || won.PaymentRequest.Payment.AttemptID != s.paID ||
-		won.PaymentRequest.Payment.BankReference != "SBX-20260301-0001" {
+		won.PaymentRequest.Payment.BankReference != "SBX-20260301-0001" ||
+		won.PaymentRequest.Payment.ReceiptID == nil || !strings.HasPrefix(*won.PaymentRequest.Payment.ReceiptID, "rc_") {
 		t.Fatalf("resolve: %+v", *won)
 	}
 	if st := s.status(t); st != "paid" {
 		t.Fatalf("the request is %s", st)
 	}
 	for q, want := range map[string]int{
-		`SELECT count(*) FROM ledger_transactions WHERE cause = '` + s.paID + `'`:                                                    1,
-		`SELECT count(*) FROM ledger_transactions`:                                                                                   1,
-		`SELECT count(*) FROM events WHERE type = 'payment_request.paid'`:                                                            1,
-		`SELECT count(*) FROM payment_attempts WHERE status = 'succeeded' AND bank_reference = 'SBX-20260301-0001'`:                  1,
-		`SELECT count(*) FROM incidents WHERE status = 'resolved' AND resolved_at IS NOT NULL AND resolution <> ''`:                  1,
-		`SELECT count(*) FROM events WHERE type = 'payment_request.paid' AND (next_attempt_at IS NOT NULL OR delivery_attempts > 0)`: 1,
+		`SELECT count(*) FROM ledger_transactions WHERE cause = '` + s.paID + `'`: 1,
+		`SELECT count(*) FROM ledger_transactions`:                                1,
+		`SELECT count(*) FROM events WHERE type = 'payment_request.paid'`:         1,
+		`SELECT count(*) FROM events WHERE type = 'receipt.issued'`:               1,
+		`SELECT count(*) FROM receipts WHERE payment_request_id = (SELECT payment_request_id FROM payment_attempts WHERE id = '` + s.paID + `') AND seq = 1`: 1,
+		`SELECT count(*) FROM payment_attempts WHERE status = 'succeeded' AND bank_reference = 'SBX-20260301-0001'`:                                          1,
+		`SELECT count(*) FROM incidents WHERE status = 'resolved' AND resolved_at IS NOT NULL AND resolution <> ''`:                                          1,
+		`SELECT count(*) FROM events WHERE type = 'payment_request.paid' AND (next_attempt_at IS NOT NULL OR delivery_attempts > 0)`:                         1,
 	} {
 		if n := h.Count(q); n != want {
 			t.Errorf("%s: %d, want %d", q, n, want)

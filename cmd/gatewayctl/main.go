@@ -35,6 +35,8 @@ const usage = `gatewayctl: operate the payment gateway
   gatewayctl listen [--port 8090] [--secret whsec_…|--portal-file .dev/portal.json] [--forward URL]
   gatewayctl reseal [--batch 500]   (binds sealed pids and account numbers to their rows; resumable)
   gatewayctl receipts verify --jws FILE [--jwks FILE|URL]   (offline; the JWKS defaults to GATEWAY_PUBLIC_URL's)
+  gatewayctl receipts rotate-key   (a new current signing key; the old ones stay published)
+  gatewayctl receipts revoke-key --kid K [--batch 200]   (K leaves the JWKS; its receipts are signed again)
   gatewayctl verify [--logs FILE]... [--redis-url URL [--redis-prefix P]] [--accounts FILE] [--horizon 80h]
   gatewayctl request [--portal FILE] [--url URL] [--data JSON|@FILE] [--idempotency-key K] METHOD PATH
 

@@ -17,7 +17,8 @@ import (
 // maxJWKS bounds what is read of a JWKS or a receipt file.
 const maxJWKS = 1 << 20
 
-// receipts runs `gatewayctl receipts verify --jws FILE [--jwks FILE|URL]`:
+// receipts runs `gatewayctl receipts rotate-key|revoke-key` (receipts_keys.go)
+// and `gatewayctl receipts verify --jws FILE [--jwks FILE|URL]`:
 // the offline check of a receipt that PROTOCOL.md §11 promises anyone,
 // with the JWKS alone. FILE holds the compact JWS, or the whole answer of
 // GET …/receipt ({"receipt":…,"jws":…}), whose receipt must then be the one
@@ -26,7 +27,16 @@ const maxJWKS = 1 << 20
 // receipt's number, amount, payer and kid; anything else is one line and
 // exit status 1.
 func (e env) receipts(args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
+	if len(args) == 0 {
+		return errUsage
+	}
+	switch args[0] {
+	case "rotate-key":
+		return e.rotateReceiptKey(args[1:])
+	case "revoke-key":
+		return e.revokeReceiptKey(args[1:])
+	case "verify":
+	default:
 		return errUsage
 	}
 	fs := newFlags("receipts verify")

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/citizenpay/gateway/internal/pii"
+	"github.com/citizenpay/gateway/internal/service"
 	"github.com/citizenpay/gateway/internal/verify"
 )
 
@@ -58,6 +59,7 @@ func (e env) verify(args []string) error {
 	defer db.Close()
 	if k != nil {
 		opts.PII = pii.NewProtector(k)
+		opts.OpenReceipt = service.NewReceipts(k, e.publicURL()).OpenJWS
 	}
 	rep, err := verify.Check(e.ctx, db.Pool(), opts)
 	if err != nil {

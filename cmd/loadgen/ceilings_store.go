@@ -83,7 +83,7 @@ func newCeilingStore(ctx context.Context, pool *pgxpool.Pool) (*ceilingStore, er
 		return nil, err
 	}
 	db := postgres.NewDB(pool)
-	svc := &service.Service{DB: db, PII: pii.NewProtector(keys)}
+	svc := &service.Service{DB: db, PII: pii.NewProtector(keys), Receipts: service.NewReceipts(keys, "http://localhost:8080")}
 	s := &ceilingStore{db: db, keys: keys, svc: svc,
 		guard:     &idempotency.Guard{Records: db, TTL: 24 * time.Hour, LockTTL: time.Minute}, // PostgreSQL only: the Redis script is measured apart
 		callbacks: &service.Callbacks{DB: db}}

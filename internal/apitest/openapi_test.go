@@ -41,13 +41,19 @@ var routes = []string{
 	"GET /healthz",
 	"GET /readyz",
 	"GET /openapi.yaml",
+	// §11: receipts.
+	"GET /v1/payment-requests/{id}/receipt",
+	"GET /v1/me/payment-requests/{id}/receipt",
+	"GET /.well-known/receipt-keys",
+	"GET /r/{id}",
+	"GET /r/assets/{name}",
 }
 
 // eventTypes are the event types of PROTOCOL.md §8.
 var eventTypes = []string{
 	"payment_request.created", "payment_request.paid", "payment_request.payment_failed",
 	"payment_request.expired", "payment_request.canceled", "payment_request.refunded",
-	"refund.succeeded", "refund.failed",
+	"refund.succeeded", "refund.failed", "receipt.issued",
 }
 
 func TestOpenAPIDocumentIsValid31(t *testing.T) {

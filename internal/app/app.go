@@ -129,7 +129,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	a.Dispatcher = dispatch.New(dispatch.Config{DB: a.DB, Portals: a.Portals, Log: log, Development: cfg.Development(),
 		WebhookRetryFactor: cfg.WebhookRetryFactor, Registry: a.Metrics.Registry, Now: a.now})
 	a.Service = &service.Service{DB: a.DB, PII: a.PII, Enqueue: queue.Enqueue, Now: a.now,
-		PublicURL: cfg.PublicURL, Development: cfg.Development()}
+		PublicURL: cfg.PublicURL, Development: cfg.Development(),
+		Receipts: service.NewReceipts(a.Keys, cfg.PublicURL)}
 	if cfg.Workers {
 		// Events go to this process's dispatcher as their transaction commits.
 		a.Service.Handoff, a.Service.HandoffLease = a.Dispatcher.Offer, dispatch.Lease

@@ -207,9 +207,15 @@ func TestBankThatNeverCallsBack(t *testing.T) {
 	if r := p.pay(t, p.prID, "pay"); r.Status != http.StatusAccepted {
 		t.Fatalf("pay: %d %s", r.Status, r.Body)
 	}
-	p.waitStatus(t, p.prID, "paid")
+	paid := p.waitStatus(t, p.prID, "paid")
 	if n := p.h.Count(`SELECT count(*) FROM bank_events WHERE type LIKE 'debit.%'`); n != 0 {
 		t.Fatalf("%d debit callbacks arrived: the status query was not what found the outcome", n)
+	}
+	// The status query's success issued the receipt too.
+	var got receiptAnswer
+	p.h.Get("/v1/payment-requests/"+p.prID+"/receipt").JSON(t, &got)
+	if rcID := paid["payment"].(map[string]any)["receipt_id"]; got.Receipt.ID == "" || got.Receipt.ID != rcID || got.Receipt.Amount != "75000" {
+		t.Fatalf("receipt %+v, payment.receipt_id %v", got.Receipt, rcID)
 	}
 	verifyClean(t, p.h, p.account.Number)
 }

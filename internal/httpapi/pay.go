@@ -55,7 +55,7 @@ func (s *Server) payPaymentRequest(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	payer := service.Payer{CitizenID: citizenID, PIDIndex: cs.PIDIndex()}
+	payer := service.Payer{CitizenID: citizenID, PIDIndex: cs.PIDIndex(), Name: cs.who.Name}
 	s.mutate(c, "citizen:"+citizenID, key, func(ctx context.Context, tx *postgres.Tx) (int, any, error) {
 		r, err := s.Service.Pay(ctx, tx, payer, reqID, accountID, s.BankOpen)
 		if err != nil {

@@ -118,7 +118,8 @@ func worked(t *testing.T, h *apitest.Harness, id int64) bool {
 // verifyClean runs every invariant check of `gatewayctl verify`.
 func verifyClean(t *testing.T, h *apitest.Harness, accounts ...string) {
 	t.Helper()
-	rep, err := verify.Check(context.Background(), h.DB.Pool, verify.Options{KnownAccountNumbers: accounts, Now: h.Now()})
+	rep, err := verify.Check(context.Background(), h.DB.Pool, verify.Options{KnownAccountNumbers: accounts, Now: h.Now(),
+		OpenReceipt: h.App.Service.Receipts.OpenJWS})
 	if err != nil {
 		t.Fatal(err)
 	}

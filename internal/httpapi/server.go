@@ -104,7 +104,7 @@ func New(d Deps) http.Handler {
 	portal.POST("/payment-requests/:id/refunds", s.createRefund)
 	portal.GET("/refunds/:id", s.getRefund)
 	portal.GET("/events", s.listEvents)
-	s.citizenRoutes(r)
+	s.receiptRoutes(r, portal, s.citizenRoutes(r))
 	s.bankCallbackRoutes(r)
 	s.methods = registeredMethods(r)
 	return r

@@ -47,6 +47,10 @@ type Payment struct {
 	BankCode      string
 	BankReference string
 	PaidAt        time.Time
+	// ReceiptID is the receipt issued in the transaction that made the
+	// request paid (PROTOCOL.md §11); "" only for a request paid before
+	// receipts existed.
+	ReceiptID string
 }
 
 // Request is a fee a portal asks a citizen to pay.

@@ -96,16 +96,17 @@ func paymentRequestInsert(r *payment.Request, pid SealedPID) (string, []any, err
 
 const requestColumns = `id, portal_id, status, version, citizen_pid_masked, dossier_code, service_code, description,
 	items, amount, currency, amount_refunded, metadata, expires_at, created_at, updated_at,
-	paid_attempt_id, paid_bank_code, paid_bank_reference, paid_at, return_url`
+	paid_attempt_id, paid_bank_code, paid_bank_reference, paid_at, return_url,
+	(SELECT rc.id FROM receipts rc WHERE rc.payment_request_id = payment_requests.id) AS receipt_id`
 
 func scanRequest(row pgx.Row) (*payment.Request, error) {
 	var r payment.Request
 	var items, meta []byte
-	var attempt, bank, ref, returnURL *string
+	var attempt, bank, ref, returnURL, receiptID *string
 	var paidAt *time.Time
 	if err := row.Scan(&r.ID, &r.PortalID, &r.Status, &r.Version, &r.CitizenPIDMasked, &r.DossierCode, &r.ServiceCode,
 		&r.Description, &items, &r.Amount, &r.Currency, &r.AmountRefunded, &meta, &r.ExpiresAt, &r.CreatedAt, &r.UpdatedAt,
-		&attempt, &bank, &ref, &paidAt, &returnURL); err != nil {
+		&attempt, &bank, &ref, &paidAt, &returnURL, &receiptID); err != nil {
 		return nil, err
 	}
 	r.ReturnURL = deref(returnURL)
@@ -117,7 +118,7 @@ func scanRequest(row pgx.Row) (*payment.Request, error) {
 		return nil, fmt.Errorf("payment request %s metadata: %w", r.ID, err)
 	}
 	if attempt != nil {
-		r.Payment = &payment.Payment{AttemptID: *attempt, BankCode: deref(bank), BankReference: deref(ref)}
+		r.Payment = &payment.Payment{AttemptID: *attempt, BankCode: deref(bank), BankReference: deref(ref), ReceiptID: deref(receiptID)}
 		if paidAt != nil {
 			r.Payment.PaidAt = *paidAt
 		}

@@ -3,11 +3,13 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/ledger"
 	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/receipt"
 	"github.com/citizenpay/gateway/internal/wire"
 )
 
@@ -36,7 +38,8 @@ func (s *Service) ApplyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCo
 	}
 	now := s.now()
 	var result Applied
-	_, err = s.UpdatePaymentRequestUnscoped(ctx, tx, peek.RequestID, func(r *payment.Request) (string, error) {
+	paid := false
+	r, err := s.UpdatePaymentRequestUnscoped(ctx, tx, peek.RequestID, func(r *payment.Request) (string, error) {
 		a, err := postgres.GetAttempt(ctx, tx, debitID, true)
 		if err != nil {
 			return "", err
@@ -61,9 +64,13 @@ func (s *Service) ApplyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCo
 		if r.Payment != nil {
 			return "", fault.New(fault.OutcomeConflict, "request %s is already paid by %s", r.ID, r.Payment.AttemptID)
 		}
-		if err := r.Paid(payment.Payment{AttemptID: a.ID, BankCode: a.BankCode, BankReference: a.BankReference, PaidAt: now}, now); err != nil {
+		// The receipt's id is given now, so that the paid event carries it;
+		// the receipt itself is issued last (issueReceipt).
+		if err := r.Paid(payment.Payment{AttemptID: a.ID, BankCode: a.BankCode, BankReference: a.BankReference, PaidAt: now,
+			ReceiptID: receipt.NewID()}, now); err != nil {
 			return "", err
 		}
+		paid = true
 		t, err := ledger.DebitSucceeded(a.ID, a.BankCode, r.PortalID, a.Amount)
 		if err != nil {
 			return "", err
@@ -75,6 +82,11 @@ func (s *Service) ApplyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCo
 	})
 	if err != nil {
 		return "", err
+	}
+	if paid {
+		if err := s.issueReceipt(ctx, tx, r, debitID); err != nil {
+			return "", fmt.Errorf("issue the receipt of %s: %w", r.ID, err)
+		}
 	}
 	return result, nil
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/citizenpay/gateway/internal/account"
@@ -12,10 +13,13 @@ import (
 	"github.com/citizenpay/gateway/internal/postgres"
 )
 
-// Payer is the citizen paying: their id and the blind index of their pid.
+// Payer is the citizen paying: their id, the blind index of their pid and
+// the name in their identity token, which their receipt shows (kept sealed
+// on the attempt until the receipt is issued).
 type Payer struct {
 	CitizenID string
 	PIDIndex  []byte
+	Name      string
 }
 
 // BankOpen reports whether a bank's circuit breaker is open.
@@ -60,6 +64,11 @@ func (s *Service) Pay(ctx context.Context, tx *postgres.Tx, p Payer, reqID, acco
 	}
 	if err := postgres.InsertAttempt(ctx, tx, attempt); err != nil {
 		return nil, err
+	}
+	if s.Receipts != nil && strings.TrimSpace(p.Name) != "" {
+		if err := postgres.SetAttemptPayerName(ctx, tx, attempt.ID, s.Receipts.sealPayerName(attempt.ID, p.Name)); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.enqueue(ctx, tx, jobargs.SendDebit{AttemptID: attempt.ID}); err != nil {
 		return nil, err

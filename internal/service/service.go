@@ -49,6 +49,9 @@ type Service struct {
 	PublicURL string
 	// Development allows http:// return URLs (GATEWAY_ENV=development).
 	Development bool
+	// Receipts issues the receipt of every request made paid (NewReceipts);
+	// without it no request can become paid.
+	Receipts *Receipts
 }
 
 func (s *Service) now() time.Time {

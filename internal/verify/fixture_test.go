@@ -13,7 +13,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/citizenpay/gateway/internal/ledger"
+	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/receipt"
 	"github.com/citizenpay/gateway/internal/testenv"
 	"github.com/citizenpay/gateway/internal/verify"
 )
@@ -35,6 +37,9 @@ type world struct {
 	pool *pgxpool.Pool
 	now  time.Time
 	ev   int
+	// key signs the receipts of paid requests; seq numbers them.
+	key *receipt.Key
+	seq int64
 }
 
 func setup(t *testing.T) *world {
@@ -45,6 +50,12 @@ func setup(t *testing.T) *world {
 	w.exec(`INSERT INTO banks (code, name, base_url, secret_sealed) VALUES ($1, 'Vietcombank', 'https://bank.example', '\x03'),
 		('TCB', 'Techcombank', 'https://tcb.example', '\x04')`, bankCode)
 	w.exec(`INSERT INTO citizens (id, pid_index, pid_sealed) VALUES ('ctz_1', '\x0a0b', '\x0c0d')`)
+	key, err := receipt.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.key = key
+	w.exec(`INSERT INTO receipt_keys (kid, seed_sealed, public_key) VALUES ($1, '\x11', $2)`, key.KID(), key.Public().Bytes())
 	w.exec(`INSERT INTO linked_accounts (id, citizen_id, bank_code, account_index, account_sealed, account_masked,
 		holder_name_sealed, status, verification_id) VALUES ('acc_1', 'ctz_1', $1, '\x0e', '\x0f', '******3456', '\x10',
 		'pending_verification', 'av_1')`, bankCode)
@@ -120,11 +131,37 @@ func (w *world) paid(reqID, attemptID string, post bool) {
 	w.request(reqID, "processing")
 	w.attempt(attemptID, reqID, "succeeded")
 	w.exec(`UPDATE payment_requests SET status = 'paid', version = version + 2, paid_attempt_id = $2, paid_bank_code = $3,
-		paid_bank_reference = 'FT1', paid_at = now() WHERE id = $1`, reqID, attemptID, bankCode)
+		paid_bank_reference = 'FT1', paid_at = $4 WHERE id = $1`, reqID, attemptID, bankCode, w.now)
 	w.event("payment_request.paid", reqID, "paid", "")
+	w.receipt(reqID)
 	if post {
 		w.post(mustTx(ledger.DebitSucceeded(attemptID, bankCode, portalID, decimal.NewFromInt(75000))))
 	}
+}
+
+// receipt issues the receipt of paid request reqID, signed with w.key;
+// its "sealed" JWS is the JWS itself, which check opens as it is.
+func (w *world) receipt(reqID string) {
+	w.t.Helper()
+	amt := decimal.NewFromInt(75000)
+	req := &payment.Request{ID: reqID, PortalID: portalID, Status: payment.StatusPaid, CitizenPIDMasked: "079******234",
+		DossierCode: reqID, ServiceCode: "svc", Description: "Lệ phí", Items: []payment.Item{{Code: "fee", Amount: amt}},
+		Amount: amt, Currency: "VND", Payment: &payment.Payment{BankCode: bankCode, BankReference: "FT1", PaidAt: w.now}}
+	w.seq++
+	rc, err := receipt.New(req, receipt.Issue{ID: "rc_" + reqID[3:], Seq: w.seq, PortalName: "Cổng dịch vụ công",
+		PayerName: "Nguyễn Văn An", IssuedAt: w.now, PublicURL: "https://pay.example", CodeKey: []byte("k")})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	jws, err := receipt.Sign(rc, w.key)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	year := receipt.Year(w.now)
+	w.exec(`INSERT INTO receipts (id, payment_request_id, portal_id, number, year, seq, amount, jws_sealed, kid, issued_at, signed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 75000, $7, $8, $9, $9)`, rc.ID, reqID, portalID, rc.Number, year, w.seq, []byte(jws), w.key.KID(), w.now)
+	w.exec(`INSERT INTO receipt_counters (portal_id, year, last_seq) VALUES ($1, $2, $3)
+		ON CONFLICT (portal_id, year) DO UPDATE SET last_seq = excluded.last_seq`, portalID, year, w.seq)
 }
 
 // refund adds a refund in status; a succeeded one moves the request and,
@@ -192,6 +229,9 @@ func (w *world) check(opts verify.Options) verify.Report {
 	if opts.Now.IsZero() {
 		opts.Now = w.now
 	}
+	if opts.OpenReceipt == nil {
+		opts.OpenReceipt = func(_ string, sealed []byte) (string, error) { return string(sealed), nil }
+	}
 	rep, err := verify.Check(w.ctx, w.pool, opts)
 	if err != nil {
 		w.t.Fatal(err)
@@ -234,8 +274,8 @@ func wantExactly(t *testing.T, rep verify.Report, want ...finding) {
 	for _, f := range want {
 		bad[f.inv] = true
 	}
-	if len(rep.Invariants) != 7 {
-		t.Fatalf("%d invariants reported, want 7", len(rep.Invariants))
+	if len(rep.Invariants) != 8 {
+		t.Fatalf("%d invariants reported, want 8", len(rep.Invariants))
 	}
 	for i, r := range rep.Invariants {
 		if r.Invariant != i+1 || r.Name == "" {

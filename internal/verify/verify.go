@@ -58,6 +58,11 @@ type Options struct {
 	// binding (invariant 7: each is sealed, and sealed for its row). It
 	// needs the master key; without it the check is skipped with a warning.
 	PII *pii.Protector
+	// OpenReceipt, if not nil, opens a receipt's sealed JWS (invariant 8:
+	// each verifies with the published keys and says what its row and
+	// request say). It needs the master key; without it that check is
+	// skipped with a warning.
+	OpenReceipt func(receiptID string, sealed []byte) (string, error)
 }
 
 // Report is the outcome of Check.
@@ -117,6 +122,7 @@ const (
 	InvRefunds
 	InvEvents
 	InvNoClearPII
+	InvReceipts
 )
 
 var invariantNames = [...]string{
@@ -127,6 +133,7 @@ var invariantNames = [...]string{
 	InvRefunds:           "refunds_within_amount_and_posted",
 	InvEvents:            "events_written_and_delivered",
 	InvNoClearPII:        "no_clear_personal_data",
+	InvReceipts:          "one_signed_receipt_per_paid_request",
 }
 
 // The checks, by invariant. A Finding's Check is one of these.
@@ -173,6 +180,14 @@ const (
 	CheckSealedUnbound    = "sealed_unbound"       // sealed before values were bound to their row: run gatewayctl reseal
 	CheckSealedUnopenable = "sealed_unopenable"    // does not open under its row's binding: moved, altered or another key
 	WarnSealedNotChecked  = "sealed_not_checked"   // no master key given, sealed values not opened (a warning)
+
+	// 8: receipts.
+	CheckReceiptMissing    = "receipt_missing"      // a paid (or refunded) request without its receipt
+	CheckReceiptUnfounded  = "receipt_unfounded"    // a receipt of a request never paid, or of another amount or portal
+	CheckReceiptNumbering  = "receipt_numbering"    // a portal's year not numbered 1..N without gaps or repeats
+	CheckReceiptSignature  = "receipt_signature"    // the JWS does not verify with the published keys
+	CheckReceiptDiffers    = "receipt_differs"      // the signed receipt differs from its row or its request
+	WarnReceiptsNotChecked = "receipts_not_checked" // no master key given, signatures not checked (a warning)
 )
 
 // Check runs every check against pool (and the log files and Redis opts
@@ -204,6 +219,7 @@ func Check(ctx context.Context, pool *pgxpool.Pool, opts Options) (Report, error
 		{"events", c.checkEvents},
 		{"database personal data", c.scanDatabase},
 		{"sealed personal data", c.checkSealed},
+		{"receipts", c.checkReceipts},
 		{"incidents", c.listIncidents},
 	}
 	for _, s := range steps {

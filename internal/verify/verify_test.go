@@ -100,7 +100,7 @@ func TestPaidRequestPostedOnce(t *testing.T) {
 			w.attempt("pa_early", "pr_early", "pending")
 			w.exec(`UPDATE payment_requests SET status = 'paid', paid_attempt_id = 'pa_early', paid_bank_code = 'VCB' WHERE id = 'pr_early'`)
 			w.event("payment_request.paid", "pr_early", "paid", "")
-		}, []finding{{2, verify.CheckSucceededAttempts, "pr_early"}}},
+		}, []finding{{2, verify.CheckSucceededAttempts, "pr_early"}, {8, verify.CheckReceiptMissing, "pr_early"}}},
 		{"paid by another attempt than the succeeded one", func(w *world) {
 			w.paid("pr_other", "pa_other", true)
 			w.attempt("pa_other_failed", "pr_other", "failed")

@@ -32,10 +32,11 @@ type Item struct {
 
 // Payment says how a request was paid.
 type Payment struct {
-	AttemptID     string `json:"attempt_id"`
-	BankCode      string `json:"bank_code"`
-	BankReference string `json:"bank_reference"`
-	PaidAt        string `json:"paid_at"`
+	AttemptID     string  `json:"attempt_id"`
+	BankCode      string  `json:"bank_code"`
+	BankReference string  `json:"bank_reference"`
+	PaidAt        string  `json:"paid_at"`
+	ReceiptID     *string `json:"receipt_id"`
 }
 
 // PaymentRequest is a payment request as portals and citizens see it.
@@ -84,6 +85,9 @@ func ToPaymentRequest(r *payment.Request, publicURL string) PaymentRequest {
 	}
 	if p := r.Payment; p != nil {
 		out.Payment = &Payment{AttemptID: p.AttemptID, BankCode: p.BankCode, BankReference: p.BankReference, PaidAt: Time(p.PaidAt)}
+		if p.ReceiptID != "" {
+			out.Payment.ReceiptID = &p.ReceiptID
+		}
 	}
 	return out
 }
@@ -106,6 +110,7 @@ type Event struct {
 type EventData struct {
 	PaymentRequest *PaymentRequest `json:"payment_request,omitempty"`
 	Refund         *Refund         `json:"refund,omitempty"`
+	Receipt        *ReceiptIssued  `json:"receipt,omitempty"`
 }
 
 // Refund is a refund as portals see it.
