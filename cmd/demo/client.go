@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,6 +111,10 @@ func (c *caller) plain(ctx context.Context, method, url string, body any) (reply
 	return c.send(ctx, method, url, "", body, nil)
 }
 
+// send sends one request, and again (newly signed, with the same
+// Idempotency-Key) when the gateway sheds it with 429 or 503 and a
+// Retry-After, as every client of the gateway should: at peak hours a
+// shed request is an answer to wait out, not a failure.
 func (c *caller) send(ctx context.Context, method, url, key string, body any, auth func(*http.Request, []byte)) (reply, error) {
 	var raw []byte
 	if body != nil {
@@ -118,9 +123,28 @@ func (c *caller) send(ctx context.Context, method, url, key string, body any, au
 			return reply{}, err
 		}
 	}
+	for attempt := 1; ; attempt++ {
+		r, wait, err := c.sendOnce(ctx, method, url, key, raw, auth)
+		if err != nil || wait == 0 || attempt == maxAttempts {
+			return r, err
+		}
+		select {
+		case <-ctx.Done():
+			return reply{}, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// maxAttempts bounds how often send tries a request the gateway shed.
+const maxAttempts = 5
+
+// sendOnce sends the request once; wait is the Retry-After of a shed
+// answer (429 or 503), zero for any other.
+func (c *caller) sendOnce(ctx context.Context, method, url, key string, raw []byte, auth func(*http.Request, []byte)) (reply, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(raw))
 	if err != nil {
-		return reply{}, err
+		return reply{}, 0, err
 	}
 	if raw != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -133,14 +157,20 @@ func (c *caller) send(ctx context.Context, method, url, key string, body any, au
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return reply{}, fmt.Errorf("%s %s: %w", method, url, err)
+		return reply{}, 0, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return reply{}, fmt.Errorf("%s %s: %w", method, url, err)
+		return reply{}, 0, fmt.Errorf("%s %s: %w", method, url, err)
 	}
-	return reply{Status: resp.StatusCode, Body: out}, nil
+	var wait time.Duration
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs >= 0 && secs <= 60 {
+			wait = max(time.Duration(secs)*time.Second, 200*time.Millisecond)
+		}
+	}
+	return reply{Status: resp.StatusCode, Body: out}, wait, nil
 }
 
 // expect checks an answer's status and decodes its body into v.
