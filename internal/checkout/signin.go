@@ -92,6 +92,15 @@ func (p *Pages) signIn(c *gin.Context) {
 		p.internal(c, sess.Lang, err)
 		return
 	}
+	if sess.Citizen == nil {
+		// The anonymous session must outlive the sign-in it begins.
+		sess.Expires = p.d.Now().Add(SessionLifetime)
+		if err := p.sessions.save(ctx, sess); err != nil {
+			p.internal(c, sess.Lang, err)
+			return
+		}
+		p.sessions.setCookie(c.Writer, sess)
+	}
 	authURL, kept, err := p.rp.Begin(ctx)
 	if err != nil {
 		p.internal(c, sess.Lang, err)
