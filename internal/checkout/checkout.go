@@ -260,7 +260,7 @@ func seeOther(c *gin.Context, path string) {
 // validReqID reports whether s can be a payment request's id: it becomes
 // part of a path the gateway redirects to.
 func validReqID(s string) bool {
-	if !strings.HasPrefix(s, "pr_") || len(s) > 64 {
+	if !strings.HasPrefix(s, "pr_") || len(s) < 4 || len(s) > 64 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

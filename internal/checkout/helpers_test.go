@@ -268,9 +268,40 @@ func (br *browser) checkHeaders(target string, p page) {
 	if p.Page() == "" || p.Lang() == "" {
 		br.t.Errorf("%s: page without data-page or lang: %.400s", target, p.Body)
 	}
-	for _, bad := range []string{"style=", "<script>", "unsafe-inline", "onclick", "onload"} {
+	for _, bad := range []string{"style=", "<script>", "unsafe-inline", "onclick", "onload", "<iframe"} {
 		if strings.Contains(p.Body, bad) {
 			br.t.Errorf("%s: page holds %q", target, bad)
+		}
+	}
+	accessible(br.t, target, p.Body)
+}
+
+var (
+	controlRE = regexp.MustCompile(`<(input|select|textarea)\b[^>]*>`)
+	idRE      = regexp.MustCompile(`\bid="([^"]+)"`)
+	headingRE = regexp.MustCompile(`<h([1-6])\b`)
+)
+
+// accessible checks what WCAG asks that a page's markup can show: a label
+// for every control, one h1, and headings that skip no level.
+func accessible(t *testing.T, target, body string) {
+	t.Helper()
+	for _, m := range controlRE.FindAllStringSubmatch(body, -1) {
+		if strings.Contains(m[0], `type="hidden"`) {
+			continue
+		}
+		id := idRE.FindStringSubmatch(m[0])
+		if id == nil || !strings.Contains(body, `<label for="`+id[1]+`"`) {
+			t.Errorf("%s: control without a label: %s", target, m[0])
+		}
+	}
+	levels := headingRE.FindAllStringSubmatch(body, -1)
+	if len(levels) == 0 || levels[0][1] != "1" || strings.Count(body, "<h1") != 1 {
+		t.Errorf("%s: the page must start with its one h1", target)
+	}
+	for i := 1; i < len(levels); i++ {
+		if levels[i][1][0] > levels[i-1][1][0]+1 {
+			t.Errorf("%s: heading h%s after h%s", target, levels[i][1], levels[i-1][1])
 		}
 	}
 }

@@ -127,6 +127,15 @@ func TestPayFlow(t *testing.T) {
 		t.Fatalf("status without a session = %d", other.Status)
 	}
 	p.br.noPersonalData(p.who)
+	logs := p.b.h.Logs.String()
+	for _, v := range []string{p.who.PID, p.who.Name, p.account.Number, p.who.PID[:3] + "******"} {
+		if strings.Contains(logs, v) {
+			t.Errorf("the logs hold %q", v)
+		}
+	}
+	if !strings.Contains(logs, `"route":"/pay/:id/pay"`) {
+		t.Fatal("the pay was not logged by its route")
+	}
 }
 
 // TestPayNeedsCSRF: a pay or a link without the form's CSRF token is a 403

@@ -3,6 +3,7 @@ package checkout_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +199,45 @@ func TestSignInCSRFAndExpiry(t *testing.T) {
 	resp := br.get(br.authorize(again.Header.Get("Location"), who))
 	if resp.Status != http.StatusSeeOther || resp.Header.Get("Location") != "/pay/"+reqID {
 		t.Fatalf("lands on %d %s", resp.Status, resp.Header.Get("Location"))
+	}
+}
+
+var assetRE = regexp.MustCompile(`(?:href|src)="(/checkout/assets/[^"]+)"`)
+
+// TestAssets: every asset a page names is the gateway's own, served with a
+// content-hashed name, its type, nosniff and a long cache lifetime.
+func TestAssets(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	br := b.browser(t)
+	pg := br.get("/pay/pr_nothing")
+	found := assetRE.FindAllStringSubmatch(pg.Body, -1)
+	types := map[string]string{}
+	for _, m := range found {
+		types[m[1]] = ""
+	}
+	if len(types) != 3 {
+		t.Fatalf("assets %v, want the style sheet, the script and the mark", types)
+	}
+	for path := range types {
+		resp, err := http.Get(b.h.Server.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		ct := resp.Header.Get("Content-Type")
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" ||
+			!(strings.HasPrefix(ct, "text/css") || strings.HasPrefix(ct, "text/javascript") || ct == "image/svg+xml") {
+			t.Fatalf("%s = %d %s %s", path, resp.StatusCode, ct, resp.Header.Get("Cache-Control"))
+		}
+	}
+	resp, err := http.Get(b.h.Server.URL + "/checkout/assets/checkout.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("an unhashed name = %d", resp.StatusCode)
 	}
 }
