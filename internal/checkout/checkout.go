@@ -238,7 +238,10 @@ func (p *Pages) unavailable(c *gin.Context) {
 // failPage answers an error page with a stable code; nothing was changed.
 func (p *Pages) failPage(c *gin.Context, status int, lang, reqID, code string) {
 	v := p.newView(lang, pageError)
-	v.Heading, v.Lead, v.ErrorCode, v.ReqID = v.T["error_heading"], v.T["err_"+code], code, reqID
+	v.Heading, v.Lead, v.ErrorCode = v.T["error_heading"], v.T["err_"+code], code
+	if validReqID(reqID) {
+		v.ReqID = reqID // the way back to the fee; an id from a form is checked first
+	}
 	p.page(c, status, v)
 }
 

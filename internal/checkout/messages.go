@@ -32,6 +32,7 @@ var vietnamese = messages{
 	"footer":          "Giao dịch được bảo vệ. Cổng thanh toán không lưu số định danh hay số tài khoản của bạn dưới dạng đọc được.",
 
 	"fee_heading":  "Khoản phí cần nộp",
+	"fee_details":  "Thông tin khoản phí",
 	"portal":       "Cơ quan thu",
 	"service":      "Thủ tục",
 	"dossier":      "Mã hồ sơ",
@@ -151,6 +152,7 @@ var english = messages{
 	"footer":          "Your payment is protected. The gateway never keeps your ID number or account number in readable form.",
 
 	"fee_heading":  "Fee to pay",
+	"fee_details":  "About the fee",
 	"portal":       "Collected by",
 	"service":      "Service",
 	"dossier":      "Dossier code",

@@ -29,7 +29,7 @@ func TestWayBack(t *testing.T) {
 		v.ReqID, v.Status, v.ReturnURL = "pr_1", tc.shown, back
 		p.describe(v, tc.shown)
 		body := render(t, p, v)
-		has := strings.Contains(body, `<a id="return" class="button" href="https://portal.example.gov.vn/ho-so?ma=HS-1&amp;payment_request_id=pr_1&amp;status=paid">`)
+		has := strings.Contains(body, `<a id="return" class="button primary" href="https://portal.example.gov.vn/ho-so?ma=HS-1&amp;payment_request_id=pr_1&amp;status=paid">`)
 		if has != tc.want {
 			t.Errorf("%s: way back shown %v, want %v", tc.shown, has, tc.want)
 		}
