@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,7 +132,8 @@ type browser struct {
 	// test points it at another process on the same database and Redis.
 	base string
 	// urls are every URL the browser was sent to, to check none holds
-	// personal data.
+	// personal data; mu guards them for a double click's two posts.
+	mu   sync.Mutex
 	urls []string
 }
 
@@ -214,7 +216,7 @@ func (br *browser) do(method, target string, form url.Values) page {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	br.urls = append(br.urls, target)
+	br.saw(target)
 	resp, err := br.client.Do(req)
 	if err != nil {
 		br.t.Fatal(err)
@@ -226,12 +228,19 @@ func (br *browser) do(method, target string, form url.Values) page {
 	}
 	p := page{Status: resp.StatusCode, Header: resp.Header, Body: string(raw)}
 	if loc := resp.Header.Get("Location"); loc != "" {
-		br.urls = append(br.urls, loc)
+		br.saw(loc)
 	}
 	if strings.HasPrefix(target, br.base) {
 		br.checkHeaders(target, p)
 	}
 	return p
+}
+
+// saw records a URL the browser went to.
+func (br *browser) saw(u string) {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	br.urls = append(br.urls, u)
 }
 
 func (br *browser) get(path string) page { br.t.Helper(); return br.do(http.MethodGet, path, nil) }
@@ -378,6 +387,8 @@ func (br *browser) signedIn(reqID string, who person) {
 // noPersonalData fails if any URL the browser saw holds who's pid or name.
 func (br *browser) noPersonalData(who person) {
 	br.t.Helper()
+	br.mu.Lock()
+	defer br.mu.Unlock()
 	for _, u := range br.urls {
 		for _, v := range []string{who.PID, who.PID[len(who.PID)-3:] + "&", url.QueryEscape(who.Name), who.Name} {
 			if strings.Contains(u, v) {
