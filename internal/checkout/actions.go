@@ -84,7 +84,7 @@ func (p *Pages) acting(c *gin.Context) *actor {
 // done saves the session with a notice (none when code is "") and sends
 // the browser back to the request's page.
 func (p *Pages) done(c *gin.Context, a *actor, code string) {
-	if code != "" {
+	if code != "" && code != noNotice {
 		a.sess.Notice = &notice{ReqID: a.req.ID, Code: code}
 	}
 	if err := p.sessions.save(c.Request.Context(), a.sess); err != nil {
@@ -123,14 +123,20 @@ func (p *Pages) guarded(ctx context.Context, claim idempotency.Claim, m func(ctx
 	return o, nil
 }
 
-// refusalNotice is the notice for a refusal the citizen can act on, or ""
-// for an error that is the gateway's (then logged).
+// noNotice is the notice of a refusal that needs none: the page as it is
+// says everything.
+const noNotice = "-"
+
+// refusalNotice is the notice for a refusal the citizen can act on,
+// noNotice, or "" for an error that is the gateway's (then logged).
 func refusalNotice(err error) string {
 	switch code := fault.CodeOf(err); code {
+	case fault.IdempotencyKeyInUse:
+		return noNotice // the same form, sent twice at once: the first is running
 	case fault.AccountNotActive, fault.AccountRequired, fault.PaymentInProgress, fault.InvalidState,
 		fault.BankUnavailable, fault.AccountTaken, fault.AccountLimit, fault.Unavailable, fault.RateLimited:
 		return string(code)
-	case fault.IdempotencyKeyInUse, fault.IdempotencyKeyReused, fault.NotFound:
+	case fault.IdempotencyKeyReused, fault.NotFound:
 		return "form_stale"
 	}
 	return ""

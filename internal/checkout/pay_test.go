@@ -104,6 +104,10 @@ func TestPayFlow(t *testing.T) {
 		t.Fatalf("%d attempts after a double click and a resubmit, want 1", n)
 	}
 
+	if after := p.br.get("/pay/" + p.reqID); after.has("notice") || after.has("pay-form") {
+		t.Fatalf("after a double click the page warns or offers to pay again: %s", after.Body)
+	}
+
 	paid := p.br.eventually(p.reqID, func(pg page) bool { return pg.Shown() == "paid" }, "never paid")
 	// Until the service issues receipts, the page says one is being prepared.
 	want := "receipt-pending"
