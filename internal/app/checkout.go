@@ -21,11 +21,7 @@ func (a *App) checkout(cfg config.Config, opts Options, guard *idempotency.Guard
 		Redis: a.Redis, RedisPrefix: opts.RedisPrefix, Keys: a.Keys,
 		Service: a.Service, Citizens: a.Citizens, Banks: a.Banks, Portals: a.Portals,
 		Guard: guard, FingerprintKey: fingerprintKey, BankOpen: a.BankClients.Open,
-		Stored: httpapi.DecidedOnState, Now: a.now,
-	}
-	// Receipts are shown once the service issues them.
-	if r, ok := any(a.Service).(checkout.Receipts); ok {
-		d.Receipts = r
+		Stored: httpapi.DecidedOnState, Now: a.now, Receipts: a.Service,
 	}
 	p, err := checkout.New(d)
 	if err != nil {

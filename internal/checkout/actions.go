@@ -243,7 +243,7 @@ func (p *Pages) pay(c *gin.Context) {
 	claim := idempotency.Claim{
 		Scope: "citizen:" + a.citizenID, Key: p.sessions.idempotencyKey("pay", a.req.ID, token), Fingerprint: fp,
 	}
-	payer := service.Payer{CitizenID: a.citizenID, PIDIndex: a.sess.Citizen.PIDIndex}
+	payer := service.Payer{CitizenID: a.citizenID, PIDIndex: a.sess.Citizen.PIDIndex, Name: a.sess.Citizen.Name}
 	o, err := p.guarded(ctx, claim, func(ctx context.Context, tx *postgres.Tx) (string, error) {
 		r, err := p.d.Service.Pay(ctx, tx, payer, a.req.ID, accountID, p.d.BankOpen)
 		if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/citizenpay/gateway/internal/account"
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/payment"
-	"github.com/citizenpay/gateway/internal/postgres"
 )
 
 // Statuses the page shows besides the request's own (see the package doc).
@@ -205,7 +204,7 @@ func (p *Pages) payable(ctx context.Context, sess *session, r *payment.Request, 
 	}
 	var accounts []*account.Account
 	if citizenID != "" {
-		if accounts, _, err = p.d.Citizens.ListAccounts(ctx, postgres.AccountFilter{CitizenID: citizenID, Limit: 100}); err != nil {
+		if accounts, _, err = p.d.Citizens.ListAccounts(ctx, account.Filter{CitizenID: citizenID, Limit: 100}); err != nil {
 			return false, err
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/citizenpay/gateway/internal/account"
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/payment"
-	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/receipt"
 )
 
@@ -77,7 +76,7 @@ func (p *Pages) verifying(ctx context.Context, sess *session) (bool, error) {
 	if err != nil || citizenID == "" {
 		return false, err
 	}
-	as, _, err := p.d.Citizens.ListAccounts(ctx, postgres.AccountFilter{
+	as, _, err := p.d.Citizens.ListAccounts(ctx, account.Filter{
 		CitizenID: citizenID, Status: string(account.StatusPending), Limit: 1,
 	})
 	return len(as) > 0, err
