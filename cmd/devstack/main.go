@@ -4,8 +4,11 @@
 // database, makes sure of a development portal (.dev/portal.json) and of the
 // sandbox bank SBX (.dev/bank.json), then starts the sandbox bank, the
 // development identity provider, `gatewayctl listen` for the portal's
-// webhooks (each with its log in .dev/log/NAME.log) and the gateway (on this
-// terminal), and prints where everything is.
+// webhooks (each with its log in .dev/log/NAME.log; its /return page is the
+// development portal's return origin) and the gateway (on this terminal),
+// and prints where everything is. Once the gateway is ready it creates a
+// fresh fee for the first sandbox citizen and prints one line,
+// `Checkout: <checkout_url>`, where a browser pays it.
 //
 // SIGINT, SIGTERM or SIGHUP stops every program it started, the last started
 // first (SIGTERM, then SIGKILL after 10 s), and devstack exits 128 + the
@@ -28,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -35,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/citizenpay/gateway/internal/devenv"
 )
@@ -117,6 +122,16 @@ func run(ctx context.Context, environ []string, stdout, stderr io.Writer) error 
 		sup.stopAll()
 		return err
 	}
+	var creds portalCreds
+	if _, err := readJSONFile(devenv.PortalFile, &creds); err != nil {
+		sup.stopAll()
+		return err
+	}
+	fee := demoFee{client: &http.Client{Timeout: 10 * time.Second}, gateway: st.GatewayURL(), creds: creds,
+		now: time.Now, ticks: every(250 * time.Millisecond)}
+	feeCtx, stopFee := context.WithCancel(ctx)
+	defer stopFee()
+	go announceCheckout(feeCtx, fee, st, stdout, sup.log) // it logs its own failure
 	return sup.run(ctx)
 }
 

@@ -131,7 +131,8 @@ type portalCreds struct {
 }
 
 // ensurePortal keeps the portal of devenv.PortalFile when this database
-// holds it with the stack's webhook URL, and creates a new one otherwise.
+// holds it with the stack's webhook URL, and creates a new one otherwise;
+// either way the portal may return citizens to the receiver's return page.
 func ensurePortal(ctx context.Context, ctl gatewayctl, st devenv.Stack, file string, log func(string, ...any)) error {
 	var creds portalCreds
 	found, err := readJSONFile(file, &creds)
@@ -140,8 +141,9 @@ func ensurePortal(ctx context.Context, ctl gatewayctl, st devenv.Stack, file str
 	}
 	if found && creds.PortalID != "" && creds.Secret != "" {
 		var list []struct {
-			PortalID   string `json:"portal_id"`
-			WebhookURL string `json:"webhook_url"`
+			PortalID      string   `json:"portal_id"`
+			WebhookURL    string   `json:"webhook_url"`
+			ReturnOrigins []string `json:"return_origins"`
 		}
 		if err := ctl.runJSON(ctx, &list, "portal", "list"); err != nil {
 			return err
@@ -150,7 +152,7 @@ func ensurePortal(ctx context.Context, ctl gatewayctl, st devenv.Stack, file str
 		for _, p := range list {
 			if p.PortalID == creds.PortalID {
 				if p.WebhookURL == st.WebhookURL() {
-					return nil
+					return ensureReturnOrigin(ctx, ctl, st, p.PortalID, p.ReturnOrigins, log)
 				}
 				reason = "its webhook URL is " + p.WebhookURL + ", not " + st.WebhookURL()
 			}
@@ -159,7 +161,7 @@ func ensurePortal(ctx context.Context, ctl gatewayctl, st devenv.Stack, file str
 	}
 	log("creating the development portal in %s", file)
 	if err := ctl.runJSON(ctx, &creds, "portal", "create", "--name", "Development portal",
-		"--webhook-url", st.WebhookURL()); err != nil {
+		"--webhook-url", st.WebhookURL(), "--return-origin", returnOrigin(st)); err != nil {
 		return err
 	}
 	if creds.PortalID == "" || creds.KeyID == "" || creds.Secret == "" || creds.WebhookSecret == "" {

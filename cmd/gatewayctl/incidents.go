@@ -87,15 +87,18 @@ func (e env) incidents(args []string) error {
 			return err
 		}
 		defer db.Close()
+		// The request's snapshots name its checkout page, as the gateway's do.
+		publicURL := strings.TrimRight(strings.TrimSpace(e.getenv("GATEWAY_PUBLIC_URL")), "/")
 		svc, err := clearingService(db, k)
 		if err != nil {
 			return err
 		}
+		svc.PublicURL = publicURL
 		res, err := svc.ResolveIncident(e.ctx, *incID, r)
 		if err != nil {
 			return err
 		}
-		return e.printJSON(toResolved(r.Action, res))
+		return e.printJSON(toResolved(r.Action, res, publicURL))
 	}
 	return errUsage
 }
@@ -140,10 +143,10 @@ type resolved struct {
 	Refund         *wire.Refund         `json:"refund,omitempty"`
 }
 
-func toResolved(a incident.Action, res *service.IncidentResult) resolved {
+func toResolved(a incident.Action, res *service.IncidentResult, publicURL string) resolved {
 	out := resolved{Incident: toIncidentJSON(res.Incident, false), Action: string(a), Result: string(res.Applied)}
 	if res.Request != nil {
-		w := wire.ToPaymentRequest(res.Request)
+		w := wire.ToPaymentRequest(res.Request, publicURL)
 		out.PaymentRequest = &w
 	}
 	if res.Refund != nil {

@@ -22,7 +22,8 @@ import (
 const maxWebhookBody = 1 << 20
 
 // listen runs `gatewayctl listen`: like `stripe listen`, a local receiver
-// at /webhooks that verifies each delivery's Standard Webhooks signature,
+// at /webhooks (and, for the hosted checkout's way back, a page at
+// /return that shows what it was given) that verifies each delivery's Standard Webhooks signature,
 // prints the verified event as one JSON line on stdout, and answers 2xx (or,
 // with --forward, passes it on and answers with the target's status). A bad
 // signature gets 400 and a warning on stderr. It stops on SIGINT or SIGTERM.
@@ -116,6 +117,10 @@ type received struct {
 }
 
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/return" {
+		l.serveReturn(w, r)
+		return
+	}
 	if r.URL.Path != "/webhooks" {
 		http.Error(w, "not found: webhooks are received at /webhooks", http.StatusNotFound)
 		return

@@ -18,7 +18,8 @@ import (
 const usage = `gatewayctl: operate the payment gateway
 
   gatewayctl migrate
-  gatewayctl portal create --name N --webhook-url U
+  gatewayctl portal create --name N --webhook-url U [--return-origin URL]...
+  gatewayctl portal set-return-origins --portal ID [URL...]   (replaces the set; none clears it)
   gatewayctl portal list
   gatewayctl portal rotate-secret --portal ID [--revoke-old]
   gatewayctl portal rotate-webhook-secret --portal ID [--revoke-old]

@@ -96,7 +96,9 @@ func (e env) portal(args []string) error {
 	hook := fs.String("webhook-url", "", "webhook URL")
 	which := fs.String("portal", "", "portal id or key id")
 	revokeOld := fs.Bool("revoke-old", false, "rotate: the old secret stops working at once, without the 24 h grace")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+	var returnOrigins stringList
+	fs.Var(&returnOrigins, "return-origin", "create: an origin the hosted checkout may return to (may be repeated)")
+	if err := fs.Parse(args[1:]); err != nil || (fs.NArg() != 0 && args[0] != "set-return-origins") {
 		return errUsage
 	}
 	db, k, op, err := e.open(true)
@@ -114,16 +116,21 @@ func (e env) portal(args []string) error {
 		if err := checkWebhookURL(*hook, op.Env); err != nil {
 			return err
 		}
+		origins, err := returnOriginsArg("--return-origin", returnOrigins, op.Env)
+		if err != nil {
+			return err
+		}
 		whsec, err := webhook.NewSecret()
 		if err != nil {
 			return err
 		}
 		p := &portal.Portal{ID: id.New(id.Portal), Name: *name, KeyID: portal.NewKeyID(), Secret: portal.NewSecret(),
-			WebhookURL: *hook, WebhookSecret: whsec, CreatedAt: now}
+			WebhookURL: *hook, WebhookSecret: whsec, ReturnOrigins: origins, CreatedAt: now}
 		if err := store.Create(e.ctx, p); err != nil {
 			return err
 		}
-		return e.printJSON(map[string]string{"portal_id": p.ID, "key_id": p.KeyID, "secret": p.Secret, "webhook_secret": p.WebhookSecret})
+		return e.printJSON(map[string]any{"portal_id": p.ID, "key_id": p.KeyID, "secret": p.Secret, "webhook_secret": p.WebhookSecret,
+			"return_origins": p.ReturnOrigins})
 	case "list":
 		ps, err := store.List(e.ctx)
 		if err != nil {
@@ -132,7 +139,8 @@ func (e env) portal(args []string) error {
 		out := make([]map[string]any, 0, len(ps))
 		for _, p := range ps {
 			out = append(out, map[string]any{"portal_id": p.ID, "name": p.Name, "key_id": p.KeyID,
-				"webhook_url": p.WebhookURL, "webhook_disabled": p.WebhookDisabledAt != nil, "created_at": p.CreatedAt.UTC()})
+				"webhook_url": p.WebhookURL, "webhook_disabled": p.WebhookDisabledAt != nil, "return_origins": p.ReturnOrigins,
+				"created_at": p.CreatedAt.UTC()})
 		}
 		return e.printJSON(out)
 	case "rotate-secret":
@@ -166,6 +174,8 @@ func (e env) portal(args []string) error {
 			out["dual_signing_until"] = grace
 		}
 		return e.printJSON(out)
+	case "set-return-origins":
+		return e.setReturnOrigins(store, *which, fs.Args(), op.Env)
 	case "enable-webhook":
 		if *which == "" {
 			return fmt.Errorf("--portal is required")

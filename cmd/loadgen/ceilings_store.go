@@ -161,7 +161,7 @@ func (s *ceilingStore) create(ctx context.Context, run string, n int) error {
 		if err != nil {
 			return idempotency.Response{}, err
 		}
-		body, err := json.Marshal(wire.ToPaymentRequest(r))
+		body, err := json.Marshal(wire.ToPaymentRequest(r, s.svc.PublicURL))
 		return idempotency.Response{Status: 201, Body: body}, err
 	}, nil)
 	if err == nil && replayed {

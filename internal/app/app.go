@@ -128,7 +128,8 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	// once it exists: its workers need the services first.
 	queue := &jobs.Queue{}
 	a.Dispatcher = jobs.NewDispatcher(jobsConfig)
-	a.Service = &service.Service{DB: a.DB, PII: a.PII, Enqueue: queue.Enqueue, Now: a.now}
+	a.Service = &service.Service{DB: a.DB, PII: a.PII, Enqueue: queue.Enqueue, Now: a.now,
+		PublicURL: cfg.PublicURL, Development: cfg.Development()}
 	if cfg.Workers {
 		// Events go to this process's dispatcher as their transaction commits.
 		a.Service.Handoff, a.Service.HandoffLease = a.Dispatcher.Offer, jobs.Lease

@@ -39,6 +39,7 @@ const (
 	AmountMismatch          Code = "amount_mismatch"
 	InvalidPID              Code = "invalid_pid"
 	InvalidExpiry           Code = "invalid_expiry"
+	InvalidReturnURL        Code = "invalid_return_url"
 	RefundExceedsRefundable Code = "refund_exceeds_refundable"
 	AccountNotActive        Code = "account_not_active"
 	AccountRequired         Code = "account_required"

@@ -9,7 +9,6 @@ import (
 	"github.com/citizenpay/gateway/internal/plaintext"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/service"
-	"github.com/citizenpay/gateway/internal/wire"
 )
 
 type payBody struct {
@@ -62,6 +61,6 @@ func (s *Server) payPaymentRequest(c *gin.Context) {
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusAccepted, wire.ToPaymentRequest(r), nil
+		return http.StatusAccepted, s.requestView(r), nil
 	})
 }

@@ -30,6 +30,7 @@ type createPaymentRequestBody struct {
 	Currency    string            `json:"currency"`
 	ExpiresAt   *string           `json:"expires_at"`
 	Metadata    map[string]string `json:"metadata"`
+	ReturnURL   string            `json:"return_url"`
 }
 
 // amountText returns the amount if raw is a JSON string, else nil (a number
@@ -46,6 +47,7 @@ func toCreateInput(b createPaymentRequestBody) payment.CreateInput {
 	in := payment.CreateInput{
 		CitizenPID: b.CitizenPID, DossierCode: b.DossierCode, ServiceCode: b.ServiceCode,
 		Description: b.Description, Amount: amountText(b.Amount), Currency: b.Currency, Metadata: b.Metadata,
+		ReturnURL: b.ReturnURL,
 	}
 	for _, it := range b.Items {
 		in.Items = append(in.Items, payment.ItemInput{Code: it.Code, Description: it.Description, Amount: amountText(it.Amount)})
@@ -59,6 +61,12 @@ func toCreateInput(b createPaymentRequestBody) payment.CreateInput {
 		}
 	}
 	return in
+}
+
+// requestView is a payment request as portals and citizens see it, its
+// checkout_url under the gateway's public URL.
+func (s *Server) requestView(r *payment.Request) wire.PaymentRequest {
+	return wire.ToPaymentRequest(r, s.Service.PublicURL)
 }
 
 func (s *Server) createPaymentRequest(c *gin.Context) {
@@ -86,7 +94,7 @@ func (s *Server) createPaymentRequest(c *gin.Context) {
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusCreated, wire.ToPaymentRequest(r), nil
+		return http.StatusCreated, s.requestView(r), nil
 	})
 }
 
@@ -101,7 +109,7 @@ func (s *Server) getPaymentRequest(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, wire.ToPaymentRequest(r))
+	c.JSON(http.StatusOK, s.requestView(r))
 }
 
 func (s *Server) cancelPaymentRequest(c *gin.Context) {
@@ -125,7 +133,7 @@ func (s *Server) cancelPaymentRequest(c *gin.Context) {
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusOK, wire.ToPaymentRequest(r), nil
+		return http.StatusOK, s.requestView(r), nil
 	})
 }
 

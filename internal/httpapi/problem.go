@@ -71,6 +71,7 @@ var codes = map[fault.Code]codeEntry{
 	fault.AmountMismatch:          {status: http.StatusUnprocessableEntity, title: titleUnprocessable},
 	fault.InvalidPID:              {status: http.StatusUnprocessableEntity, title: titleUnprocessable},
 	fault.InvalidExpiry:           {status: http.StatusUnprocessableEntity, title: titleUnprocessable},
+	fault.InvalidReturnURL:        {status: http.StatusUnprocessableEntity, title: titleUnprocessable},
 	fault.RefundExceedsRefundable: {status: http.StatusUnprocessableEntity, title: titleUnprocessable, decidedOnState: true},
 	fault.AccountNotActive:        {status: http.StatusUnprocessableEntity, title: titleUnprocessable, decidedOnState: true},
 	fault.AccountRequired:         {status: http.StatusUnprocessableEntity, title: titleUnprocessable, decidedOnState: true},

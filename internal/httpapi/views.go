@@ -10,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/citizenpay/gateway/internal/postgres"
-	"github.com/citizenpay/gateway/internal/wire"
 )
 
 // requestViews keeps the JSON of payment requests by id and version, for
@@ -91,7 +90,7 @@ func (s *Server) writeRequestPage(c *gin.Context, f postgres.RequestFilter) erro
 		b, ok := seen[l.ID]
 		switch {
 		case l.Request != nil: // not known in this version: read, so encoded and kept
-			if b, err = json.Marshal(wire.ToPaymentRequest(l.Request)); err != nil {
+			if b, err = json.Marshal(s.requestView(l.Request)); err != nil {
 				return err
 			}
 			s.views.put(l.ID, l.Version, b)

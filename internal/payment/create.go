@@ -46,6 +46,10 @@ type CreateInput struct {
 	// ExpiresAtMalformed: expires_at was sent but is not an RFC 3339 time.
 	ExpiresAtMalformed bool
 	Metadata           map[string]string
+	// ReturnURL is where the hosted checkout sends the citizen back; "" for
+	// none. It is checked against the portal's return origins when the
+	// request is created (CheckReturnURL), not here.
+	ReturnURL string
 }
 
 // Draft is a validated create request: everything but the citizen's sealed
@@ -60,6 +64,7 @@ type Draft struct {
 	Currency    string
 	ExpiresAt   time.Time
 	Metadata    map[string]string
+	ReturnURL   string
 }
 
 type problems struct{ list []fault.FieldError }
@@ -110,7 +115,7 @@ func Validate(in CreateInput, now time.Time) (Draft, error) {
 	}
 	d := Draft{
 		CitizenPID: in.CitizenPID, DossierCode: in.DossierCode, ServiceCode: in.ServiceCode,
-		Description: in.Description, Currency: in.Currency, Metadata: in.Metadata,
+		Description: in.Description, Currency: in.Currency, Metadata: in.Metadata, ReturnURL: in.ReturnURL,
 	}
 	if len(in.Items) < 1 || len(in.Items) > MaxItems {
 		p.add("items", fault.ValidationFailed, "items must hold 1 to 50 lines")

@@ -3,6 +3,7 @@ package payment
 import (
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -16,11 +17,19 @@ import (
 // one of the portal's return origins.
 var ErrInvalidReturnURL = errors.New("invalid return URL")
 
+// MaxReturnURL is the longest return URL accepted, in bytes.
+const MaxReturnURL = 2048
+
 // Origin is the origin of raw (scheme://host[:port], lower case, the scheme's
 // default port left out), or ErrInvalidReturnURL. http:// is accepted only
 // when development is true. User info and fragments are refused: they have
-// no place in a URL the gateway sends a citizen to.
+// no place in a URL the gateway sends a citizen to. So is anything but
+// printable ASCII: a URL is percent-encoded, and a host is written in its
+// ASCII (punycode) form, so that one origin has one spelling.
 func Origin(raw string, development bool) (string, error) {
+	if len(raw) > MaxReturnURL || !printableASCII(raw) {
+		return "", ErrInvalidReturnURL
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || strings.Contains(raw, "#") || u.Opaque != "" {
 		return "", ErrInvalidReturnURL
@@ -32,9 +41,20 @@ func Origin(raw string, development bool) (string, error) {
 	default:
 		return "", ErrInvalidReturnURL
 	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if host == "" || (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
-		port = ""
+	host := strings.ToLower(u.Hostname())
+	if host == "" {
+		return "", ErrInvalidReturnURL
+	}
+	port := ""
+	if p := u.Port(); p != "" {
+		// One port, one spelling: "0443" is 443, and 443 is no port at all.
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return "", ErrInvalidReturnURL
+		}
+		if !(scheme == "https" && n == 443) && !(scheme == "http" && n == 80) {
+			port = strconv.Itoa(n)
+		}
 	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
@@ -43,6 +63,15 @@ func Origin(raw string, development bool) (string, error) {
 		host += ":" + port
 	}
 	return scheme + "://" + host, nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckReturnURL accepts raw when its origin is one of origins (each as
@@ -58,6 +87,12 @@ func CheckReturnURL(raw string, origins []string, development bool) error {
 		}
 	}
 	return ErrInvalidReturnURL
+}
+
+// CheckoutURL is where a citizen pays request id in a browser: the page
+// /pay/{id} under the gateway's public URL (without a trailing slash).
+func CheckoutURL(publicURL, id string) string {
+	return strings.TrimRight(publicURL, "/") + "/pay/" + url.PathEscape(id)
 }
 
 // ReturnTo is returnURL with payment_request_id and status set in its query,

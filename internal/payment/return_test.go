@@ -2,6 +2,7 @@ package payment
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +18,8 @@ func TestOrigin(t *testing.T) {
 		{"http://localhost:8099/return", "http://localhost:8099", true},
 		{"http://localhost:80/", "http://localhost", true},
 		{"https://[2001:DB8::1]:9443/", "https://[2001:db8::1]:9443", false},
+		{"https://portal.example.vn:0443/", "https://portal.example.vn", false},
+		{"HTTPS://portal.example.vn:08443", "https://portal.example.vn:8443", false},
 	} {
 		got, err := Origin(tc.raw, tc.dev)
 		if err != nil || got != tc.want {
@@ -24,7 +27,10 @@ func TestOrigin(t *testing.T) {
 		}
 	}
 	for _, raw := range []string{"", "/done", "portal.example.vn/done", "http://portal.example.vn/", "ftp://portal.example.vn/",
-		"https://user:pw@portal.example.vn/", "https://portal.example.vn/#frag", "javascript:alert(1)", "https:///path", "mailto:a@b"} {
+		"https://user:pw@portal.example.vn/", "https://portal.example.vn/#frag", "javascript:alert(1)", "https:///path", "mailto:a@b",
+		"https://portal.example.vn:99999/", "https://portal.example.vn:0/", "https://portal.example.vn/a b",
+		"https://portal.example.vn/\u202e", "https://cổng.example.vn/", "https://evil.test\\.portal.example.vn/",
+		"https://portal.example.vn/" + strings.Repeat("a", MaxReturnURL)} {
 		if _, err := Origin(raw, false); !errors.Is(err, ErrInvalidReturnURL) {
 			t.Errorf("Origin(%q) accepted", raw)
 		}
@@ -56,6 +62,15 @@ func TestReturnTo(t *testing.T) {
 	} {
 		if got := ReturnTo(tc.in, "pr_1", StatusPaid); got != tc.want {
 			t.Errorf("ReturnTo(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestCheckoutURL(t *testing.T) {
+	t.Parallel()
+	for _, base := range []string{"https://pay.gateway.test", "https://pay.gateway.test/"} {
+		if got := CheckoutURL(base, "pr_01J"); got != "https://pay.gateway.test/pay/pr_01J" {
+			t.Errorf("CheckoutURL(%q) = %q", base, got)
 		}
 	}
 }

@@ -36,7 +36,10 @@ type Portal struct {
 	PreviousWebhookSecret  string
 	PreviousWebhookExpires time.Time
 	WebhookDisabledAt      *time.Time
-	CreatedAt              time.Time
+	// ReturnOrigins are the origins the hosted checkout may send a citizen
+	// back to (ReturnOrigins normalises them), sorted; none by default.
+	ReturnOrigins []string
+	CreatedAt     time.Time
 }
 
 // SigningSecrets returns the secrets a request may be signed with at now:

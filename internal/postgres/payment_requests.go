@@ -87,26 +87,28 @@ func paymentRequestInsert(r *payment.Request, pid SealedPID) (string, []any, err
 	}
 	return `INSERT INTO payment_requests (id, portal_id, status, version, citizen_pid_index, citizen_pid_sealed,
 		citizen_pid_masked, dossier_code, service_code, description, items, amount, currency, amount_refunded, metadata,
-		expires_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		expires_at, created_at, updated_at, return_url)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		[]any{r.ID, r.PortalID, r.Status, r.Version, pid.Index, pid.Sealed, r.CitizenPIDMasked, r.DossierCode, r.ServiceCode,
-			r.Description, items, r.Amount, r.Currency, r.AmountRefunded, meta, r.ExpiresAt, r.CreatedAt, r.UpdatedAt}, nil
+			r.Description, items, r.Amount, r.Currency, r.AmountRefunded, meta, r.ExpiresAt, r.CreatedAt, r.UpdatedAt,
+			toDBText(r.ReturnURL)}, nil
 }
 
 const requestColumns = `id, portal_id, status, version, citizen_pid_masked, dossier_code, service_code, description,
 	items, amount, currency, amount_refunded, metadata, expires_at, created_at, updated_at,
-	paid_attempt_id, paid_bank_code, paid_bank_reference, paid_at`
+	paid_attempt_id, paid_bank_code, paid_bank_reference, paid_at, return_url`
 
 func scanRequest(row pgx.Row) (*payment.Request, error) {
 	var r payment.Request
 	var items, meta []byte
-	var attempt, bank, ref *string
+	var attempt, bank, ref, returnURL *string
 	var paidAt *time.Time
 	if err := row.Scan(&r.ID, &r.PortalID, &r.Status, &r.Version, &r.CitizenPIDMasked, &r.DossierCode, &r.ServiceCode,
 		&r.Description, &items, &r.Amount, &r.Currency, &r.AmountRefunded, &meta, &r.ExpiresAt, &r.CreatedAt, &r.UpdatedAt,
-		&attempt, &bank, &ref, &paidAt); err != nil {
+		&attempt, &bank, &ref, &paidAt, &returnURL); err != nil {
 		return nil, err
 	}
+	r.ReturnURL = deref(returnURL)
 	var err error
 	if r.Items, err = toBusItems(items); err != nil {
 		return nil, fmt.Errorf("payment request %s items: %w", r.ID, err)
@@ -121,6 +123,14 @@ func scanRequest(row pgx.Row) (*payment.Request, error) {
 		}
 	}
 	return &r, nil
+}
+
+// toDBText is s, or NULL for "".
+func toDBText(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func deref(s *string) string {

@@ -42,28 +42,33 @@ func (s *PortalStore) open(portalID, what string, b []byte) (string, error) {
 	return string(v), nil
 }
 
-// Create inserts p.
+// Create inserts p with its return origins.
 func (s *PortalStore) Create(ctx context.Context, p *portal.Portal) error {
-	_, err := s.db.pool.Exec(ctx, `INSERT INTO portals (id, name, key_id, secret_sealed, webhook_url, webhook_secret_sealed, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-		p.ID, p.Name, p.KeyID, s.seal(p.ID, "secret", p.Secret), p.WebhookURL, s.seal(p.ID, "webhook", p.WebhookSecret), p.CreatedAt)
-	if err != nil {
-		return fmt.Errorf("insert portal %s: %w", p.ID, err)
-	}
-	// A gateway that cached the key id as unknown finds it at once.
-	return notifyKeyChange(ctx, s.db, KeyPortal, p.KeyID)
+	return s.db.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.conn().Exec(ctx, `INSERT INTO portals (id, name, key_id, secret_sealed, webhook_url, webhook_secret_sealed, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+			p.ID, p.Name, p.KeyID, s.seal(p.ID, "secret", p.Secret), p.WebhookURL, s.seal(p.ID, "webhook", p.WebhookSecret), p.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("insert portal %s: %w", p.ID, err)
+		}
+		if err := insertReturnOrigins(ctx, tx, p.ID, p.ReturnOrigins); err != nil {
+			return err
+		}
+		// A gateway that cached the key id as unknown finds it at once.
+		return notifyKeyChange(ctx, tx, KeyPortal, p.KeyID)
+	})
 }
 
 const portalColumns = `id, name, key_id, secret_sealed, previous_secret_sealed, previous_secret_expires_at,
 	webhook_url, webhook_secret_sealed, previous_webhook_secret_sealed, previous_webhook_secret_expires_at,
-	webhook_disabled_at, created_at`
+	webhook_disabled_at, created_at, ` + returnOriginsColumn
 
 func (s *PortalStore) scan(row pgx.Row) (*portal.Portal, error) {
 	var p portal.Portal
 	var sec, prev, wh, prevWh []byte
 	var prevExp, prevWhExp *time.Time
 	if err := row.Scan(&p.ID, &p.Name, &p.KeyID, &sec, &prev, &prevExp, &p.WebhookURL, &wh, &prevWh, &prevWhExp,
-		&p.WebhookDisabledAt, &p.CreatedAt); err != nil {
+		&p.WebhookDisabledAt, &p.CreatedAt, &p.ReturnOrigins); err != nil {
 		return nil, err
 	}
 	var err error

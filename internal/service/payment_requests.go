@@ -17,16 +17,20 @@ import (
 // CreatePaymentRequest records a validated draft for portalID in tx, with
 // its payment_request.created event.
 func (s *Service) CreatePaymentRequest(ctx context.Context, tx *postgres.Tx, portalID string, d payment.Draft) (*payment.Request, error) {
+	if err := s.checkReturnURL(ctx, tx, portalID, d.ReturnURL); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	r := &payment.Request{
 		ID: id.New(id.PaymentRequest), PortalID: portalID, Status: payment.StatusPending, Version: 1,
 		CitizenPIDMasked: pii.MaskPID(d.CitizenPID), DossierCode: d.DossierCode, ServiceCode: d.ServiceCode,
 		Description: d.Description, Items: d.Items, Amount: d.Amount, Currency: money.Currency,
-		AmountRefunded: decimal.Zero, Metadata: d.Metadata, ExpiresAt: d.ExpiresAt, CreatedAt: now, UpdatedAt: now,
+		AmountRefunded: decimal.Zero, Metadata: d.Metadata, ReturnURL: d.ReturnURL, ExpiresAt: d.ExpiresAt,
+		CreatedAt: now, UpdatedAt: now,
 	}
 	pidIndex := s.PII.Index(pii.KindPID, d.CitizenPID)
 	sealed := postgres.SealedPID{Index: pidIndex, Sealed: s.PII.Seal(pii.KindPID, d.CitizenPID, postgres.RequestPIDBinding(r.ID, pidIndex))}
-	evID, body, err := eventBody(EventRequestCreated, r, nil)
+	evID, body, err := eventBody(s.PublicURL, EventRequestCreated, r, nil)
 	if err != nil {
 		return nil, err
 	}

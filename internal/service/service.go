@@ -44,6 +44,11 @@ type Service struct {
 	HandoffLease time.Duration
 	// Enqueue inserts a job in tx (River's InsertTx).
 	Enqueue jobargs.Enqueue
+	// PublicURL is GATEWAY_PUBLIC_URL, the base of a request's checkout_url
+	// in event snapshots.
+	PublicURL string
+	// Development allows http:// return URLs (GATEWAY_ENV=development).
+	Development bool
 }
 
 func (s *Service) now() time.Time {
@@ -55,7 +60,7 @@ func (s *Service) now() time.Time {
 
 // emit writes an event with a snapshot of r (and rf, if any) in tx.
 func (s *Service) emit(ctx context.Context, tx *postgres.Tx, typ string, r *payment.Request, rf *wire.Refund) error {
-	evID, body, err := eventBody(typ, r, rf)
+	evID, body, err := eventBody(s.PublicURL, typ, r, rf)
 	if err != nil {
 		return err
 	}
@@ -83,9 +88,9 @@ func (s *Service) deliver(tx *postgres.Tx, evID, portalID string, body []byte) t
 }
 
 // eventBody gives a new event its id and body: a snapshot of r (and rf).
-func eventBody(typ string, r *payment.Request, rf *wire.Refund) (string, []byte, error) {
+func eventBody(publicURL, typ string, r *payment.Request, rf *wire.Refund) (string, []byte, error) {
 	evID := id.New(id.Event)
-	snap := wire.ToPaymentRequest(r)
+	snap := wire.ToPaymentRequest(r, publicURL)
 	ev := wire.Event{ID: evID, Type: typ, CreatedAt: wire.Time(r.UpdatedAt), Data: wire.EventData{PaymentRequest: &snap, Refund: rf}}
 	body, err := json.Marshal(ev)
 	if err != nil {

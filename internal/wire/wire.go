@@ -57,17 +57,24 @@ type PaymentRequest struct {
 	UpdatedAt        string            `json:"updated_at"`
 	Metadata         map[string]string `json:"metadata"`
 	Payment          *Payment          `json:"payment"`
+	// CheckoutURL is the hosted checkout page of the request (PROTOCOL.md §10).
+	CheckoutURL string `json:"checkout_url"`
+	// ReturnURL is where the checkout sends the citizen back, when the
+	// portal gave one.
+	ReturnURL string `json:"return_url,omitempty"`
 }
 
-// ToPaymentRequest converts a domain request.
-func ToPaymentRequest(r *payment.Request) PaymentRequest {
+// ToPaymentRequest converts a domain request; publicURL is
+// GATEWAY_PUBLIC_URL, the base of its checkout_url.
+func ToPaymentRequest(r *payment.Request, publicURL string) PaymentRequest {
 	out := PaymentRequest{
 		ID: r.ID, Object: "payment_request", Status: string(r.Status), Version: r.Version,
 		CitizenPIDMasked: r.CitizenPIDMasked, DossierCode: r.DossierCode, ServiceCode: r.ServiceCode,
 		Description: r.Description, Amount: money.Format(r.Amount), Currency: r.Currency,
 		AmountRefunded: money.Format(r.AmountRefunded), ExpiresAt: Time(r.ExpiresAt),
 		CreatedAt: Time(r.CreatedAt), UpdatedAt: Time(r.UpdatedAt), Metadata: r.Metadata,
-		Items: make([]Item, 0, len(r.Items)),
+		Items:       make([]Item, 0, len(r.Items)),
+		CheckoutURL: payment.CheckoutURL(publicURL, r.ID), ReturnURL: r.ReturnURL,
 	}
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
