@@ -117,3 +117,23 @@ func exchangeCode(t *testing.T, s *Stack, code, redirectURI, verifier string) ma
 	}
 	return claims
 }
+
+// TestStackFee checks the stack's own footing before any page: the portal's
+// fee carries the checkout URL on the stack's public URL, and a return URL
+// on another origin than the portal site's is refused.
+func TestStackFee(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	f := s.NewFee()
+	if f.CheckoutURL != s.URL+"/pay/"+f.ID {
+		t.Errorf("checkout_url = %q, want %s/pay/%s", f.CheckoutURL, s.URL, f.ID)
+	}
+	res := s.H.Post("/v1/payment-requests", "fee-elsewhere", map[string]any{
+		"citizen_pid": s.Payer.PID, "dossier_code": "HS-ELSEWHERE", "service_code": "2.000528",
+		"description": "Lệ phí", "items": []map[string]any{{"code": "LE_PHI", "description": "Lệ phí", "amount": "1000"}},
+		"amount": "1000", "currency": "VND", "return_url": s.URL + "/somewhere",
+	})
+	if res.Status != http.StatusUnprocessableEntity || res.Code() != "invalid_return_url" {
+		t.Errorf("a return URL on the gateway's origin: %d %s, want 422 invalid_return_url", res.Status, res.Body)
+	}
+}

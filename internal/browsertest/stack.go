@@ -41,6 +41,7 @@ import (
 	"github.com/citizenpay/gateway/internal/banksim"
 	"github.com/citizenpay/gateway/internal/id"
 	"github.com/citizenpay/gateway/internal/identity/devissuer"
+	"github.com/citizenpay/gateway/internal/portal"
 	"github.com/citizenpay/gateway/internal/testenv"
 )
 
@@ -327,9 +328,15 @@ func (s *Stack) AccountStatus(c *apitest.Citizen, accountID string) string {
 // Debits is how many debits the sandbox bank received.
 func (s *Stack) Debits() int { return s.Bank.Sim.Stats().Received["debit"] }
 
-// allowReturnTo registers origin as a return origin of the harness's portal.
+// allowReturnTo registers origin as the return origin of the harness's
+// portal, as `gatewayctl portal set-return-origins` does.
 func (s *Stack) allowReturnTo(origin string) {
 	s.T.Helper()
-	_ = context.Background()
-	_ = origin
+	origins, err := portal.ReturnOrigins([]string{origin}, true)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	if _, _, err := s.H.App.Portals.SetReturnOrigins(context.Background(), s.H.Portal.ID, origins); err != nil {
+		s.T.Fatal(err)
+	}
 }
