@@ -38,6 +38,7 @@ type Browser struct {
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
+	shots   int
 }
 
 // Viewport is the size of the browser's window, in CSS pixels.
@@ -331,7 +332,8 @@ func (b *Browser) WaitPage(page, status string, timeout time.Duration) PageState
 }
 
 // Shot writes a PNG of the whole page to SCREENSHOTS_DIR as
-// {Name}-{name}.png, when SCREENSHOTS_DIR is set; else it does nothing.
+// {Name}-{NN}-{name}.png, NN counting this browser's shots, when
+// SCREENSHOTS_DIR is set; else it does nothing.
 func (b *Browser) Shot(name string) {
 	b.T.Helper()
 	dir := os.Getenv("SCREENSHOTS_DIR")
@@ -345,7 +347,11 @@ func (b *Browser) Shot(name string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.T.Fatal(err)
 	}
-	path := filepath.Join(dir, b.Name+"-"+name+".png")
+	b.mu.Lock()
+	b.shots++
+	n := b.shots
+	b.mu.Unlock()
+	path := filepath.Join(dir, fmt.Sprintf("%s-%02d-%s.png", b.Name, n, name))
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		b.T.Fatal(err)
 	}

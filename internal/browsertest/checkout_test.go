@@ -1,0 +1,220 @@
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/citizenpay/gateway/internal/banksim"
+	"github.com/citizenpay/gateway/internal/id"
+	"github.com/citizenpay/gateway/internal/pii"
+	"github.com/citizenpay/gateway/internal/testenv"
+)
+
+// TestSomeoneElseGetsForbidden: a citizen to whom the fee is not addressed
+// signs in and gets the 403 page, which shows none of the fee or its
+// citizen, and still offers the way back to the portal.
+func TestSomeoneElseGetsForbidden(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	b := NewBrowser(t, Named("forbidden"))
+	f := s.NewFee()
+	b.Go(f.CheckoutURL)
+	b.WaitPage("request", "pending", pageTimeout)
+	signIn(t, s, b, 1)
+	b.WaitPage("forbidden", "", pageTimeout)
+	b.Shot("forbidden")
+
+	if status, _, _ := b.Fetch(f.CheckoutURL); status != http.StatusForbidden {
+		t.Errorf("GET %s as the other citizen: %d, want 403", f.CheckoutURL, status)
+	}
+	page := b.Text("main#main")
+	for _, secret := range []string{s.Payer.Name, s.Payer.PID, pii.MaskPID(s.Payer.PID), f.DossierCode, "trích lục khai sinh"} {
+		if strings.Contains(page, secret) {
+			t.Errorf("the 403 page shows %q: %q", secret, page)
+		}
+	}
+	if b.Present("form#pay-form") || b.Present("form#link-form") {
+		t.Error("the 403 page offers to pay or link")
+	}
+	assertReturn(t, s, b, f, "pending")
+	if n := s.Debits(); n != 0 {
+		t.Errorf("the sandbox bank received %d debits", n)
+	}
+	assertNoCSPViolations(t, b)
+}
+
+// TestFailedDebitThenAnotherAccount: the bank refuses the debit; the page
+// says why in plain words and offers the accounts again; the citizen
+// chooses the other account and the fee is paid from it.
+func TestFailedDebitThenAnotherAccount(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	first := s.LinkActive(s.Payer, s.PayerAccounts[0])
+	second := s.LinkActive(s.Payer, s.PayerAccounts[1])
+	s.Bank.Sim.SetKnobs(banksim.Knobs{Reject: "INSUFFICIENT_FUNDS"})
+	b := NewBrowser(t, Named("failed"))
+	f := s.NewFee()
+	b.Go(f.CheckoutURL)
+	b.WaitPage("request", "pending", pageTimeout)
+	signIn(t, s, b, 0)
+	b.WaitVisible("#account-" + first)
+	b.WaitVisible("#account-" + second)
+	if b.Eval(`document.getElementById('account-`+first+`').checked`) != "true" {
+		t.Error("the default account (the first linked) is not chosen")
+	}
+	b.Click("button#pay")
+	b.WaitVisible("#failure")
+	b.Shot("failed")
+	reason := b.Text("#failure")
+	if !strings.Contains(reason, "số dư") || strings.Contains(reason, "INSUFFICIENT_FUNDS") {
+		t.Errorf("the failure reads %q: want the bank's reason in plain words (số dư), not its code", reason)
+	}
+	if !b.Present("form#pay-form") || !b.Present("#account-"+second) {
+		t.Fatal("after the failure the page does not offer the accounts and the pay form again")
+	}
+	if got := s.Status(f); got != "pending" {
+		t.Errorf("after the failed debit the API says %s, want pending", got)
+	}
+
+	s.Bank.Sim.SetKnobs(banksim.Knobs{})
+	b.Click(`label[for="account-` + second + `"]`)
+	b.Click("button#pay")
+	b.WaitPage("request", "paid", bankTimeout)
+	b.WaitVisible("#receipt")
+	b.Shot("paid")
+	if n := s.Debits(); n != 2 {
+		t.Errorf("the sandbox bank received %d debits, want 2 (the refused one and the paid one)", n)
+	}
+	var paidFrom string
+	err := s.H.DB.Pool.QueryRow(context.Background(),
+		`SELECT account_id FROM payment_attempts WHERE payment_request_id = $1 AND status = 'succeeded'`, f.ID).Scan(&paidFrom)
+	if err != nil || paidFrom != second {
+		t.Errorf("paid from %q (%v), want the second account %s", paidFrom, err, second)
+	}
+	assertNoCSPViolations(t, b)
+}
+
+// TestDoubleSubmitDebitsOnce: two fast clicks on the pay button, then the
+// same form sent again as a stale tab would, start one attempt and one
+// debit at the bank.
+func TestDoubleSubmitDebitsOnce(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	s.LinkActive(s.Payer, s.PayerAccounts[0])
+	s.Bank.Sim.SetKnobs(banksim.Knobs{CallbackDelay: callbackDelay})
+	b := NewBrowser(t, Named("double"))
+	f := s.NewFee()
+	b.Go(f.CheckoutURL)
+	b.WaitPage("request", "pending", pageTimeout)
+	signIn(t, s, b, 0)
+	b.WaitVisible("form#pay-form")
+
+	// The form as it is now, every field and where it goes.
+	raw := b.Eval(`(() => { const f = document.getElementById('pay-form');
+		return {action: f.action, fields: Array.from(new FormData(f).entries())} })()`)
+	var kept struct {
+		Action string      `json:"action"`
+		Fields [][2]string `json:"fields"`
+	}
+	if err := json.Unmarshal([]byte(raw), &kept); err != nil {
+		t.Fatalf("read the pay form %s: %v", raw, err)
+	}
+
+	b.Do("click pay twice", chromedp.DoubleClick(chromedp.CSS("button#pay")))
+	b.WaitPage("request", "paid", bankTimeout)
+
+	var js strings.Builder
+	js.WriteString(`(() => { const f = document.createElement('form'); f.method = 'post'; f.action = ` + jsString(kept.Action) + `;`)
+	for _, kv := range kept.Fields {
+		fmt.Fprintf(&js, `{ const i = document.createElement('input'); i.type = 'hidden'; i.name = %s; i.value = %s; f.appendChild(i); }`,
+			jsString(kv[0]), jsString(kv[1]))
+	}
+	js.WriteString(`document.body.appendChild(f); f.submit(); return true })()`)
+	b.Eval(js.String())
+	b.WaitPage("request", "paid", pageTimeout)
+	b.Shot("paid-after-resubmit")
+
+	if n := s.Debits(); n != 1 {
+		t.Errorf("the sandbox bank received %d debits, want 1", n)
+	}
+	if n := s.H.Count(`SELECT count(*) FROM payment_attempts WHERE payment_request_id = $1`, f.ID); n != 1 {
+		t.Errorf("%d payment attempts, want 1", n)
+	}
+	for id, n := range s.Bank.Sim.Stats().Executed {
+		if n != 1 {
+			t.Errorf("debit %s moved money %d times", id, n)
+		}
+	}
+	assertNoCSPViolations(t, b)
+}
+
+// TestExpiredRequest: once the gateway's clock passes the fee's expiry, the
+// checkout shows it expired, with the way back and nothing to pay.
+func TestExpiredRequest(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	f := s.NewFee(ExpiresAt(s.H.Now().Add(time.Hour)))
+	s.Clock.Advance(2 * time.Hour)
+	testenv.Eventually(t, bankTimeout, func() bool { return s.Status(f) == "expired" }, "the fee did not expire")
+	b := NewBrowser(t, Named("expired"))
+	b.Go(f.CheckoutURL)
+	b.WaitPage("request", "expired", pageTimeout)
+	b.Shot("expired")
+	if b.Present("form#pay-form") {
+		t.Error("an expired fee offers the pay form")
+	}
+	assertReturn(t, s, b, f, "expired")
+	assertNoCSPViolations(t, b)
+}
+
+// TestEnglish: ?lang=en turns the pages English, <html lang="en"> included,
+// and the choice holds for the session, through the sign-in.
+func TestEnglish(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	b := NewBrowser(t, Named("english"))
+	f := s.NewFee()
+	b.Go(f.CheckoutURL)
+	b.WaitPage("request", "pending", pageTimeout)
+	vi := b.Text("button#signin")
+
+	b.Go(f.CheckoutURL + "?lang=en")
+	st := b.WaitPage("request", "pending", pageTimeout)
+	b.Shot("summary-en")
+	if st.Lang != "en" {
+		t.Errorf("with ?lang=en the page says lang %q", st.Lang)
+	}
+	en := b.Text("button#signin")
+	if en == vi || !strings.Contains(strings.ToLower(en), "sign in") {
+		t.Errorf("sign-in button reads %q in English, %q in Vietnamese", en, vi)
+	}
+
+	signIn(t, s, b, 0)
+	st = b.WaitPage("request", "pending", pageTimeout)
+	b.Shot("signed-in-en")
+	if st.Lang != "en" {
+		t.Errorf("after sign-in the page says lang %q: the language was not kept for the session", st.Lang)
+	}
+	assertNoCSPViolations(t, b)
+}
+
+// TestUnknownRequest: an id nobody created gets the 404 page.
+func TestUnknownRequest(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	b := NewBrowser(t, Named("notfound"))
+	b.Go(s.URL + "/pay/" + id.New(id.PaymentRequest))
+	st := b.WaitPage("notfound", "", pageTimeout)
+	b.Shot("notfound")
+	if st.Status != "" {
+		t.Errorf("the 404 page shows status %q", st.Status)
+	}
+	assertNoCSPViolations(t, b)
+}
