@@ -249,6 +249,19 @@ func (b *Browser) Eval(expr string) string {
 	return string(raw)
 }
 
+// EvalPromise is Eval for an expression that gives a promise: it returns
+// what the promise resolves to, as JSON.
+func (b *Browser) EvalPromise(expr string) string {
+	b.T.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, StepTimeout)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.T.Fatalf("evaluate %s (at %s): %v", expr, b.location(), err)
+	}
+	return string(raw)
+}
+
 // Location is the page's URL.
 func (b *Browser) Location() string {
 	b.T.Helper()
@@ -325,6 +338,32 @@ func (b *Browser) WaitPage(page, status string, timeout time.Duration) PageState
 		}
 		if time.Now().After(deadline) {
 			b.T.Fatalf("after %s: want page %q status %q, have %s", timeout, page, status, st)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+// Replaced runs act, which makes the browser load another document (a form
+// posted, a link followed), and waits until that document has replaced the
+// current one: a page that reads the same as the one before (paid, then
+// paid again) is still told apart.
+func (b *Browser) Replaced(what string, act func()) {
+	b.T.Helper()
+	b.Eval(`document.documentElement.dataset.browsertestOld = "1"`)
+	act()
+	deadline := time.Now().Add(StepTimeout)
+	wait := 10 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](
+			`document.documentElement.dataset.browsertestOld === undefined && document.readyState === "complete"`))
+		cancel()
+		if err == nil && string(raw) == "true" {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.T.Fatalf("%s: after %s the page at %s was not replaced", what, StepTimeout, b.location())
 		}
 		time.Sleep(wait)
 		wait = min(2*wait, 100*time.Millisecond)

@@ -103,13 +103,29 @@ func TestFailedDebitThenAnotherAccount(t *testing.T) {
 
 // TestDoubleSubmitDebitsOnce: two fast clicks on the pay button, then the
 // same form sent again as a stale tab would, start one attempt and one
-// debit at the bank.
+// debit at the bank, with the page's scripts (which may guard the button)
+// and without them (where nothing in the page stops the second click).
 func TestDoubleSubmitDebitsOnce(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts []BrowserOption
+	}{
+		{"with JavaScript", []BrowserOption{Named("double")}},
+		{"without JavaScript", []BrowserOption{Named("double-nojs"), WithoutJavaScript()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			doubleSubmit(t, tc.opts...)
+		})
+	}
+}
+
+func doubleSubmit(t *testing.T, opts ...BrowserOption) {
 	s := New(t)
 	s.LinkActive(s.Payer, s.PayerAccounts[0])
 	s.Bank.Sim.SetKnobs(banksim.Knobs{CallbackDelay: callbackDelay})
-	b := NewBrowser(t, Named("double"))
+	b := NewBrowser(t, opts...)
 	f := s.NewFee()
 	b.Go(f.CheckoutURL)
 	b.WaitPage("request", "pending", pageTimeout)
@@ -127,6 +143,13 @@ func TestDoubleSubmitDebitsOnce(t *testing.T) {
 		t.Fatalf("read the pay form %s: %v", raw, err)
 	}
 
+	// Two submissions at once, racing at the gateway, as two fast clicks of
+	// two tabs would arrive.
+	race := `Promise.all([0, 1].map(() => fetch(` + jsString(kept.Action) + `, {method: "POST", credentials: "same-origin",
+		redirect: "manual", body: new URLSearchParams(` + string(mustJSON(t, kept.Fields)) + `)}).then(r => r.type + " " + r.status)))`
+	raced := b.EvalPromise(race)
+	t.Logf("two submissions at once: %s", raced)
+	// Then a person's double click on the page they still see.
 	b.Do("click pay twice", chromedp.DoubleClick(chromedp.CSS("button#pay")))
 	b.WaitPage("request", "paid", bankTimeout)
 
@@ -137,10 +160,15 @@ func TestDoubleSubmitDebitsOnce(t *testing.T) {
 			jsString(kv[0]), jsString(kv[1]))
 	}
 	js.WriteString(`document.body.appendChild(f); f.submit(); return true })()`)
-	b.Eval(js.String())
+	b.Replaced("send the pay form again", func() { b.Eval(js.String()) })
 	b.WaitPage("request", "paid", pageTimeout)
 	b.Shot("paid-after-resubmit")
 
+	if n := s.Requests(http.MethodPost, "/pay"); n < 4 {
+		t.Errorf("the gateway got %d POSTs of the pay form: the test did not submit it twice", n)
+	} else {
+		t.Logf("the gateway got %d POSTs of the pay form", n)
+	}
 	if n := s.Debits(); n != 1 {
 		t.Errorf("the sandbox bank received %d debits, want 1", n)
 	}
@@ -153,6 +181,15 @@ func TestDoubleSubmitDebitsOnce(t *testing.T) {
 		}
 	}
 	assertNoCSPViolations(t, b)
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestExpiredRequest: once the gateway's clock passes the fee's expiry, the

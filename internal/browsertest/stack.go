@@ -26,6 +26,7 @@ package browsertest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"html"
 	"math/big"
@@ -33,6 +34,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -339,4 +341,22 @@ func (s *Stack) allowReturnTo(origin string) {
 	if _, _, err := s.H.App.Portals.SetReturnOrigins(context.Background(), s.H.Portal.ID, origins); err != nil {
 		s.T.Fatal(err)
 	}
+}
+
+// Requests counts the requests the gateway logged with method and a route
+// ending in routeSuffix (its router's pattern, such as /pay/:id/pay).
+func (s *Stack) Requests(method, routeSuffix string) int {
+	n := 0
+	for _, line := range strings.Split(s.H.Logs.String(), "\n") {
+		var rec struct {
+			Msg    string `json:"msg"`
+			Method string `json:"method"`
+			Route  string `json:"route"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "request" && rec.Method == method &&
+			strings.HasSuffix(rec.Route, routeSuffix) {
+			n++
+		}
+	}
+	return n
 }
