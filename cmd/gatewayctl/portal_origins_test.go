@@ -76,8 +76,9 @@ func TestPortalSetReturnOrigins(t *testing.T) {
 		ReturnOrigins []string `json:"return_origins"`
 	}
 	var first set
-	ctlJSON(t, h, &first, "portal", "set-return-origins", "--portal", h.Portal.ID, "https://a.example.vn/x", "https://b.example.vn:8443")
-	if first.PortalID != h.Portal.ID || !slices.Equal(first.ReturnOrigins, []string{"https://a.example.vn", "https://b.example.vn:8443"}) {
+	ctlJSON(t, h, &first, "portal", "set-return-origins", "--portal", h.Portal.ID, "https://a.example.vn/x", "https://b.example.vn:8443",
+		"https://[2001:DB8::1]:9443/")
+	if first.PortalID != h.Portal.ID || !slices.Equal(first.ReturnOrigins, []string{"https://[2001:db8::1]:9443", "https://a.example.vn", "https://b.example.vn:8443"}) {
 		t.Fatalf("set: %+v", first)
 	}
 	// The set is replaced, not added to; the key id names the portal too.
@@ -106,6 +107,12 @@ func TestPortalSetReturnOrigins(t *testing.T) {
 	ctlJSON(t, h, &cleared, "portal", "set-return-origins", "--portal", h.Portal.ID)
 	if cleared.ReturnOrigins == nil || len(cleared.ReturnOrigins) != 0 || len(storedOrigins(t, h, h.Portal.ID)) != 0 {
 		t.Fatalf("clear: %+v", cleared)
+	}
+	// The table itself holds origins only, whoever writes to it.
+	for _, bad := range []string{"https://c.example.vn/path", "HTTPS://C.EXAMPLE.VN", "https://c.example.vn?x", "c.example.vn"} {
+		if _, err := h.DB.Pool.Exec(context.Background(), `INSERT INTO portal_return_origins (portal_id, origin) VALUES ($1, $2)`, h.Portal.ID, bad); err == nil {
+			t.Errorf("the table took %q as an origin", bad)
+		}
 	}
 	// Other commands still take no positional arguments.
 	if _, err := portalctl(t, h, "development", "list", "extra"); err != errUsage {

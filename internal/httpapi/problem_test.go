@@ -98,8 +98,6 @@ func TestCodesMatchProtocol(t *testing.T) {
 		retryAfter string
 	}
 	// PROTOCOL.md §1, transcribed; internal is the gateway's own 500.
-	// §1 also lists invalid_return_url (§10), which internal/fault does
-	// not declare yet; it joins this table with its fault.Code.
 	protocol := map[fault.Code]want{
 		"invalid_request":           {status: 400},
 		"idempotency_key_missing":   {status: 400},
@@ -123,6 +121,7 @@ func TestCodesMatchProtocol(t *testing.T) {
 		"amount_mismatch":           {status: 422},
 		"invalid_pid":               {status: 422},
 		"invalid_expiry":            {status: 422},
+		"invalid_return_url":        {status: 422},
 		"refund_exceeds_refundable": {status: 422, stored: true},
 		"account_not_active":        {status: 422, stored: true},
 		"account_required":          {status: 422, stored: true},

@@ -42,7 +42,8 @@ func Origin(raw string, development bool) (string, error) {
 		return "", ErrInvalidReturnURL
 	}
 	host := strings.ToLower(u.Hostname())
-	if host == "" {
+	if host == "" || strings.Contains(host, "%") { // no IPv6 zone: it names an interface of the citizen's machine
+
 		return "", ErrInvalidReturnURL
 	}
 	port := ""

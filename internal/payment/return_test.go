@@ -29,7 +29,7 @@ func TestOrigin(t *testing.T) {
 	for _, raw := range []string{"", "/done", "portal.example.vn/done", "http://portal.example.vn/", "ftp://portal.example.vn/",
 		"https://user:pw@portal.example.vn/", "https://portal.example.vn/#frag", "javascript:alert(1)", "https:///path", "mailto:a@b",
 		"https://portal.example.vn:99999/", "https://portal.example.vn:0/", "https://portal.example.vn/a b",
-		"https://portal.example.vn/\u202e", "https://cổng.example.vn/", "https://evil.test\\.portal.example.vn/",
+		"https://portal.example.vn/\u202e", "https://cổng.example.vn/", "https://evil.test\\.portal.example.vn/", "https://[fe80::1%25eth0]/",
 		"https://portal.example.vn/" + strings.Repeat("a", MaxReturnURL)} {
 		if _, err := Origin(raw, false); !errors.Is(err, ErrInvalidReturnURL) {
 			t.Errorf("Origin(%q) accepted", raw)

@@ -7,9 +7,10 @@ import (
 	"github.com/citizenpay/gateway/internal/fault"
 )
 
-// returnOriginsColumn reads a portal's return origins with its row, sorted,
+// returnOriginsColumn reads a portal's return origins with its row, sorted
+// bytewise (as portal.ReturnOrigins sorts them),
 // as an empty array when it has none.
-const returnOriginsColumn = `ARRAY(SELECT o.origin FROM portal_return_origins o WHERE o.portal_id = portals.id ORDER BY o.origin) AS return_origins`
+const returnOriginsColumn = `ARRAY(SELECT o.origin FROM portal_return_origins o WHERE o.portal_id = portals.id ORDER BY o.origin COLLATE "C") AS return_origins`
 
 func insertReturnOrigins(ctx context.Context, tx *Tx, portalID string, origins []string) error {
 	if len(origins) == 0 {
@@ -62,7 +63,7 @@ func (s *PortalStore) SetReturnOrigins(ctx context.Context, id string, origins [
 // just replaced applies at once.
 func ReturnOrigins(ctx context.Context, q Querier, portalID string) ([]string, error) {
 	var out []string
-	err := q.conn().QueryRow(ctx, `SELECT ARRAY(SELECT origin FROM portal_return_origins WHERE portal_id = $1 ORDER BY origin)`, portalID).Scan(&out)
+	err := q.conn().QueryRow(ctx, `SELECT ARRAY(SELECT origin FROM portal_return_origins WHERE portal_id = $1 ORDER BY origin COLLATE "C")`, portalID).Scan(&out)
 	if err != nil {
 		return nil, fmt.Errorf("read return origins of portal %s: %w", portalID, err)
 	}
