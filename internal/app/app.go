@@ -165,6 +165,10 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		FingerprintKey: a.Keys.Key("idempotency-fingerprint"),
 		Admission:      admit, BodyReadTimeout: cfg.BodyReadTimeout, Now: a.now,
 	}
+	if deps.Checkout, err = a.checkout(cfg, opts, guard, deps.FingerprintKey); err != nil {
+		a.Close()
+		return nil, err
+	}
 	deps.PortalKeys = httpapi.NewPortalCache(a.Portals)
 	a.listenKeyChanges(ctx, deps.PortalKeys.Forget, deps.PortalKeys.ForgetAll)
 	a.Handler = httpapi.New(deps)

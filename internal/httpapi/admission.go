@@ -92,7 +92,7 @@ func admissionClass(c *gin.Context) (admission.Class, bool) {
 	switch route := c.FullPath(); route {
 	case "", "/healthz", "/readyz", "/openapi.yaml":
 		return 0, false
-	case "/v1/bank-callbacks/:bank_code", "/v1/me/payment-requests/:id/pay":
+	case "/v1/bank-callbacks/:bank_code", "/v1/me/payment-requests/:id/pay", "/pay/:id/pay":
 		return admission.Critical, true
 	}
 	switch c.Request.Method {

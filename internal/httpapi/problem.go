@@ -97,6 +97,11 @@ func decidedOnState(err error) bool {
 	return codes[fault.CodeOf(err)].decidedOnState
 }
 
+// DecidedOnState reports whether a refusal is an outcome stored under its
+// idempotency key and replayed (PROTOCOL.md §4): the rule the hosted
+// checkout's guarded mutations follow too.
+func DecidedOnState(err error) bool { return decidedOnState(err) }
+
 // noWait is the wait of a caller that knows none: the code's own
 // Retry-After applies.
 const noWait time.Duration = -1

@@ -57,10 +57,19 @@ type Deps struct {
 	// Admission sheds load and rate-limits portals (admission.go); nil
 	// admits everything.
 	Admission *Admission
+	// Checkout serves the hosted checkout's pages (PROTOCOL.md §10) on this
+	// listener; nil serves none.
+	Checkout Routes
 	// BodyReadTimeout bounds the time a request's body takes to arrive,
 	// from the end of its headers (BODY_READ_TIMEOUT; 0: no bound of its
 	// own). 64 KiB from an honest client takes well under a second.
 	BodyReadTimeout time.Duration
+}
+
+// Routes are routes another package adds to the router, behind the same
+// request ids, logging, recovery, body bound and admission control.
+type Routes interface {
+	Routes(r gin.IRouter)
 }
 
 // Server holds the router and its dependencies.
@@ -106,6 +115,9 @@ func New(d Deps) http.Handler {
 	portal.GET("/events", s.listEvents)
 	s.citizenRoutes(r)
 	s.bankCallbackRoutes(r)
+	if d.Checkout != nil {
+		d.Checkout.Routes(r)
+	}
 	s.methods = registeredMethods(r)
 	return r
 }
