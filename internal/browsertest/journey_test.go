@@ -1,9 +1,11 @@
 package browsertest
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/citizenpay/gateway/internal/banksim"
 )
@@ -34,8 +36,15 @@ func TestJourneyWithoutJavaScript(t *testing.T) {
 // that wide.
 func walkJourney(t *testing.T, s *Stack, b *Browser, width int) {
 	t.Helper()
-	fits := func() {
+	// on waits for a page of the checkout, names its screenshot, and checks
+	// that it is in Vietnamese and fits the screen.
+	on := func(page, status string, timeout time.Duration, shot string) {
 		t.Helper()
+		st := b.WaitPage(page, status, timeout)
+		b.Shot(shot)
+		if st.Lang != "vi" {
+			t.Errorf("%s: want <html lang=\"vi\"> by default", st)
+		}
 		if width > 0 {
 			assertNoHorizontalScroll(t, b, width)
 		}
@@ -46,12 +55,7 @@ func walkJourney(t *testing.T, s *Stack, b *Browser, width int) {
 
 	// The summary, before sign-in: the fee, and nobody's name or pid.
 	b.Go(f.CheckoutURL)
-	st := b.WaitPage("request", "pending", pageTimeout)
-	if st.Lang != "vi" {
-		t.Errorf("the summary is in %q, want vi by default", st.Lang)
-	}
-	b.Shot("summary")
-	fits()
+	on("request", "pending", pageTimeout, "summary")
 	page := b.Text("main#main")
 	for _, want := range []string{s.H.Portal.Name, f.DossierCode, "Lệ phí cấp bản sao trích lục khai sinh", "Phí gửi kết quả qua bưu điện"} {
 		if !strings.Contains(page, want) {
@@ -67,9 +71,7 @@ func walkJourney(t *testing.T, s *Stack, b *Browser, width int) {
 
 	// devidp, then the request again, signed in: no account yet.
 	signIn(t, s, b, 0)
-	st = b.WaitPage("request", "pending", pageTimeout)
-	b.Shot("signed-in")
-	fits()
+	on("request", "pending", pageTimeout, "signed-in")
 	if b.Present(`input[type="radio"][name="account_id"]`) {
 		t.Error("a citizen who linked nothing is offered an account")
 	}
@@ -77,10 +79,15 @@ func walkJourney(t *testing.T, s *Stack, b *Browser, width int) {
 	// Link an account and wait for the bank.
 	account := linkOnPage(t, b, s.PayerAccounts[0])
 	b.WaitVisible("form#pay-form")
-	b.Shot("accounts")
-	fits()
+	on("request", "pending", pageTimeout, "accounts")
 	if !b.Visible("button#pay") {
 		t.Error("the pay button is not visible")
+	}
+	if width > 0 {
+		if inside := b.Eval(fmt.Sprintf(`(() => { const r = document.getElementById('pay').getBoundingClientRect();
+			return r.left >= 0 && r.right <= %d && r.width > 0 })()`, width)); inside != "true" {
+			t.Errorf("the pay button does not fit within the %d-px screen", width)
+		}
 	}
 	if b.Eval(`document.getElementById('account-`+account+`').checked`) != "true" {
 		t.Error("the only account is not chosen")
@@ -88,13 +95,10 @@ func walkJourney(t *testing.T, s *Stack, b *Browser, width int) {
 
 	// Pay: processing while the bank holds the debit, then paid.
 	b.Click("button#pay")
-	b.WaitPage("request", "processing", pageTimeout)
-	b.Shot("processing")
-	fits()
+	on("request", "processing", pageTimeout, "processing")
 	b.WaitPage("request", "paid", bankTimeout)
 	b.WaitVisible("#receipt")
-	b.Shot("paid")
-	fits()
+	on("request", "paid", pageTimeout, "paid")
 	if got := s.Status(f); got != "paid" {
 		t.Errorf("the API says %s, want paid", got)
 	}
