@@ -12,10 +12,9 @@ import (
 // setting is missing.
 func (a *App) checkout(cfg config.Config, opts Options, guard *idempotency.Guard, fingerprintKey []byte) (*checkout.Pages, error) {
 	d := checkout.Deps{
-		Log: a.Log,
 		Config: checkout.Config{
-			Missing: cfg.CheckoutMissing(), PublicURL: cfg.PublicURL,
-			Issuer: cfg.IDPIssuer, ClientID: cfg.IDPClientID, ClientSecret: cfg.IDPClientSecret,
+			Missing: cfg.CheckoutMissing(),
+			Issuer:  cfg.IDPIssuer, ClientID: cfg.IDPClientID, ClientSecret: cfg.IDPClientSecret,
 			RedirectURL: cfg.CheckoutRedirectURL(), Development: cfg.Development(),
 			UnknownAfter: cfg.BankCallbackTimeout,
 		},
@@ -33,7 +32,7 @@ func (a *App) checkout(cfg config.Config, opts Options, guard *idempotency.Guard
 		return nil, err
 	}
 	if off := p.Off(); off != "" {
-		a.Log.Warn("the hosted checkout is off: its pages answer 503", "reason", off)
+		a.Log.Warn("the hosted checkout is off: its pages answer 503", "reason", off, "setting", cfg.CheckoutMissing())
 	}
 	return p, nil
 }

@@ -31,7 +31,6 @@ package checkout
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,7 +63,6 @@ type Config struct {
 	// Missing is the setting the checkout lacks (config.CheckoutMissing);
 	// "" when it can sign citizens in.
 	Missing      string
-	PublicURL    string // GATEWAY_PUBLIC_URL
 	Issuer       string // IDP_ISSUER
 	ClientID     string // IDP_CLIENT_ID
 	ClientSecret string // IDP_CLIENT_SECRET
@@ -77,7 +75,6 @@ type Config struct {
 
 // Deps is what the checkout needs.
 type Deps struct {
-	Log         *slog.Logger
 	Config      Config
 	Redis       redis.UniversalClient
 	RedisPrefix string
@@ -147,6 +144,9 @@ func New(d Deps) (*Pages, error) {
 	if p.rp != nil {
 		p.sessions = newSessions(d.Redis, d.RedisPrefix, d.Keys, d.Now, !cfg.Development)
 	}
+	// The sign-in form's answer is a redirect to the provider, which
+	// form-action must allow: the issuer's origin, where its authorization
+	// endpoint is.
 	formAction := "'self'"
 	if u, err := url.Parse(cfg.Issuer); err == nil && u.Host != "" {
 		formAction += " " + u.Scheme + "://" + u.Host

@@ -337,6 +337,15 @@ var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([
 // moved from the public URL to the harness.
 func (br *browser) authorize(authURL string, who person) string {
 	br.t.Helper()
+	return br.answer(authURL, url.Values{
+		"action": {"enter"}, "pid": {who.PID}, "name": {who.Name}, "birthdate": {who.Birthdate}, "loa": {fmt.Sprint(who.LOA)},
+	})
+}
+
+// answer posts devidp's page with fields (a citizen, or cancel) and returns
+// the callback URL, moved to the harness.
+func (br *browser) answer(authURL string, fields url.Values) string {
+	br.t.Helper()
 	pg := br.get(authURL)
 	if pg.Status != http.StatusOK {
 		br.t.Fatalf("authorize page = %d: %s", pg.Status, pg.Body)
@@ -346,11 +355,9 @@ func (br *browser) authorize(authURL string, who person) string {
 	for _, m := range hiddenRE.FindAllStringSubmatch(first, -1) {
 		form.Add(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
 	}
-	form.Set("action", "enter")
-	form.Set("pid", who.PID)
-	form.Set("name", who.Name)
-	form.Set("birthdate", who.Birthdate)
-	form.Set("loa", fmt.Sprint(who.LOA))
+	for k, v := range fields {
+		form[k] = v
+	}
 	resp := br.post(br.b.issuer+"/oauth2/authorize", form)
 	loc := resp.Header.Get("Location")
 	if resp.Status != http.StatusSeeOther || !strings.HasPrefix(loc, publicURL+"/auth/callback?") {

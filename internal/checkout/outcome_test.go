@@ -168,9 +168,9 @@ func TestPaidReceipt(t *testing.T) {
 
 	a := p.b.h.App
 	pages, err := checkout.New(checkout.Deps{
-		Log: a.Log, Redis: a.Redis, RedisPrefix: p.b.h.RedisPrefix, Keys: a.Keys,
+		Redis: a.Redis, RedisPrefix: p.b.h.RedisPrefix, Keys: a.Keys,
 		Config: checkout.Config{
-			PublicURL: publicURL, Issuer: p.b.issuer, ClientID: clientID, ClientSecret: clientSecret,
+			Issuer: p.b.issuer, ClientID: clientID, ClientSecret: clientSecret,
 			RedirectURL: publicURL + "/auth/callback", Development: true,
 		},
 		Service: a.Service, Citizens: a.Citizens, Banks: a.Banks, Portals: a.Portals,

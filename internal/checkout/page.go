@@ -101,6 +101,7 @@ func (p *Pages) requestView(ctx context.Context, sess *session, r *payment.Reque
 		}
 		v.Status = shown
 		p.describe(v, shown)
+		v.Poll = false // /status answers the addressed citizen only; the page reloads itself
 		if shown == string(payment.StatusExpired) || shown == string(payment.StatusCanceled) {
 			v.CSRF = "" // nothing to sign in for
 		}

@@ -153,6 +153,17 @@ func TestCallbackTamperedOrReplayed(t *testing.T) {
 		t.Fatal("the replay changed the signed-in session")
 	}
 
+	// A sign-in cancelled at the provider fails, and signs nobody in.
+	fresh := b.browser(t)
+	cancelled := fresh.get(fresh.answer(fresh.beginSignIn(reqID), url.Values{"action": {"cancel"}}))
+	if cancelled.Status != http.StatusBadRequest || cancelled.ErrCode() != "signin_failed" ||
+		!strings.Contains(cancelled.Body, `href="/pay/`+reqID+`"`) {
+		t.Fatalf("cancelled sign-in = %d %s", cancelled.Status, cancelled.ErrCode())
+	}
+	if pg := fresh.get("/pay/" + reqID); !pg.has("signin-form") {
+		t.Fatal("a cancelled sign-in signed the browser in")
+	}
+
 	// A callback taken to another browser is refused there.
 	victim, other := b.browser(t), b.browser(t)
 	stolen := victim.authorize(victim.beginSignIn(reqID), who)
