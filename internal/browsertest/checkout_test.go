@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/citizenpay/gateway/internal/apitest"
 	"github.com/citizenpay/gateway/internal/banksim"
 	"github.com/citizenpay/gateway/internal/id"
 	"github.com/citizenpay/gateway/internal/pii"
@@ -27,7 +28,7 @@ func TestSomeoneElseGetsForbidden(t *testing.T) {
 	f := s.NewFee()
 	b.Go(f.CheckoutURL)
 	b.WaitPage("request", "pending", pageTimeout)
-	signIn(t, s, b, 1)
+	signIn(t, s, b, CitizenOther)
 	b.WaitPage("forbidden", "", pageTimeout)
 	b.Shot("forbidden")
 
@@ -63,7 +64,7 @@ func TestFailedDebitThenAnotherAccount(t *testing.T) {
 	f := s.NewFee()
 	b.Go(f.CheckoutURL)
 	b.WaitPage("request", "pending", pageTimeout)
-	signIn(t, s, b, 0)
+	signIn(t, s, b, CitizenPayer)
 	b.WaitVisible("#account-" + first)
 	b.WaitVisible("#account-" + second)
 	if b.Eval(`document.getElementById('account-`+first+`').checked`) != "true" {
@@ -129,7 +130,7 @@ func doubleSubmit(t *testing.T, opts ...BrowserOption) {
 	f := s.NewFee()
 	b.Go(f.CheckoutURL)
 	b.WaitPage("request", "pending", pageTimeout)
-	signIn(t, s, b, 0)
+	signIn(t, s, b, CitizenPayer)
 	b.WaitVisible("form#pay-form")
 
 	// The form as it is now, every field and where it goes.
@@ -233,7 +234,7 @@ func TestEnglish(t *testing.T) {
 		t.Errorf("sign-in button reads %q in English, %q in Vietnamese", en, vi)
 	}
 
-	signIn(t, s, b, 0)
+	signIn(t, s, b, CitizenPayer)
 	st = b.WaitPage("request", "pending", pageTimeout)
 	b.Shot("signed-in-en")
 	if st.Lang != "en" {
@@ -252,6 +253,59 @@ func TestUnknownRequest(t *testing.T) {
 	b.Shot("notfound")
 	if st.Status != "" {
 		t.Errorf("the 404 page shows status %q", st.Status)
+	}
+	assertNoCSPViolations(t, b)
+}
+
+// TestLevelOfAssurance1: the addressed citizen signed in at level 1 may not
+// pay (PROTOCOL.md §2): the loa page, without the pay form.
+func TestLevelOfAssurance1(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	s.LinkActive(s.Payer, s.PayerAccounts[0])
+	b := NewBrowser(t, Named("loa"))
+	f := s.NewFee()
+	b.Go(f.CheckoutURL)
+	b.WaitPage("request", "pending", pageTimeout)
+	signIn(t, s, b, CitizenPayerLOA1)
+	b.WaitPage("loa", "", pageTimeout)
+	b.Shot("loa")
+	if b.Present("form#pay-form") {
+		t.Error("a level-1 sign-in is offered the pay form")
+	}
+	if n := s.Debits(); n != 0 {
+		t.Errorf("the sandbox bank received %d debits", n)
+	}
+	assertNoCSPViolations(t, b)
+}
+
+// TestErrorPage: a sign-in callback that is no sign-in of this browser's
+// gets the error page with its code.
+func TestErrorPage(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	b := NewBrowser(t, Named("error"))
+	b.Go(s.URL + "/auth/callback?code=not-a-code&state=not-this-browsers")
+	b.WaitPage("error", "", pageTimeout)
+	b.Shot("error")
+	if code := b.Text("#error-code"); code == "" {
+		t.Error("the error page has an empty #error-code")
+	}
+	assertNoCSPViolations(t, b)
+}
+
+// TestUnavailableWithoutClient: a gateway without the checkout's client
+// settings answers the checkout with the unavailable page.
+func TestUnavailableWithoutClient(t *testing.T) {
+	t.Parallel()
+	s := New(t, apitest.WithEnv("IDP_CLIENT_ID", ""), apitest.WithEnv("IDP_CLIENT_SECRET", ""))
+	b := NewBrowser(t, Named("unavailable"))
+	f := s.NewFee()
+	b.Go(f.CheckoutURL)
+	b.WaitPage("unavailable", "", pageTimeout)
+	b.Shot("unavailable")
+	if status, _, _ := b.Fetch(f.CheckoutURL); status != http.StatusServiceUnavailable {
+		t.Errorf("GET %s: %d, want 503", f.CheckoutURL, status)
 	}
 	assertNoCSPViolations(t, b)
 }

@@ -50,7 +50,7 @@ func assertNoCSPViolations(t *testing.T, b *Browser) {
 }
 
 // signIn goes from a request page before sign-in to devidp, signs in there
-// as its citizen n (0 is the payer, 1 the other), and waits until the
+// as its citizen n (CitizenPayer, CitizenOther…), and waits until the
 // browser is back on a gateway page.
 func signIn(t *testing.T, s *Stack, b *Browser, n int) {
 	t.Helper()

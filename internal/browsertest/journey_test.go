@@ -70,7 +70,7 @@ func walkJourney(t *testing.T, s *Stack, b *Browser, width int) {
 	}
 
 	// devidp, then the request again, signed in: no account yet.
-	signIn(t, s, b, 0)
+	signIn(t, s, b, CitizenPayer)
 	on("request", "pending", pageTimeout, "signed-in")
 	if b.Present(`input[type="radio"][name="account_id"]`) {
 		t.Error("a citizen who linked nothing is offered an account")

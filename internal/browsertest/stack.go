@@ -16,8 +16,9 @@
 //   - Every server listens on 127.0.0.1, a distinct port each: a browser keeps
 //     cookies per host, not per port, so the gateway's cookie names are what
 //     keeps them apart, as they would on one machine in development.
-//   - devidp offers two citizens, the payer first and someone else second;
-//     the fees a test creates are addressed to the payer.
+//   - devidp offers the payer first, someone else second, and the payer
+//     again at level of assurance 1 third (Citizen* constants); the fees a
+//     test creates are addressed to the payer.
 //   - One clock for the gateway and devidp (a testenv.Clock): a test moves it
 //     past an expiry instead of waiting, and the provider's tokens stay in
 //     step with the gateway's idea of now.
@@ -45,6 +46,13 @@ import (
 	"github.com/citizenpay/gateway/internal/identity/devissuer"
 	"github.com/citizenpay/gateway/internal/portal"
 	"github.com/citizenpay/gateway/internal/testenv"
+)
+
+// The citizens devidp offers, by their place on its sign-in page.
+const (
+	CitizenPayer     = 0 // the fees' citizen, level of assurance 2
+	CitizenOther     = 1 // someone else, level 2
+	CitizenPayerLOA1 = 2 // the fees' citizen signed in at level 1
 )
 
 // The checkout's client at devidp, and the sandbox bank's code.
@@ -100,6 +108,8 @@ func New(t testing.TB, opts ...Option) *Stack {
 			Note: "holds accounts at " + BankCode},
 		devissuer.Citizen{PID: s.Other.PID, Name: s.Other.Name, Birthdate: s.Other.Birthdate, LOA: 2,
 			Note: "owes nothing here"},
+		devissuer.Citizen{PID: s.Payer.PID, Name: s.Payer.Name, Birthdate: s.Payer.Birthdate, LOA: 1,
+			Note: "the payer, at level of assurance 1"},
 	)
 	for _, c := range []*apitest.Citizen{s.Payer, s.Other} {
 		c.Token, err = s.IDP.Issuer.Mint(devissuer.Claims{PID: c.PID, Name: c.Name, Birthdate: c.Birthdate, LOA: c.LOA})
