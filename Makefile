@@ -32,10 +32,10 @@ test: services ## Run all tests with -race against the local services (PKGS=, TE
 	@eval "$$($(SERVICES) env)" && $(GO) test -race -count=1 -timeout 9m $(TESTFLAGS) $(PKGS)
 
 screenshots: services ## Walk the hosted checkout in headless Chromium, a PNG of every page into SCREENSHOTS_DIR (default screenshots/)
-	@mkdir -p "$(SCREENSHOTS_DIR)" && rm -f "$(SCREENSHOTS_DIR)"/*.png
+	@mkdir -p "$(SCREENSHOTS_DIR)" && rm -f "$(SCREENSHOTS_DIR)"/*.png "$(SCREENSHOTS_DIR)"/*.pdf
 	@eval "$$($(SERVICES) env)" && SCREENSHOTS_DIR="$(abspath $(SCREENSHOTS_DIR))" \
 		$(GO) test -count=1 -timeout 5m $(TESTFLAGS) ./internal/browsertest/
-	@echo "screenshots: $$(ls "$(SCREENSHOTS_DIR)" | wc -l) pages in $(SCREENSHOTS_DIR)/"
+	@echo "screenshots: $$(ls "$(SCREENSHOTS_DIR)"/*.png | wc -l) pages in $(SCREENSHOTS_DIR)/"
 
 lint: ## gofmt, go vet and staticcheck
 	@unformatted=$$(gofmt -l .); \

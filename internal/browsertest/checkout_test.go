@@ -28,6 +28,7 @@ func TestSomeoneElseGetsForbidden(t *testing.T) {
 	f := s.NewFee()
 	b.Go(f.CheckoutURL)
 	b.WaitPage("request", "pending", pageTimeout)
+	b.Shot("summary")
 	signIn(t, s, b, CitizenOther)
 	b.WaitPage("forbidden", "", pageTimeout)
 	b.Shot("forbidden")
@@ -64,8 +65,10 @@ func TestFailedDebitThenAnotherAccount(t *testing.T) {
 	f := s.NewFee()
 	b.Go(f.CheckoutURL)
 	b.WaitPage("request", "pending", pageTimeout)
+	b.Shot("summary")
 	signIn(t, s, b, CitizenPayer)
 	b.WaitVisible("#account-" + first)
+	b.Shot("accounts")
 	b.WaitVisible("#account-" + second)
 	if b.Eval(`document.getElementById('account-`+first+`').checked`) != "true" {
 		t.Error("the default account (the first linked) is not chosen")
@@ -130,8 +133,10 @@ func doubleSubmit(t *testing.T, opts ...BrowserOption) {
 	f := s.NewFee()
 	b.Go(f.CheckoutURL)
 	b.WaitPage("request", "pending", pageTimeout)
+	b.Shot("summary")
 	signIn(t, s, b, CitizenPayer)
 	b.WaitVisible("form#pay-form")
+	b.Shot("accounts")
 
 	// The form as it is now, every field and where it goes.
 	raw := b.Eval(`(() => { const f = document.getElementById('pay-form');
@@ -221,6 +226,7 @@ func TestEnglish(t *testing.T) {
 	f := s.NewFee()
 	b.Go(f.CheckoutURL)
 	b.WaitPage("request", "pending", pageTimeout)
+	b.Shot("summary-vi")
 	vi := b.Text("button#signin")
 
 	b.Go(f.CheckoutURL + "?lang=en")
@@ -267,6 +273,7 @@ func TestLevelOfAssurance1(t *testing.T) {
 	f := s.NewFee()
 	b.Go(f.CheckoutURL)
 	b.WaitPage("request", "pending", pageTimeout)
+	b.Shot("summary")
 	signIn(t, s, b, CitizenPayerLOA1)
 	b.WaitPage("loa", "", pageTimeout)
 	b.Shot("loa")

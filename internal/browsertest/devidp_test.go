@@ -22,7 +22,7 @@ import (
 func TestDevIDPSignInInChromium(t *testing.T) {
 	t.Parallel()
 	s := New(t)
-	b := NewBrowser(t, WithViewport(Phone))
+	b := NewBrowser(t, WithViewport(Phone), Named("devidp"))
 
 	verifier := strings.Repeat("v", 43) + "erifier-of-this-test"
 	sum := sha256.Sum256([]byte(verifier))
@@ -35,7 +35,7 @@ func TestDevIDPSignInInChromium(t *testing.T) {
 	}
 	b.Go(s.IDP.Issuer.Issuer() + "/oauth2/authorize?" + q.Encode())
 	b.WaitVisible("#citizen-0")
-	b.Shot("devidp-signin")
+	b.Shot("signin")
 
 	first := b.Text(`label[for="citizen-0"]`)
 	if !strings.Contains(first, s.Payer.Name) || !strings.Contains(first, pii.MaskPID(s.Payer.PID)) {
