@@ -52,8 +52,9 @@ func TestSomeoneElseGetsForbidden(t *testing.T) {
 	assertNoCSPViolations(t, b)
 }
 
-// TestFailedDebitThenAnotherAccount: the bank refuses the debit; the page
-// says why in plain words and offers the accounts again; the citizen
+// TestFailedDebitThenAnotherAccount: an account the bank will not confirm
+// as the citizen's is rejected on the page; the bank refuses the debit; the
+// page says why in plain words and offers the accounts again; the citizen
 // chooses the other account and the fee is paid from it.
 func TestFailedDebitThenAnotherAccount(t *testing.T) {
 	t.Parallel()
@@ -72,6 +73,21 @@ func TestFailedDebitThenAnotherAccount(t *testing.T) {
 	b.WaitVisible("#account-" + second)
 	if b.Eval(`document.getElementById('account-`+first+`').checked`) != "true" {
 		t.Error("the default account (the first linked) is not chosen")
+	}
+
+	// Someone else's account number: the bank does not confirm it.
+	b.Do("fill the link form with someone else's account",
+		chromedp.SetValue(chromedp.CSS("select#bank_code"), BankCode),
+		chromedp.SendKeys(chromedp.CSS("input#account_number"), s.OtherAccount.Number),
+	)
+	b.Click("button#link")
+	b.WaitVisible("#link-rejected")
+	b.Shot("link-rejected")
+	if got := b.Text("#link-rejected"); got == "" || strings.Contains(got, "HOLDER") {
+		t.Errorf("the rejection reads %q: want the reason in plain words", got)
+	}
+	if n := b.Eval(`document.querySelectorAll('input[type=radio][name=account_id]').length`); n != "2" {
+		t.Errorf("after the rejection the page offers %s accounts, want the 2 confirmed", n)
 	}
 	b.Click("button#pay")
 	b.WaitVisible("#failure")
@@ -198,23 +214,41 @@ func mustJSON(t *testing.T, v any) []byte {
 	return b
 }
 
-// TestExpiredRequest: once the gateway's clock passes the fee's expiry, the
-// checkout shows it expired, with the way back and nothing to pay.
-func TestExpiredRequest(t *testing.T) {
+// TestFinalStates: a fee past its expiry (the gateway's clock moved past
+// it, not waited for) and a fee the portal canceled show their state, with
+// the way back and nothing to pay.
+func TestFinalStates(t *testing.T) {
 	t.Parallel()
-	s := New(t)
-	f := s.NewFee(ExpiresAt(s.H.Now().Add(time.Hour)))
-	s.Clock.Advance(2 * time.Hour)
-	testenv.Eventually(t, bankTimeout, func() bool { return s.Status(f) == "expired" }, "the fee did not expire")
-	b := NewBrowser(t, Named("expired"))
-	b.Go(f.CheckoutURL)
-	b.WaitPage("request", "expired", pageTimeout)
-	b.Shot("expired")
-	if b.Present("form#pay-form") {
-		t.Error("an expired fee offers the pay form")
+	for _, tc := range []struct {
+		status string
+		end    func(s *Stack, f Fee)
+		opts   func(s *Stack) []FeeOption
+	}{
+		{"expired", func(s *Stack, f Fee) { s.Clock.Advance(2 * time.Hour) },
+			func(s *Stack) []FeeOption { return []FeeOption{ExpiresAt(s.H.Now().Add(time.Hour))} }},
+		{"canceled", func(s *Stack, f Fee) {
+			if res := s.H.Post("/v1/payment-requests/"+f.ID+"/cancel", "cancel-"+f.ID, nil); res.Status != http.StatusOK {
+				s.T.Fatalf("cancel: %d %s", res.Status, res.Body)
+			}
+		}, func(*Stack) []FeeOption { return nil }},
+	} {
+		t.Run(tc.status, func(t *testing.T) {
+			t.Parallel()
+			s := New(t)
+			f := s.NewFee(tc.opts(s)...)
+			tc.end(s, f)
+			testenv.Eventually(t, bankTimeout, func() bool { return s.Status(f) == tc.status }, "the fee is not "+tc.status)
+			b := NewBrowser(t, Named(tc.status))
+			b.Go(f.CheckoutURL)
+			b.WaitPage("request", tc.status, pageTimeout)
+			b.Shot(tc.status)
+			if b.Present("form#pay-form") || b.Present("form#signin-form") {
+				t.Errorf("a %s fee offers to sign in or pay", tc.status)
+			}
+			assertReturn(t, s, b, f, tc.status)
+			assertNoCSPViolations(t, b)
+		})
 	}
-	assertReturn(t, s, b, f, "expired")
-	assertNoCSPViolations(t, b)
 }
 
 // TestEnglish: ?lang=en turns the pages English, <html lang="en"> included,

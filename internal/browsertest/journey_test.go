@@ -68,6 +68,9 @@ func walkJourney(t *testing.T, s *Stack, b *Browser, width int) {
 	if strings.Contains(page, s.Payer.Name) || strings.Contains(page, s.Payer.PID) {
 		t.Errorf("before sign-in the summary shows the citizen's name or pid: %q", page)
 	}
+	if action, method := b.Attr("form#signin-form", "action"), b.Attr("form#signin-form", "method"); !strings.HasSuffix(action, "/pay/"+f.ID+"/signin") || !strings.EqualFold(method, "post") {
+		t.Errorf("form#signin-form is %s %s, want POST /pay/%s/signin", method, action, f.ID)
+	}
 
 	// devidp, then the request again, signed in: no account yet.
 	signIn(t, s, b, CitizenPayer)
