@@ -14,8 +14,9 @@ TESTFLAGS ?=
 FUZZTIME ?= 30s
 FUZZPARALLEL ?= 1
 SERVICES := scripts/services.sh
+SCREENSHOTS_DIR ?= screenshots
 
-.PHONY: help build services test lint run demo down clean bench fuzz
+.PHONY: help build services test lint run demo down clean bench fuzz screenshots
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target>\n\n"} \
@@ -29,6 +30,12 @@ services: ## Start the local PostgreSQL and Redis (.dev/), installing them if mi
 
 test: services ## Run all tests with -race against the local services (PKGS=, TESTFLAGS=)
 	@eval "$$($(SERVICES) env)" && $(GO) test -race -count=1 -timeout 9m $(TESTFLAGS) $(PKGS)
+
+screenshots: services ## Walk the hosted checkout in headless Chromium, a PNG of every page into SCREENSHOTS_DIR (default screenshots/)
+	@mkdir -p "$(SCREENSHOTS_DIR)" && rm -f "$(SCREENSHOTS_DIR)"/*.png "$(SCREENSHOTS_DIR)"/*.pdf
+	@eval "$$($(SERVICES) env)" && SCREENSHOTS_DIR="$(abspath $(SCREENSHOTS_DIR))" \
+		$(GO) test -count=1 -timeout 5m $(TESTFLAGS) ./internal/browsertest/
+	@echo "screenshots: $$(ls "$(SCREENSHOTS_DIR)"/*.png | wc -l) pages in $(SCREENSHOTS_DIR)/"
 
 lint: ## gofmt, go vet and staticcheck
 	@unformatted=$$(gofmt -l .); \

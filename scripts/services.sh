@@ -3,6 +3,7 @@
 # .dev/ folder and never the system-wide clusters or services.
 #
 #   scripts/services.sh up [postgres|redis]      install if missing, start (or reuse), wait until ready
+#   scripts/services.sh install                  install the servers and the tests' tools (PDF, Chromium) if missing
 #   scripts/services.sh down [postgres|redis]    stop the servers this checkout runs
 #   scripts/services.sh env                      print export lines for eval
 #   scripts/services.sh status                   say what runs where
@@ -127,8 +128,10 @@ install_packages() {
 	fi
 }
 
-# ensure_installed [postgres] [redis] [pdf-tools] installs whatever of the named
-# servers and tools is missing. pdf-tools are what the receipt tests read PDFs with.
+# ensure_installed [postgres] [redis] [pdf-tools] [browser] installs whatever of
+# the named servers and tools is missing. pdf-tools are what the receipt tests
+# read PDFs with; browser is the headless Chromium the checkout's browser tests
+# drive, with a font that has Vietnamese glyphs for its pages and screenshots.
 ensure_installed() {
 	local want pkgs=()
 	for want in "$@"; do
@@ -139,6 +142,10 @@ ensure_installed() {
 			command -v pdftotext >/dev/null && command -v pdfimages >/dev/null || pkgs+=(poppler-utils)
 			command -v zbarimg >/dev/null || pkgs+=(zbar-tools)
 			;;
+		browser)
+			[[ -n $(find_chromium) ]] || pkgs+=(chromium)
+			[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || pkgs+=(fonts-dejavu-core)
+			;;
 		esac
 	done
 	install_packages "${pkgs[@]}"
@@ -146,7 +153,20 @@ ensure_installed() {
 		case $want in
 		postgres) [[ -n $(find_pg_bin) ]] || die "no PostgreSQL server under /usr/lib/postgresql/*/bin after installing" ;;
 		redis) command -v redis-server >/dev/null || die "redis-server not found after installing" ;;
+		browser) [[ -n $(find_chromium) ]] || die "chromium not found after installing" ;;
 		esac
+	done
+}
+
+# find_chromium prints the path of a Chromium the browser tests can drive, or
+# nothing.
+find_chromium() {
+	local name
+	for name in chromium chromium-browser; do
+		if command -v "$name" >/dev/null; then
+			command -v "$name"
+			return 0
+		fi
 	done
 }
 
@@ -398,7 +418,7 @@ cmd_up() {
 			;;
 		esac
 	done
-	ensure_installed "${wanted[@]}" pdf-tools # one apt-get run for all that is missing
+	ensure_installed "${wanted[@]}" pdf-tools browser # one apt-get run for all that is missing
 	for s in "${wanted[@]}"; do
 		case $s in
 		postgres) pg_up ;;
@@ -471,6 +491,7 @@ main() {
 	shift || true
 	case $cmd in
 	up) cmd_up "$@" ;;
+	install) ensure_installed postgres redis pdf-tools browser ;;
 	down | stop) cmd_down "$@" ;;
 	env) cmd_env ;;
 	status) cmd_status ;;

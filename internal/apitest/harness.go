@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -52,8 +53,9 @@ type Option func(s *settings)
 
 // settings is what the options set.
 type settings struct {
-	env   map[string]string
-	clock *testenv.Clock
+	env      map[string]string
+	clock    *testenv.Clock
+	listener net.Listener
 }
 
 // WithEnv sets one environment variable.
@@ -63,6 +65,13 @@ func WithEnv(k, v string) Option { return func(s *settings) { s.env[k] = v } }
 // the wall clock, and the harness sign its requests by c: the test advances
 // c past an expiry, a TTL or a pause instead of sleeping through it.
 func WithClock(c *testenv.Clock) Option { return func(s *settings) { s.clock = c } }
+
+// WithListener serves the gateway's public handler on ln instead of a
+// listener of httptest's choosing, so that a test that must know the
+// gateway's address before it starts (GATEWAY_PUBLIC_URL, an identity
+// provider's redirect URI) can listen first. The harness closes ln when the
+// test ends.
+func WithListener(ln net.Listener) Option { return func(s *settings) { s.listener = ln } }
 
 // Defaults the harness gives every gateway before the options. A test that
 // is not about shedding is never shed: admission control admits everything
@@ -113,7 +122,14 @@ func start(t testing.TB, db *testenv.DB, s *settings) *Harness {
 		t.Fatal(err)
 	}
 	h.App = a
-	h.Server = httptest.NewServer(a.Handler)
+	if s.listener != nil {
+		h.Server = httptest.NewUnstartedServer(a.Handler)
+		_ = h.Server.Listener.Close()
+		h.Server.Listener = s.listener
+		h.Server.Start()
+	} else {
+		h.Server = httptest.NewServer(a.Handler)
+	}
 	h.Ops = httptest.NewServer(a.Ops)
 	if err := a.StartWorkers(ctx); err != nil {
 		t.Fatal(err)
