@@ -1,6 +1,9 @@
 package app
 
 import (
+	"context"
+	"time"
+
 	"github.com/citizenpay/gateway/internal/checkout"
 	"github.com/citizenpay/gateway/internal/config"
 	"github.com/citizenpay/gateway/internal/httpapi"
@@ -22,6 +25,13 @@ func (a *App) checkout(cfg config.Config, opts Options, guard *idempotency.Guard
 		Service: a.Service, Citizens: a.Citizens, Banks: a.Banks, Portals: a.Portals,
 		Guard: guard, FingerprintKey: fingerprintKey, BankOpen: a.BankClients.Open,
 		Stored: httpapi.DecidedOnState, Now: a.now, Receipts: a.Service,
+	}
+	if rate, burst := cfg.RateLimitCitizenRPS, cfg.RateLimitCitizenBurst; rate > 0 {
+		limiter := a.Store.RateLimiter()
+		d.CitizenLimit = func(ctx context.Context, citizenID string) (bool, time.Duration) {
+			ok, wait, err := limiter.Allow(ctx, "citizen:"+citizenID, rate, burst)
+			return ok || err != nil, wait
+		}
 	}
 	p, err := checkout.New(d)
 	if err != nil {

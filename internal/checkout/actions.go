@@ -78,7 +78,16 @@ func (p *Pages) acting(c *gin.Context) *actor {
 		}
 		sess.Citizen.CitizenID = citizenID
 	}
-	return &actor{sess: sess, citizenID: citizenID, req: r}
+	a := &actor{sess: sess, citizenID: citizenID, req: r}
+	// A change from the page counts against the same allowance as one
+	// through the API: a script probing account numbers is slowed alike.
+	if p.d.CitizenLimit != nil {
+		if ok, _ := p.d.CitizenLimit(ctx, citizenID); !ok {
+			p.done(c, a, "rate_limited")
+			return nil
+		}
+	}
+	return a
 }
 
 // done saves the session with a notice (none when code is "") and sends

@@ -94,6 +94,10 @@ type Deps struct {
 	// Receipts is nil until receipts are issued: the paid page then says
 	// the receipt is being prepared.
 	Receipts Receipts
+	// CitizenLimit takes one change from the citizen's allowance, the one
+	// the citizen API's changes share, and says whether it was there and
+	// when to try again; nil limits nothing. It fails open, as the API does.
+	CitizenLimit func(ctx context.Context, citizenID string) (allowed bool, retryAfter time.Duration)
 	// HTTPClient talks to the identity provider; nil: signin's default.
 	HTTPClient *http.Client
 	Now        func() time.Time
