@@ -113,7 +113,9 @@ func walkJourney(t *testing.T, s *Stack, b *Browser, width int) {
 	if !regexp.MustCompile(`^\d{4}/\d{6,}$`).MatchString(number) {
 		t.Errorf("receipt number %q, want YYYY/NNNNNN", number)
 	}
-	if !b.Visible("img#receipt-qr") || b.Eval(`document.getElementById('receipt-qr').naturalWidth > 0`) != "true" {
+	// The image may still be on its way when the page is: wait for it to
+	// load (or fail), then check it decoded.
+	if !b.Visible("img#receipt-qr") || b.EvalPromise(qrLoaded) != "true" {
 		t.Error("the receipt's QR code is not shown")
 	}
 	verify := checkReceiptPDF(t, s, b, f, number)
@@ -138,3 +140,13 @@ func digits(s string) string {
 		return -1
 	}, s)
 }
+
+// qrLoaded resolves to whether the receipt's QR image loaded and decoded,
+// once it has either loaded or failed.
+const qrLoaded = `new Promise((done) => {
+	const img = document.getElementById('receipt-qr');
+	if (!img) return done(false);
+	if (img.complete) return done(img.naturalWidth > 0);
+	img.addEventListener('load', () => done(img.naturalWidth > 0));
+	img.addEventListener('error', () => done(false));
+})`
