@@ -10,14 +10,24 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/shopspring/decimal"
+
+	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/receipt"
+	"github.com/citizenpay/gateway/internal/service"
 )
 
 // TestRevokeReceiptKeyWhileIssuing pays many requests of one portal at once
 // while the current receipt key is revoked, three times over (or, in the
 // second case, a new key is made and the old one revoked, three times). The
 // revocations happen between payments in flight: each waits for a share of
-// the payments to be done, not for a timer. Once everything settles every
+// the payments to be done, not for a timer. And each races one payment
+// held open on purpose: it has signed its receipt with the key about to be
+// revoked and does not commit until the revocation is seen waiting for a
+// lock (or has finished, which is the bug the share lock prevents: the
+// receipt would then commit signed by a revoked key, never re-signed).
+// Once everything settles every
 // paid request has exactly one receipt, numbered 1..N without gaps, signed
 // by no revoked key, verifying against the JWKS served, its payload byte
 // for byte the one first read; and no revoked kid is in the JWKS.
@@ -38,6 +48,12 @@ func revokeWhileIssuing(t *testing.T, rotate bool) {
 	b := setupReceipts(t)
 	ctx := context.Background()
 	const n, revocations = 40, 3
+	// The first key is made now: the payments that would find none would
+	// each hold the keys' advisory lock until they commit, and a rotation
+	// would queue behind them and so behind the held payment.
+	if _, err := b.svc.RotateReceiptKey(ctx); err != nil {
+		t.Fatal(err)
+	}
 	reqs, attempts := make([]string, n), make([]string, n)
 	for i := range reqs {
 		reqs[i], attempts[i] = b.payable(t, fmt.Sprintf("R-%d", i))
@@ -53,13 +69,48 @@ func revokeWhileIssuing(t *testing.T, rotate bool) {
 	errs := make([]error, n)
 	paid := make(chan struct{}, n)
 	start := make(chan struct{})
+	// Payment held[r] starts once revocation r is due (go_[r]), says when
+	// its receipt is signed (issued[r]) and commits on release[r].
+	var held [revocations]int
+	var go_, issued, release [revocations]chan struct{}
+	isHeld := map[int]int{}
+	for r := range held {
+		held[r] = n - 1 - r
+		isHeld[held[r]] = r
+		go_[r], issued[r], release[r] = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	}
 	var wg sync.WaitGroup
 	for i := range attempts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { paid <- struct{}{} }()
 			<-start
+			if r, ok := isHeld[i]; ok {
+				<-go_[r]
+				defer func() { // issued, or failed: the revoker must not wait
+					select {
+					case <-issued[r]:
+					default:
+						close(issued[r])
+					}
+				}()
+				errs[i] = b.succeedHeld(attempts[i], func(tx *postgres.Tx) error {
+					st, err := postgres.GetReceiptOfRequest(ctx, tx, reqs[i])
+					if err != nil {
+						return err
+					}
+					jws, err := b.svc.Receipts.OpenJWS(st.ID, st.JWSSealed)
+					if err != nil {
+						return err
+					}
+					first[i].kid, first[i].payload, err = jwsParts(jws)
+					close(issued[r])
+					<-release[r]
+					return err
+				})
+				return
+			}
+			defer func() { paid <- struct{}{} }()
 			if errs[i] = b.succeed(attempts[i]); errs[i] != nil {
 				return
 			}
@@ -80,11 +131,27 @@ func revokeWhileIssuing(t *testing.T, rotate bool) {
 	revDone := make(chan struct{})
 	go func() {
 		defer close(revDone)
+		defer func() { // a revoker that gave up lets every held payment go
+			for r := range revocations {
+				select {
+				case <-go_[r]:
+				default:
+					close(go_[r])
+				}
+				select {
+				case <-release[r]:
+				default:
+					close(release[r])
+				}
+			}
+		}()
 		done := 0
 		for r := range revocations {
-			for ; done < (r+1)*n/(revocations+1); done++ {
+			for ; done < (r+1)*(n-revocations)/(revocations+1); done++ {
 				<-paid
 			}
+			close(go_[r])
+			<-issued[r]
 			var cur string
 			if err := b.db.Pool.QueryRow(ctx, `SELECT kid FROM receipt_keys WHERE revoked_at IS NULL
 				ORDER BY created_at DESC, kid DESC LIMIT 1`).Scan(&cur); err != nil {
@@ -98,7 +165,19 @@ func revokeWhileIssuing(t *testing.T, rotate bool) {
 					return
 				}
 			}
-			rev, err := b.svc.RevokeReceiptKey(ctx, cur, 3)
+			var rev service.Revocation
+			var err error
+			revoking := make(chan struct{})
+			go func() {
+				defer close(revoking)
+				rev, err = b.svc.RevokeReceiptKey(ctx, cur, 3)
+			}()
+			if werr := waitBlockedOrDone(ctx, b, revoking); werr != nil {
+				revErr = werr
+				return
+			}
+			close(release[r])
+			<-revoking
 			if err != nil {
 				revErr = fmt.Errorf("revoke %s: %w", cur, err)
 				return
@@ -110,7 +189,7 @@ func revokeWhileIssuing(t *testing.T, rotate bool) {
 			revoked = append(revoked, cur)
 			resigned += rev.Resigned
 		}
-		for ; done < n; done++ {
+		for ; done < n-revocations; done++ {
 			<-paid
 		}
 	}()
@@ -184,6 +263,11 @@ func revokeWhileIssuing(t *testing.T, rotate bool) {
 		seen[rc.Number] = true
 		numbers = append(numbers, rc.Number)
 	}
+	for r, i := range held {
+		if first[i].kid != revoked[r] {
+			t.Fatalf("held payment %d signed its receipt with %s, not with %s, the key revoked while it was open", i, first[i].kid, revoked[r])
+		}
+	}
 	if firstRevoked == 0 {
 		t.Fatal("no receipt read before a revocation was signed by a key revoked since: the payloads compared were never re-signed")
 	}
@@ -228,4 +312,49 @@ func jwsParts(jws string) (string, []byte, error) {
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	return h.Kid, payload, err
+}
+
+// succeedHeld applies the bank's success of attemptID in a transaction of
+// its own, and runs hold in it before it commits.
+func (b *receiptBundle) succeedHeld(attemptID string, hold func(*postgres.Tx) error) error {
+	ctx := context.Background()
+	return b.db.Store.InTx(ctx, func(tx *postgres.Tx) error {
+		res, err := b.svc.ApplyDebitOutcome(ctx, tx, "SBX", attemptID, payment.BankOutcome{Succeeded: true,
+			Amount: decimal.NewFromInt(75_000), Currency: "VND", BankReference: "FT-" + attemptID[len(attemptID)-6:]})
+		if err == nil && res != service.ResultApplied {
+			err = fmt.Errorf("result %s", res)
+		}
+		if err != nil {
+			return err
+		}
+		return hold(tx)
+	})
+}
+
+// waitBlockedOrDone returns once the revocation, in b's database, waits for
+// a lock: mostly its UPDATE of receipt_keys, waiting for the share lock of
+// the held payment; sometimes the keys' advisory lock, held by a payment
+// that found no current key (its snapshot predates the key a revocation
+// made) and now queues behind the held one for the portal's counter. Or
+// once done is closed: the revocation did not wait. It polls the database,
+// not a timer.
+func waitBlockedOrDone(ctx context.Context, b *receiptBundle, done <-chan struct{}) error {
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		var waiting bool
+		if err := b.db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND (query LIKE 'UPDATE receipt_keys SET revoked_at%'
+				OR query = 'SELECT pg_advisory_xact_lock($1)'))`).Scan(&waiting); err != nil {
+			return err
+		}
+		if waiting {
+			return nil
+		}
+	}
 }
