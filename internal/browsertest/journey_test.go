@@ -113,9 +113,9 @@ func walkJourney(t *testing.T, s *Stack, b *Browser, width int) {
 	if !regexp.MustCompile(`^\d{4}/\d{6,}$`).MatchString(number) {
 		t.Errorf("receipt number %q, want YYYY/NNNNNN", number)
 	}
-	// The image may still be on its way when the page is: wait for it to
-	// load (or fail), then check it decoded.
-	if !b.Visible("img#receipt-qr") || b.EvalPromise(qrLoaded) != "true" {
+	// The image may still be on its way when the page is: wait until it
+	// has loaded (or failed), then check it decoded.
+	if !b.Visible("img#receipt-qr") || !qrLoaded(b) {
 		t.Error("the receipt's QR code is not shown")
 	}
 	verify := checkReceiptPDF(t, s, b, f, number)
@@ -141,12 +141,24 @@ func digits(s string) string {
 	}, s)
 }
 
-// qrLoaded resolves to whether the receipt's QR image loaded and decoded,
-// once it has either loaded or failed.
-const qrLoaded = `new Promise((done) => {
-	const img = document.getElementById('receipt-qr');
-	if (!img) return done(false);
-	if (img.complete) return done(img.naturalWidth > 0);
-	img.addEventListener('load', () => done(img.naturalWidth > 0));
-	img.addEventListener('error', () => done(false));
-})`
+// qrLoaded polls the receipt's QR image until the browser has finished
+// with it, and reports whether it decoded. It polls rather than listening for
+// the load event, because a page without JavaScript runs no listener.
+func qrLoaded(b *Browser) bool {
+	b.T.Helper()
+	deadline := time.Now().Add(StepTimeout)
+	wait := 10 * time.Millisecond
+	for {
+		switch b.Eval(`(() => { const i = document.getElementById('receipt-qr'); return !i ? "missing" : !i.complete ? "loading" : i.naturalWidth > 0 ? "shown" : "broken"; })()`) {
+		case `"shown"`:
+			return true
+		case `"missing"`, `"broken"`:
+			return false
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
