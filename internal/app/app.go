@@ -166,7 +166,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		FingerprintKey: a.Keys.Key("idempotency-fingerprint"),
 		Admission:      admit, BodyReadTimeout: cfg.BodyReadTimeout, Now: a.now,
 	}
-	if deps.Checkout, err = a.checkout(cfg, opts, guard, deps.FingerprintKey); err != nil {
+	if deps.Checkout, err = a.checkout(cfg, opts, guard, deps.FingerprintKey, admit); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -1,9 +1,6 @@
 package app
 
 import (
-	"context"
-	"time"
-
 	"github.com/citizenpay/gateway/internal/checkout"
 	"github.com/citizenpay/gateway/internal/config"
 	"github.com/citizenpay/gateway/internal/httpapi"
@@ -13,7 +10,7 @@ import (
 // checkout wires the hosted checkout (PROTOCOL.md §10). Without its
 // settings it is built off, answering 503, and start-up says once which
 // setting is missing.
-func (a *App) checkout(cfg config.Config, opts Options, guard *idempotency.Guard, fingerprintKey []byte) (*checkout.Pages, error) {
+func (a *App) checkout(cfg config.Config, opts Options, guard *idempotency.Guard, fingerprintKey []byte, admit *httpapi.Admission) (*checkout.Pages, error) {
 	d := checkout.Deps{
 		Config: checkout.Config{
 			Missing: cfg.CheckoutMissing(),
@@ -25,13 +22,7 @@ func (a *App) checkout(cfg config.Config, opts Options, guard *idempotency.Guard
 		Service: a.Service, Citizens: a.Citizens, Banks: a.Banks, Portals: a.Portals,
 		Guard: guard, FingerprintKey: fingerprintKey, BankOpen: a.BankClients.Open,
 		Stored: httpapi.DecidedOnState, Now: a.now, Receipts: a.Service,
-	}
-	if rate, burst := cfg.RateLimitCitizenRPS, cfg.RateLimitCitizenBurst; rate > 0 {
-		limiter := a.Store.RateLimiter()
-		d.CitizenLimit = func(ctx context.Context, citizenID string) (bool, time.Duration) {
-			ok, wait, err := limiter.Allow(ctx, "citizen:"+citizenID, rate, burst)
-			return ok || err != nil, wait
-		}
+		CitizenLimit: admit.AllowCitizen,
 	}
 	p, err := checkout.New(d)
 	if err != nil {

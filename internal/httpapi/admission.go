@@ -161,8 +161,31 @@ func (s *Server) limitCitizen(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.limit(c, "citizen:"+citizenID, a.citizenRate, a.citizenBurst, a.citizenLimited, a.citizenFailOpen,
-		"you are making changes too fast; retry after the time in Retry-After")
+	if ok, wait := a.AllowCitizen(c.Request.Context(), citizenID); !ok {
+		s.failAfter(c, fault.New(fault.RateLimited, "you are making changes too fast; retry after the time in Retry-After"), wait)
+		return
+	}
+	c.Next()
+}
+
+// AllowCitizen takes one change from the citizen's allowance, the one every
+// way a citizen changes something shares (this API and the hosted
+// checkout), and says whether it was there and, if not, when to try again.
+// Without a limit it allows everything; without Redis it allows and counts
+// the change, as for portals.
+func (a *Admission) AllowCitizen(ctx context.Context, citizenID string) (bool, time.Duration) {
+	if a == nil || a.limiter == nil || a.citizenRate <= 0 {
+		return true, 0
+	}
+	ok, wait, err := a.limiter.Allow(ctx, "citizen:"+citizenID, a.citizenRate, a.citizenBurst)
+	switch {
+	case err != nil:
+		a.citizenFailOpen.Inc()
+		return true, 0
+	case !ok:
+		a.citizenLimited.Inc()
+	}
+	return ok, wait
 }
 
 // limit takes one request from caller's allowance: over it, 429 with
