@@ -82,13 +82,16 @@ func (e env) incidents(args []string) error {
 		if err := r.Validate(); err != nil {
 			return err
 		}
-		db, k, _, err := e.open(true)
+		db, k, op, err := e.open(true)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
 		// The request's snapshots name its checkout page, as the gateway's do.
-		publicURL := e.publicURL()
+		publicURL, err := op.RequirePublicURL()
+		if err != nil {
+			return err
+		}
 		svc, err := clearingService(db, k, publicURL)
 		if err != nil {
 			return err

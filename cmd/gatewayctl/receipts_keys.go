@@ -2,29 +2,18 @@ package main
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/citizenpay/gateway/internal/service"
 )
 
-// publicURL is GATEWAY_PUBLIC_URL as the gateway reads it. A receipt's
-// verify_url is made from it when the receipt is served, never stored, so
-// gatewayctl's fallback only has to be a URL.
-func (e env) publicURL() string {
-	if u := strings.TrimRight(strings.TrimSpace(e.getenv("GATEWAY_PUBLIC_URL")), "/"); u != "" {
-		return u
-	}
-	return "http://localhost:8080"
-}
-
 // receiptService opens the database and the service's receipts, for the
 // key commands.
 func (e env) receiptService() (*service.Service, func(), error) {
-	db, k, _, err := e.open(true)
+	db, k, op, err := e.open(true)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &service.Service{DB: db, Receipts: service.NewReceipts(k, e.publicURL())}, db.Close, nil
+	return &service.Service{DB: db, Receipts: service.NewReceipts(k, op.PublicURL)}, db.Close, nil
 }
 
 // rotateReceiptKey runs `gatewayctl receipts rotate-key`: a new current

@@ -52,14 +52,14 @@ func (e env) verify(args []string) error {
 	}
 	// With the master key, every sealed value is opened under its row's
 	// binding; without it that check is skipped with a warning.
-	db, k, _, err := e.open(e.getenv("GATEWAY_MASTER_KEY") != "")
+	db, k, op, err := e.open(e.getenv("GATEWAY_MASTER_KEY") != "")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	if k != nil {
 		opts.PII = pii.NewProtector(k)
-		opts.OpenReceipt = service.NewReceipts(k, e.publicURL()).OpenJWS
+		opts.OpenReceipt = service.NewReceipts(k, op.PublicURL).OpenJWS
 	}
 	rep, err := verify.Check(e.ctx, db.Pool(), opts)
 	if err != nil {

@@ -22,17 +22,12 @@ import (
 
 // loadCheckout reads GATEWAY_PUBLIC_URL, IDP_CLIENT_ID and IDP_CLIENT_SECRET.
 func (c *Config) loadCheckout(getenv func(string) string) error {
-	raw := strings.TrimSpace(getenv("GATEWAY_PUBLIC_URL"))
-	if raw == "" {
-		if !c.Development() {
-			return &Error{"GATEWAY_PUBLIC_URL", "is required: the https:// address citizens reach, such as https://pay.example.gov.vn"}
-		}
-		_, port, _ := splitAddr(c.Addr)
-		raw = "http://localhost:" + strconv.Itoa(port)
-	}
-	pub, err := publicURL(raw, c.Development())
+	pub, err := readPublicURL(getenv, c.Development(), c.Addr)
 	if err != nil {
 		return err
+	}
+	if pub == "" {
+		return errPublicURLRequired
 	}
 	c.PublicURL = pub
 	c.IDPClientID = strings.TrimSpace(getenv("IDP_CLIENT_ID"))
@@ -44,6 +39,23 @@ func (c *Config) loadCheckout(getenv func(string) string) error {
 		return &Error{"IDP_CLIENT_ID", "is required when IDP_CLIENT_SECRET is set"}
 	}
 	return nil
+}
+
+var errPublicURLRequired = &Error{"GATEWAY_PUBLIC_URL", "is required: the https:// address citizens reach, such as https://pay.example.gov.vn"}
+
+// readPublicURL reads GATEWAY_PUBLIC_URL for the gateway and gatewayctl
+// alike: normalised when set; in development, unset means
+// http://localhost:{addr's port}; in production, unset gives "".
+func readPublicURL(getenv func(string) string, development bool, addr string) (string, error) {
+	raw := strings.TrimSpace(getenv("GATEWAY_PUBLIC_URL"))
+	if raw == "" {
+		if !development {
+			return "", nil
+		}
+		_, port, _ := splitAddr(addr)
+		raw = "http://localhost:" + strconv.Itoa(port)
+	}
+	return publicURL(raw, development)
 }
 
 func publicURL(raw string, development bool) (string, error) {

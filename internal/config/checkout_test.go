@@ -49,3 +49,25 @@ func TestCheckoutSettingsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestOperatorPublicURL(t *testing.T) {
+	t.Parallel()
+	prod, err := LoadOperator(env(map[string]string{"GATEWAY_PUBLIC_URL": ""}), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prod.RequirePublicURL(); err == nil || !strings.HasPrefix(err.Error(), "GATEWAY_PUBLIC_URL:") {
+		t.Fatalf("production without GATEWAY_PUBLIC_URL: %q, %v", prod.PublicURL, err)
+	}
+	set, err := LoadOperator(env(map[string]string{"GATEWAY_PUBLIC_URL": "https://pay.example.test/"}), false)
+	if err != nil || set.PublicURL != "https://pay.example.test" {
+		t.Fatalf("set: %q, %v", set.PublicURL, err)
+	}
+	dev, err := LoadOperator(env(map[string]string{"GATEWAY_PUBLIC_URL": "", "GATEWAY_ENV": "development", "GATEWAY_ADDR": ":8181"}), false)
+	if err != nil || dev.PublicURL != "http://localhost:8181" {
+		t.Fatalf("development default: %q, %v", dev.PublicURL, err)
+	}
+	if _, err := LoadOperator(env(map[string]string{"GATEWAY_PUBLIC_URL": "http://pay.example.test"}), false); err == nil {
+		t.Fatal("http:// accepted in production")
+	}
+}

@@ -11,6 +11,20 @@ type Operator struct {
 	DatabaseURL string
 	MasterKey   []byte
 	Env         string
+	// PublicURL is GATEWAY_PUBLIC_URL, read as the gateway reads it (in
+	// development, unset is http://localhost:{GATEWAY_ADDR's port}); ""
+	// in production when unset: RequirePublicURL says so for the commands
+	// that name the gateway's pages.
+	PublicURL string
+}
+
+// RequirePublicURL returns the public URL, or the error naming the setting
+// when it is not set.
+func (o Operator) RequirePublicURL() (string, error) {
+	if o.PublicURL == "" {
+		return "", errPublicURLRequired
+	}
+	return o.PublicURL, nil
 }
 
 // LoadOperator reads DATABASE_URL and, when needKey, GATEWAY_MASTER_KEY.
@@ -25,6 +39,15 @@ func LoadOperator(getenv func(string) string, needKey bool) (Operator, error) {
 	if err := checkURL("DATABASE_URL", o.DatabaseURL, "postgres", "postgresql"); err != nil {
 		return o, err
 	}
+	addr := strings.TrimSpace(getenv("GATEWAY_ADDR"))
+	if addr == "" {
+		addr = ":8080"
+	}
+	pub, err := readPublicURL(getenv, o.Env == EnvDevelopment, addr)
+	if err != nil {
+		return o, err
+	}
+	o.PublicURL = pub
 	if needKey {
 		k, err := masterKey(getenv)
 		if err != nil {
