@@ -217,7 +217,7 @@ func TestIncidentResolveRefusals(t *testing.T) {
 		{"apply-paid needs a debit", incident.KindOutcomeConflict, "rf_01abc", []string{"--action", "apply-paid", "--bank-reference", "R", "--note", "n"}, "names no debit"},
 		{"apply-paid of an unknown debit", incident.KindUnknownObject, "pa_01nosuchdebit", []string{"--action", "apply-paid", "--bank-reference", "R", "--note", "n"}, "not_found"},
 		{"refund needs an object", incident.KindUnknownEventType, "", []string{"--action", "refund", "--note", "n"}, "names no payment request"},
-		{"refund of an unknown request", "reconciliation", "pr_01nosuchrequest", []string{"--action", "refund", "--note", "n"}, "not_found"},
+		{"refund of an unknown request", incident.KindReconciliation, "pr_01nosuchrequest", []string{"--action", "refund", "--note", "n"}, "not_found"},
 	}
 	for _, tc := range tests {
 		incID := insert(tc.kind, tc.objectID)

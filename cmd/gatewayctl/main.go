@@ -37,11 +37,16 @@ const usage = `gatewayctl: operate the payment gateway
   gatewayctl receipts verify --jws FILE [--jwks FILE|URL]   (offline; the JWKS defaults to GATEWAY_PUBLIC_URL's)
   gatewayctl receipts rotate-key   (a new current signing key; the old ones stay published)
   gatewayctl receipts revoke-key --kid K [--batch 200]   (K leaves the JWKS; its receipts are signed again)
+  gatewayctl reconcile --bank C --date YYYY-MM-DD   (runs that day now; exit 1 only if the statement could not be read)
+  gatewayctl settlements list [--portal ID] [--date D] [--status open|closed|settled] [--limit 100]
+  gatewayctl settlements show --id STL_ID
+  gatewayctl settlements mark-settled --id STL_ID --reference REF --by NAME   (posts each bank's share; once)
   gatewayctl verify [--logs FILE]... [--redis-url URL [--redis-prefix P]] [--accounts FILE] [--horizon 80h]
   gatewayctl request [--portal FILE] [--url URL] [--data JSON|@FILE] [--idempotency-key K] METHOD PATH
 
-Environment: DATABASE_URL, GATEWAY_MASTER_KEY (as the gateway reads them; verify
-opens sealed values only when GATEWAY_MASTER_KEY is set).
+Environment: DATABASE_URL, GATEWAY_MASTER_KEY, GATEWAY_ENV, GATEWAY_PUBLIC_URL,
+BANK_STATEMENT_TIMEOUT (as the gateway reads them; verify opens sealed values only
+when GATEWAY_MASTER_KEY is set).
 `
 
 // errUsage asks main to print the usage.
@@ -100,6 +105,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return e.incidents(args[1:])
 	case "receipts":
 		return e.receipts(args[1:])
+	case "reconcile":
+		return e.reconcile(args[1:])
+	case "settlements":
+		return e.settlements(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -65,6 +65,8 @@ type App struct {
 	BankClients *bankclient.Clients
 	Citizens    *service.Citizens
 	Callbacks   *service.Callbacks
+	// Reconciler checks each bank's day against its statement (banks.go).
+	Reconciler *service.Reconciler
 
 	// Shedder is the load shedder in front of the API (wired in admission.go).
 	Shedder *admission.Shedder
@@ -137,6 +139,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 	}
 	a.wireBanks(cfg, queue.Enqueue)
 	jobsConfig.Service, jobsConfig.Citizens, jobsConfig.BankClients = a.Service, a.Citizens, a.BankClients
+	jobsConfig.Reconciler, jobsConfig.ReconcileAt = a.Reconciler, cfg.ReconcileAt
 	a.River, err = jobs.NewClient(jobsConfig)
 	if err != nil {
 		a.Close()

@@ -16,7 +16,9 @@ func (a *App) wireBanks(cfg config.Config, enqueue jobargs.Enqueue) {
 	a.Banks = &service.Banks{Store: postgres.NewBankStore(a.DB, a.Keys), Now: a.now}
 	a.BankClients = bankclient.New(a.Banks, bankclient.Options{
 		Timeout: cfg.BankRequestTimeout, BreakerCooldown: cfg.BankBreakerCooldown, Now: a.now,
+		StatementTimeout: cfg.BankStatementTimeout,
 	}, a.Metrics.Registry)
+	a.Reconciler = &service.Reconciler{Service: a.Service, Statements: a.BankClients, Log: a.Log.With("component", "reconcile")}
 	a.Citizens = &service.Citizens{
 		DB: a.DB, PII: a.PII, Names: a.Keys.Sealer("account-holder-names"), Banks: a.Banks,
 		VerificationTimeout: cfg.AccountVerificationTimeout, Enqueue: enqueue, Now: a.now,

@@ -86,6 +86,10 @@ type Config struct {
 	PublicURL       string // GATEWAY_PUBLIC_URL, without a trailing slash
 	IDPClientID     string // IDP_CLIENT_ID: the checkout's OpenID Connect client
 	IDPClientSecret string // IDP_CLIENT_SECRET
+
+	// Reconciliation (reconcile.go).
+	ReconcileAt          time.Duration // RECONCILE_AT: time of day, past midnight, after which yesterday is reconciled
+	BankStatementTimeout time.Duration // BANK_STATEMENT_TIMEOUT: bounds one statement fetch
 }
 
 // IdentityConfigured reports whether the citizen API can verify tokens.
@@ -220,6 +224,9 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	if err := c.loadCheckout(getenv); err != nil {
+		return Config{}, err
+	}
+	if err := c.loadReconcile(getenv); err != nil {
 		return Config{}, err
 	}
 

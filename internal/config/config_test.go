@@ -92,3 +92,25 @@ func TestLoadIdentityInDevelopment(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+func TestReconcileSettings(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ReconcileAt != 2*time.Hour || c.BankStatementTimeout != 5*time.Minute {
+		t.Fatalf("defaults: %v %v", c.ReconcileAt, c.BankStatementTimeout)
+	}
+	c, err = Load(env(map[string]string{"RECONCILE_AT": "03:30", "BANK_STATEMENT_TIMEOUT": "90s"}))
+	if err != nil || c.ReconcileAt != 3*time.Hour+30*time.Minute || c.BankStatementTimeout != 90*time.Second {
+		t.Fatalf("set: %v %v %v", c.ReconcileAt, c.BankStatementTimeout, err)
+	}
+	for _, tc := range []struct{ name, value string }{{"RECONCILE_AT", "2am"}, {"RECONCILE_AT", "25:00"},
+		{"BANK_STATEMENT_TIMEOUT", "5"}, {"BANK_STATEMENT_TIMEOUT", "-1m"}} {
+		_, err := Load(env(map[string]string{tc.name: tc.value}))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.name+":") {
+			t.Errorf("%s=%q: %v, want a refusal naming %s", tc.name, tc.value, err, tc.name)
+		}
+	}
+}

@@ -113,6 +113,9 @@ func New(d Deps) http.Handler {
 	portal.POST("/payment-requests/:id/refunds", s.createRefund)
 	portal.GET("/refunds/:id", s.getRefund)
 	portal.GET("/events", s.listEvents)
+	portal.GET("/settlements", s.listSettlements)
+	portal.GET("/settlements/:id", s.getSettlement)
+	portal.GET("/settlements/:id/lines", s.listSettlementLines)
 	s.receiptRoutes(r, portal, s.citizenRoutes(r))
 	s.bankCallbackRoutes(r)
 	if d.Checkout != nil {

@@ -22,6 +22,8 @@ const (
 	Citizen             = "ctz"
 	Incident            = "inc"
 	Receipt             = "rc"
+	Reconciliation      = "rcn"
+	Settlement          = "stl"
 )
 
 // New returns a new id with prefix, ordered by creation time.

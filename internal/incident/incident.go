@@ -50,7 +50,10 @@ const (
 	KindOutcomeUnknown Kind = "outcome_unknown"
 	// KindReconciliation: a bank's statement differs from the gateway's
 	// books (PROTOCOL.md §12).
-	KindReconciliation Kind = "reconciliation"
+	KindReconciliation Kind = "reconciliation_difference"
+	// KindStatementUnavailable: a bank's statement of a day could still not
+	// be fetched or read after a day of trying.
+	KindStatementUnavailable Kind = "statement_unavailable"
 )
 
 // refusalKinds are a bank's refusals that the operator must look at, by the

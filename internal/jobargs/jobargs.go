@@ -24,6 +24,9 @@ type Enqueue func(ctx context.Context, tx *postgres.Tx, job Job, runAt time.Time
 const (
 	QueueDefault = "default"
 	QueueBanks   = "banks"
+	// QueueReconcile runs the long reads of statements, so that a bank's
+	// day of a million lines holds up nothing else.
+	QueueReconcile = "reconcile"
 )
 
 // QueueOf is the queue job runs on.
@@ -31,6 +34,8 @@ func QueueOf(job Job) string {
 	switch job.(type) {
 	case SendDebit, CheckDebit, SendRefund, CheckRefund, VerifyAccount:
 		return QueueBanks
+	case Reconcile:
+		return QueueReconcile
 	}
 	return QueueDefault
 }
@@ -98,3 +103,20 @@ type PurgeIdempotencyRecords struct{}
 
 // Kind implements Job.
 func (PurgeIdempotencyRecords) Kind() string { return "purge_idempotency_records" }
+
+// ScheduleReconciliations asks for each bank's due business day to be
+// reconciled (PROTOCOL.md §12), once RECONCILE_AT has passed.
+type ScheduleReconciliations struct{}
+
+// Kind implements Job.
+func (ScheduleReconciliations) Kind() string { return "schedule_reconciliations" }
+
+// Reconcile asks for one bank's business day to be checked against its
+// statement.
+type Reconcile struct {
+	BankCode string `json:"bank_code"`
+	Date     string `json:"date"` // YYYY-MM-DD, Asia/Ho_Chi_Minh
+}
+
+// Kind implements Job.
+func (Reconcile) Kind() string { return "reconcile" }

@@ -82,6 +82,10 @@ type Config struct {
 	PII                 *pii.Protector
 	StatusScheduleScale float64 // scales the status-query schedule (tests)
 
+	// Reconciliation (PROTOCOL.md §12); nil Reconciler: not wired.
+	Reconciler  *service.Reconciler
+	ReconcileAt time.Duration // RECONCILE_AT, past midnight
+
 	// Now is the clock the dispatcher and the clearing workers decide by;
 	// nil is time.Now. River schedules its jobs by the wall clock.
 	Now func() time.Time
@@ -95,6 +99,10 @@ func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 	river.AddWorker(workers, &PurgeWorker{DB: c.DB, Keep: 3 * c.IdempotencyTTL})
 	addAccountWorkers(workers, c)
 	addClearingWorkers(workers, c)
+	if c.Reconciler != nil {
+		river.AddWorker(workers, &ScheduleReconciliationsWorker{DB: c.DB, At: c.ReconcileAt, Now: c.Now, Log: c.Log})
+		river.AddWorker(workers, &ReconcileWorker{Reconciler: c.Reconciler, Log: c.Log.With("component", "reconcile")})
+	}
 	cfg := &river.Config{
 		Workers: workers,
 		Logger:  c.Log.With("component", "river"),
@@ -111,6 +119,9 @@ func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 	if c.Work {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}}
 		cfg.Queues[jobargs.QueueBanks] = river.QueueConfig{MaxWorkers: bankWorkers}
+		if c.Reconciler != nil {
+			cfg.Queues[jobargs.QueueReconcile] = river.QueueConfig{MaxWorkers: 2}
+		}
 		cfg.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(c.ExpiryInterval),
 				func() (river.JobArgs, *river.InsertOpts) {
@@ -118,6 +129,12 @@ func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 				}, &river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return jobargs.PurgeIdempotencyRecords{}, nil }, nil),
+		}
+		if c.Reconciler != nil {
+			cfg.PeriodicJobs = append(cfg.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(10*time.Minute),
+				func() (river.JobArgs, *river.InsertOpts) {
+					return jobargs.ScheduleReconciliations{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: 10 * time.Minute}}
+				}, &river.PeriodicJobOpts{RunOnStart: true}))
 		}
 	}
 	return river.NewClient(riverpgxv5.New(c.DB.Pool()), cfg)

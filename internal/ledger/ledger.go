@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -108,6 +109,9 @@ const (
 	// KindRefundSucceeded is caused by a refund (rf_…) the bank reported
 	// succeeded.
 	KindRefundSucceeded Kind = "refund_succeeded"
+	// KindSettlement is caused by one bank's share of a settlement the
+	// operator transferred to the portal's agency (stl_…:{bank}).
+	KindSettlement Kind = "settlement"
 )
 
 // causePrefix is the id prefix of each kind's cause.
@@ -117,6 +121,8 @@ func (k Kind) causePrefix() string {
 		return "pa_"
 	case KindRefundSucceeded:
 		return "rf_"
+	case KindSettlement:
+		return "stl_"
 	}
 	return ""
 }
@@ -135,6 +141,7 @@ type Transaction struct {
 	cause    string
 	kind     Kind
 	postings []Posting
+	at       time.Time
 }
 
 // DebitSucceeded is the transaction of a succeeded debit: attemptID's amount
@@ -153,6 +160,36 @@ func RefundSucceeded(refundID, bank, portal string, amount decimal.Decimal) (Tra
 		Posting{Account: PortalPayable(portal), Direction: Debit, Amount: amount},
 		Posting{Account: BankClearing(bank), Direction: Credit, Amount: amount})
 }
+
+// SettlementCause names the posting of settlementID's share of bank:
+// "stl_…:{bank}" (DOMAIN.md).
+func SettlementCause(settlementID, bank string) string { return settlementID + ":" + bank }
+
+// SettlementShare is the transaction of bank's share of a settlement paid
+// out to portal's agency: a positive net is debited to
+// portal_payable:{portal} and credited to bank_clearing:{bank}; a negative
+// one (the day's refunds at that bank exceeded its collections) the other
+// way round. A zero share has no transaction (ErrInvalidAmount).
+func SettlementShare(settlementID, bank, portal string, net decimal.Decimal) (Transaction, error) {
+	from, to := PortalPayable(portal), BankClearing(bank)
+	if net.IsNegative() {
+		from, to, net = to, from, net.Neg()
+	}
+	return newTransaction(KindSettlement, SettlementCause(settlementID, bank), net,
+		Posting{Account: from, Direction: Debit, Amount: net},
+		Posting{Account: to, Direction: Credit, Amount: net})
+}
+
+// At returns t booked at the gateway's time of the outcome that caused it:
+// the business day it belongs to (PROTOCOL.md §12). The zero time leaves
+// the booking to the store's clock.
+func (t Transaction) At(at time.Time) Transaction {
+	t.at = at
+	return t
+}
+
+// BookedAt returns when t is booked, or the zero time (see At).
+func (t Transaction) BookedAt() time.Time { return t.at }
 
 func newTransaction(kind Kind, cause string, amount decimal.Decimal, postings ...Posting) (Transaction, error) {
 	if err := checkAmount(amount); err != nil {
@@ -197,7 +234,8 @@ func (t Transaction) Check() error {
 	if prefix == "" {
 		return fmt.Errorf("%w: unknown kind %q", ErrInvalidTransaction, t.kind)
 	}
-	if !strings.HasPrefix(t.cause, prefix) || len(t.cause) == len(prefix) {
+	if !strings.HasPrefix(t.cause, prefix) || len(t.cause) == len(prefix) ||
+		(t.kind == KindSettlement) != strings.Contains(t.cause, ":") {
 		return fmt.Errorf("%w: %s cause %q is not a %s… id", ErrInvalidTransaction, t.kind, t.cause, prefix)
 	}
 	if len(t.postings) < 2 {

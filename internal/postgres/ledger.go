@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -15,7 +16,7 @@ import (
 // transaction: the caller may still record the duplicate and commit. The
 // deferred balance triggers check the result at commit.
 const postLedgerSQL = `WITH t AS (
-	INSERT INTO ledger_transactions (cause, kind) VALUES ($1, $2)
+	INSERT INTO ledger_transactions (cause, kind, booked_at) VALUES ($1, $2, coalesce($7, now()))
 	ON CONFLICT (cause) DO NOTHING
 	RETURNING id
 ), p AS (
@@ -27,8 +28,8 @@ const postLedgerSQL = `WITH t AS (
 )
 SELECT id, (SELECT count(*) FROM p) FROM t`
 
-// PostLedger writes t, which must come from ledger.DebitSucceeded or
-// ledger.RefundSucceeded, in tx: the transaction row and its postings
+// PostLedger writes t, which must come from ledger.DebitSucceeded,
+// ledger.RefundSucceeded or ledger.SettlementShare, in tx: the transaction row and its postings
 // together. It returns an error wrapping ledger.ErrAlreadyPosted when t's
 // cause has been posted before (by this tx or any committed one; a
 // concurrent one for the same cause is waited for) and tx stays usable; an
@@ -46,8 +47,12 @@ func PostLedger(ctx context.Context, tx *Tx, t ledger.Transaction) error {
 	for i, p := range ps {
 		accounts[i], directions[i], amounts[i] = string(p.Account), string(p.Direction), p.Amount.String()
 	}
+	var at *time.Time
+	if b := t.BookedAt(); !b.IsZero() {
+		at = &b
+	}
 	var id, n int64
-	err := tx.conn().QueryRow(ctx, postLedgerSQL, t.Cause(), string(t.Kind()), accounts, directions, amounts, t.Currency()).Scan(&id, &n)
+	err := tx.conn().QueryRow(ctx, postLedgerSQL, t.Cause(), string(t.Kind()), accounts, directions, amounts, t.Currency(), at).Scan(&id, &n)
 	err = interpretError(err, "")
 	if err == errNoRows {
 		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), ledger.ErrAlreadyPosted)

@@ -75,7 +75,7 @@ func (s *Service) ApplyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCo
 		if err != nil {
 			return "", err
 		}
-		if err := postgres.PostLedger(ctx, tx, t); err != nil {
+		if err := postgres.PostLedger(ctx, tx, t.At(now)); err != nil {
 			return "", err
 		}
 		return EventRequestPaid, nil
@@ -130,7 +130,7 @@ func (s *Service) ApplyRefundOutcome(ctx context.Context, tx *postgres.Tx, bankC
 		if err != nil {
 			return "", err
 		}
-		if err := postgres.PostLedger(ctx, tx, t); err != nil {
+		if err := postgres.PostLedger(ctx, tx, t.At(now)); err != nil {
 			return "", err
 		}
 		return EventRequestRefunded, nil

@@ -123,6 +123,7 @@ const (
 	InvEvents
 	InvNoClearPII
 	InvReceipts
+	InvSettlements
 )
 
 var invariantNames = [...]string{
@@ -134,6 +135,7 @@ var invariantNames = [...]string{
 	InvEvents:            "events_written_and_delivered",
 	InvNoClearPII:        "no_clear_personal_data",
 	InvReceipts:          "one_signed_receipt_per_paid_request",
+	InvSettlements:       "settlements_equal_their_postings",
 }
 
 // The checks, by invariant. A Finding's Check is one of these.
@@ -220,6 +222,7 @@ func Check(ctx context.Context, pool *pgxpool.Pool, opts Options) (Report, error
 		{"database personal data", c.scanDatabase},
 		{"sealed personal data", c.checkSealed},
 		{"receipts", c.checkReceipts},
+		{"settlements", c.checkSettlements},
 		{"incidents", c.listIncidents},
 	}
 	for _, s := range steps {

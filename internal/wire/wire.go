@@ -111,6 +111,7 @@ type EventData struct {
 	PaymentRequest *PaymentRequest `json:"payment_request,omitempty"`
 	Refund         *Refund         `json:"refund,omitempty"`
 	Receipt        *ReceiptIssued  `json:"receipt,omitempty"`
+	Settlement     *Settlement     `json:"settlement,omitempty"`
 }
 
 // Refund is a refund as portals see it.
