@@ -3,6 +3,7 @@ package ledger
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -225,5 +226,30 @@ func TestBalances(t *testing.T) {
 				t.Errorf("CheckBalances = %v, want %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestSettlementShare(t *testing.T) {
+	pos, err := SettlementShare("stl_1", "SBX", "ptl_1", decimal.NewFromInt(50000))
+	if err != nil || pos.Cause() != "stl_1:SBX" || pos.Kind() != KindSettlement {
+		t.Fatalf("%v %s %s", err, pos.Cause(), pos.Kind())
+	}
+	want := []Posting{{Account: PortalPayable("ptl_1"), Direction: Debit, Amount: decimal.NewFromInt(50000)},
+		{Account: BankClearing("SBX"), Direction: Credit, Amount: decimal.NewFromInt(50000)}}
+	if !SamePostings(pos.Postings(), want) {
+		t.Fatalf("positive share: %+v", pos.Postings())
+	}
+	neg, err := SettlementShare("stl_1", "ACB", "ptl_1", decimal.NewFromInt(-20000))
+	want = []Posting{{Account: BankClearing("ACB"), Direction: Debit, Amount: decimal.NewFromInt(20000)},
+		{Account: PortalPayable("ptl_1"), Direction: Credit, Amount: decimal.NewFromInt(20000)}}
+	if err != nil || !SamePostings(neg.Postings(), want) {
+		t.Fatalf("negative share: %v %+v", err, neg.Postings())
+	}
+	if _, err := SettlementShare("stl_1", "SBX", "ptl_1", decimal.Zero); !errors.Is(err, ErrInvalidAmount) {
+		t.Fatalf("zero share: %v", err)
+	}
+	at := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
+	if got := pos.At(at).BookedAt(); !got.Equal(at) || !pos.BookedAt().IsZero() {
+		t.Fatalf("At: %v", got)
 	}
 }

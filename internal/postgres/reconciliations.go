@@ -260,7 +260,9 @@ type Outcome struct {
 
 // UnmatchedOutcomes returns up to limit of bank's succeeded debits and
 // refunds booked on day that no statement line matched, in id order after
-// after: the ones a statement left out.
+// after: the ones a statement left out. An outcome a line named with a
+// difference (another amount, say) has its incident already, and is not
+// among them.
 func UnmatchedOutcomes(ctx context.Context, q Querier, bank string, day reconcile.Day, after string, limit int) ([]Outcome, error) {
 	rows, err := q.conn().Query(ctx, `SELECT o.type, o.id, o.amount::text, o.currency, lt.booked_at
 		FROM ledger_transactions lt
@@ -269,7 +271,8 @@ func UnmatchedOutcomes(ctx context.Context, q Querier, bank string, day reconcil
 			ON o.id = lt.cause AND o.bank_code = $1
 		WHERE lt.kind IN ('debit_succeeded', 'refund_succeeded') AND lt.booked_at >= $2 AND lt.booked_at < $3 AND lt.cause > $4
 			AND NOT EXISTS (SELECT 1 FROM reconciliation_matches m WHERE m.bank_code = $1 AND m.object_id = lt.cause)
-		ORDER BY lt.cause LIMIT $5`, bank, day.Start(), day.End(), after, limit)
+			AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.kind = $6 AND i.bank_code = $1 AND i.object_id = lt.cause)
+		ORDER BY lt.cause LIMIT $5`, bank, day.Start(), day.End(), after, limit, string(incident.KindReconciliation))
 	if err != nil {
 		return nil, fmt.Errorf("read unmatched outcomes of %s %s: %w", bank, day, err)
 	}
