@@ -5,9 +5,19 @@
 // It verifies the gateway's signed requests, executes account verifications,
 // debits and refunds against seeded accounts with exact decimal balances,
 // answers synchronously or with 202 and a signed callback, keeps every
-// Idempotency-Key forever, and writes daily statements. Knobs inject the
-// faults the gateway must survive: latency, lost answers, refusals, silence,
-// duplicated and reordered callbacks, and a bank that is down.
+// Idempotency-Key forever, and writes daily statements of what it executed,
+// as CSV or as ISO 20022 camt.053.001.08 XML (PROTOCOL §12), with the
+// collection account's other movements and batch entries a reader must
+// handle.
+//
+// Knobs inject the faults the gateway must survive: latency, lost answers,
+// refusals, silence, dropped, duplicated and reordered callbacks, and a bank
+// that is down; and the faults a reconciliation must catch: statements not
+// ready or unavailable, missing lines, lines for ids the gateway never sent,
+// amounts that differ, reversals, and bodies that are no statement. The
+// statement faults pick lines in booking order, so a day fetched again is
+// the same statement. Tests set them with SetKnobs (or POST /_sim/knobs) and
+// see the statement as served with Statement.
 package banksim
 
 import (
@@ -113,15 +123,17 @@ func (c CallbackRetry) backoff(attempt int) time.Duration {
 // Server is a running sandbox bank. Build it with New, serve Handler, and
 // Close it to stop settlements and callbacks still in flight.
 type Server struct {
-	cfg     Config
-	retry   CallbackRetry
-	log     *slog.Logger
-	client  *http.Client
-	loc     *time.Location
-	ledger  *ledger
-	knobs   atomic.Pointer[Knobs]
-	stats   counters
-	handler http.Handler
+	cfg    Config
+	retry  CallbackRetry
+	log    *slog.Logger
+	client *http.Client
+	loc    *time.Location
+	ledger *ledger
+	knobs  atomic.Pointer[knobState]
+	// dropLeft is how many more callbacks Knobs.DropCallbacks drops.
+	dropLeft atomic.Int64
+	stats    counters
+	handler  http.Handler
 
 	// Background work (delayed settlements, callback deliveries) runs under
 	// ctx and is counted in wg, so that Close can stop and wait for it.
@@ -236,10 +248,53 @@ func (s *Server) goAsync(f func(ctx context.Context)) {
 // on; operations already accepted keep the knobs they arrived under. Values
 // out of range are not refused here: a rate ≥ 1 always fires, ≤ 0 never, a
 // negative duration is none, and DuplicateCallbacks below 1 is 1.
-func (s *Server) SetKnobs(k Knobs) { s.knobs.Store(&k) }
+//
+// SetKnobs starts the StatementUnavailableFor window anew and sets the count
+// of DropCallbacks left; since Knobs reports both as what is left, passing
+// back what Knobs returned, changed elsewhere, keeps them going.
+func (s *Server) SetKnobs(k Knobs) {
+	st := &knobState{k: k}
+	if k.StatementUnavailableFor > 0 {
+		st.unavailableUntil = time.Now().Add(k.StatementUnavailableFor)
+	}
+	s.dropLeft.Store(int64(max(k.DropCallbacks, 0)))
+	s.knobs.Store(st)
+}
 
-// Knobs returns the fault injections in force.
-func (s *Server) Knobs() Knobs { return *s.knobs.Load() }
+// Knobs returns the fault injections in force, with StatementUnavailableFor
+// the time left of its window and DropCallbacks the callbacks left to drop.
+func (s *Server) Knobs() Knobs {
+	st := s.knobs.Load()
+	k := st.k
+	k.StatementUnavailableFor = 0
+	if !st.unavailableUntil.IsZero() {
+		k.StatementUnavailableFor = max(time.Until(st.unavailableUntil), 0)
+	}
+	k.DropCallbacks = int(s.dropLeft.Load())
+	return k
+}
+
+// knobState is the knobs as set, with the end of the statement outage they
+// started.
+type knobState struct {
+	k                Knobs
+	unavailableUntil time.Time
+}
+
+// takeDrop reports whether the callback of a new operation is to be dropped,
+// using up one of Knobs.DropCallbacks.
+func (s *Server) takeDrop() bool {
+	for {
+		n := s.dropLeft.Load()
+		if n <= 0 {
+			return false
+		}
+		if s.dropLeft.CompareAndSwap(n, n-1) {
+			s.stats.update(func(st *Stats) { st.CallbacksDropped++ })
+			return true
+		}
+	}
+}
 
 // Balance returns the balance of the account with the given number (any
 // separators ignored), or zero if the bank holds no such account.

@@ -201,3 +201,47 @@ func TestOutOfOrderDeliversEveryCallback(t *testing.T) {
 		t.Fatalf("seen %v", seen)
 	}
 }
+
+func TestDropCallbacks(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.Knobs.DropCallbacks = 2 })
+	ids := []string{"pa_d1", "pa_d2", "pa_d3", "pa_d4"}
+	for _, id := range ids {
+		if status, _, out := b.debit(t, id, testAccount, testPID, "1000"); status != http.StatusAccepted {
+			t.Fatalf("%s: %d %s", id, status, out)
+		}
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool { return b.bank.running.Load() == 0 }, "nothing more in flight")
+	got := b.gw.received()
+	if len(got) != 2 || got[0].event.Data["debit_id"] == got[1].event.Data["debit_id"] {
+		t.Fatalf("received %d callbacks: %+v", len(got), got)
+	}
+	for _, r := range got {
+		if id := r.event.Data["debit_id"]; id != "pa_d3" && id != "pa_d4" {
+			t.Fatalf("callback for %v, one of the first two", id)
+		}
+	}
+	// The status GET tells the truth of every one, dropped or not.
+	for _, id := range ids {
+		_, _, out := b.do(t, http.MethodGet, "/v1/debits/"+id, "", "")
+		if a := decodeAnswer(t, out); a.Status != statusSucceeded || a.BankReference == "" {
+			t.Fatalf("%s: %+v", id, a)
+		}
+	}
+	if st, k := b.bank.Stats(), b.bank.Knobs(); st.CallbacksDropped != 2 || k.DropCallbacks != 0 {
+		t.Fatalf("dropped %d, left %d", st.CallbacksDropped, k.DropCallbacks)
+	}
+
+	// Set again through the admin route: the next one is dropped, the rest not.
+	resp, err := http.Post(b.srv.URL+"/_sim/knobs", "application/json", strings.NewReader(`{"drop_callbacks":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	b.debit(t, "pa_d5", testAccount, testPID, "1000")
+	b.debit(t, "pa_d6", testAccount, testPID, "1000")
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(b.gw.received()) == 3 && b.bank.running.Load() == 0 }, "pa_d6 called back")
+	if id := b.gw.received()[2].event.Data["debit_id"]; id != "pa_d6" {
+		t.Fatalf("callback for %v", id)
+	}
+}

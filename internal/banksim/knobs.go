@@ -48,7 +48,59 @@ type Knobs struct {
 	// AlsoCallBackAfterSync also posts the callback after a final 200, which
 	// the gateway must answer "duplicate".
 	AlsoCallBackAfterSync bool
+	// DropCallbacks is how many of the next operations settle without their
+	// callback ever being posted, unlike NeverCallBack, which drops all; the
+	// status GET still tells their outcome. Each operation whose callback
+	// would be posted uses one up; Knobs reports how many are left.
+	DropCallbacks int
+
+	// The statement knobs below change only GET /v1/statements. Each is
+	// deterministic: lines are chosen in booking order, never at random, so
+	// that fetching the same day again shows the same statement.
+
+	// StatementFormat is the statement's format: "csv" (the default, also
+	// "") or "camt053" for ISO 20022 camt.053.001.08 XML. With the default,
+	// a request whose Accept lists only application/xml gets XML.
+	StatementFormat string
+	// StatementBatch puts, in camt.053, the first two succeeded lines of the
+	// same type into one batch entry: one Ntry with two TxDtls, its Amt
+	// their sum. CSV has no batches.
+	StatementBatch bool
+	// StatementUnavailableFor answers every statement 503 with
+	// Retry-After: 60 for this long from when it is set (by SetKnobs, or by
+	// a POST /_sim/knobs naming it). Knobs reports the time left.
+	StatementUnavailableFor time.Duration
+	// StatementNotReady answers every statement 404: not ready yet.
+	StatementNotReady bool
+	// StatementOmit leaves the first N bookings of the day out: lines the
+	// gateway will miss.
+	StatementOmit int
+	// StatementPhantom adds N succeeded debit lines for ids the gateway never
+	// sent (pa_phantom_YYYYMMDD_n), the same on every fetch of the day.
+	StatementPhantom int
+	// StatementAlterAmount shows the first N debit lines (after
+	// StatementOmit) 1,000 higher than executed.
+	StatementAlterAmount int
+	// StatementReverse follows each of the first N debit lines (after
+	// StatementOmit) with its reversal: CSV status "reversed", camt.053
+	// RvslInd true with the credit/debit indicator inverted.
+	StatementReverse int
+	// StatementGarbage answers a statement a reader must refuse: "html" a
+	// page that is no statement, "header" a CSV with another header (in
+	// camt.053, an account report instead of a statement), "amount" a first
+	// line whose amount is not in the protocol's format. "" is none.
+	StatementGarbage string
 }
+
+// Values of Knobs.StatementFormat and Knobs.StatementGarbage.
+const (
+	StatementCSV     = "csv"
+	StatementCamt053 = "camt053"
+
+	GarbageHTML   = "html"
+	GarbageHeader = "header"
+	GarbageAmount = "amount"
+)
 
 // OutOfOrderSpread bounds the random delay Knobs.OutOfOrder puts before each
 // callback delivery.
@@ -67,6 +119,17 @@ type knobsJSON struct {
 	OutOfOrder            bool    `json:"out_of_order"`
 	Down                  bool    `json:"down"`
 	AlsoCallBackAfterSync bool    `json:"also_call_back_after_sync"`
+	DropCallbacks         int     `json:"drop_callbacks"`
+
+	StatementFormat         string `json:"statement_format"`
+	StatementBatch          bool   `json:"statement_batch"`
+	StatementUnavailableFor string `json:"statement_unavailable_for"`
+	StatementNotReady       bool   `json:"statement_not_ready"`
+	StatementOmit           int    `json:"statement_omit"`
+	StatementPhantom        int    `json:"statement_phantom"`
+	StatementAlterAmount    int    `json:"statement_alter_amount"`
+	StatementReverse        int    `json:"statement_reverse"`
+	StatementGarbage        string `json:"statement_garbage"`
 }
 
 func toKnobsJSON(k Knobs) knobsJSON {
@@ -82,6 +145,17 @@ func toKnobsJSON(k Knobs) knobsJSON {
 		OutOfOrder:            k.OutOfOrder,
 		Down:                  k.Down,
 		AlsoCallBackAfterSync: k.AlsoCallBackAfterSync,
+		DropCallbacks:         k.DropCallbacks,
+
+		StatementFormat:         k.StatementFormat,
+		StatementBatch:          k.StatementBatch,
+		StatementUnavailableFor: k.StatementUnavailableFor.String(),
+		StatementNotReady:       k.StatementNotReady,
+		StatementOmit:           k.StatementOmit,
+		StatementPhantom:        k.StatementPhantom,
+		StatementAlterAmount:    k.StatementAlterAmount,
+		StatementReverse:        k.StatementReverse,
+		StatementGarbage:        k.StatementGarbage,
 	}
 }
 
@@ -91,6 +165,10 @@ func (j knobsJSON) toKnobs() (Knobs, error) {
 		return Knobs{}, err
 	}
 	delay, err := parseDuration("callback_delay", j.CallbackDelay)
+	if err != nil {
+		return Knobs{}, err
+	}
+	unavailable, err := parseDuration("statement_unavailable_for", j.StatementUnavailableFor)
 	if err != nil {
 		return Knobs{}, err
 	}
@@ -106,6 +184,17 @@ func (j knobsJSON) toKnobs() (Knobs, error) {
 		OutOfOrder:            j.OutOfOrder,
 		Down:                  j.Down,
 		AlsoCallBackAfterSync: j.AlsoCallBackAfterSync,
+		DropCallbacks:         j.DropCallbacks,
+
+		StatementFormat:         j.StatementFormat,
+		StatementBatch:          j.StatementBatch,
+		StatementUnavailableFor: unavailable,
+		StatementNotReady:       j.StatementNotReady,
+		StatementOmit:           j.StatementOmit,
+		StatementPhantom:        j.StatementPhantom,
+		StatementAlterAmount:    j.StatementAlterAmount,
+		StatementReverse:        j.StatementReverse,
+		StatementGarbage:        j.StatementGarbage,
 	}, nil
 }
 
@@ -158,6 +247,32 @@ func (k Knobs) validate() error {
 	}
 	if k.DuplicateCallbacks < 0 {
 		errs = append(errs, errors.New("duplicate_callbacks is negative"))
+	}
+	if k.StatementUnavailableFor < 0 {
+		errs = append(errs, errors.New("statement_unavailable_for is negative"))
+	}
+	counts := []struct {
+		name string
+		n    int
+	}{
+		{"drop_callbacks", k.DropCallbacks}, {"statement_omit", k.StatementOmit},
+		{"statement_phantom", k.StatementPhantom}, {"statement_alter_amount", k.StatementAlterAmount},
+		{"statement_reverse", k.StatementReverse},
+	}
+	for _, c := range counts {
+		if c.n < 0 {
+			errs = append(errs, fmt.Errorf("%s is negative", c.name))
+		}
+	}
+	switch k.StatementFormat {
+	case "", StatementCSV, StatementCamt053:
+	default:
+		errs = append(errs, fmt.Errorf("statement_format %q is not csv or camt053", k.StatementFormat))
+	}
+	switch k.StatementGarbage {
+	case "", GarbageHTML, GarbageHeader, GarbageAmount:
+	default:
+		errs = append(errs, fmt.Errorf("statement_garbage %q is not html, header or amount", k.StatementGarbage))
 	}
 	return errors.Join(errs...)
 }

@@ -195,8 +195,8 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, op *operation, 
 		s.stats.update(func(st *Stats) { st.Received[string(op.kind)]++ })
 		switch {
 		case !k.Sync:
-			s.settleLater(op.id, k)
-		case k.AlsoCallBackAfterSync && !k.NeverCallBack:
+			s.settleLater(op.id, k, !k.NeverCallBack && s.takeDrop())
+		case k.AlsoCallBackAfterSync && !k.NeverCallBack && !s.takeDrop():
 			s.goAsync(func(ctx context.Context) {
 				if sleep(ctx, k.CallbackDelay) {
 					s.callBack(ctx, got, k)
@@ -225,14 +225,14 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, op *operation, 
 }
 
 // settleLater settles an accepted operation after CallbackDelay, then calls
-// back unless NeverCallBack.
-func (s *Server) settleLater(id string, k Knobs) {
+// back unless NeverCallBack or drop.
+func (s *Server) settleLater(id string, k Knobs, drop bool) {
 	s.goAsync(func(ctx context.Context) {
 		if !sleep(ctx, k.CallbackDelay) {
 			return
 		}
 		op, ok := s.ledger.settle(id, k.Reject, time.Now())
-		if !ok || k.NeverCallBack {
+		if !ok || k.NeverCallBack || drop {
 			return
 		}
 		s.callBack(ctx, op, k)

@@ -30,6 +30,8 @@ type Stats struct {
 	CallbacksSent int `json:"callbacks_sent"`
 	// CallbacksDelivered counts attempts answered 2xx.
 	CallbacksDelivered int `json:"callbacks_delivered"`
+	// CallbacksDropped counts callbacks Knobs.DropCallbacks never posted.
+	CallbacksDropped int `json:"callbacks_dropped"`
 	// CallbacksAbandoned counts deliveries stopped by a final 4xx or after
 	// the last attempt.
 	CallbacksAbandoned int `json:"callbacks_abandoned"`
