@@ -75,6 +75,17 @@ func (id *Identity) NewCitizen(t testing.TB, loa int) *Citizen {
 	return c
 }
 
+// Renew gives c a new token minted at the gateway's time (h.Now), for a
+// test that has moved the gateway's clock past the old token's expiry.
+func (id *Identity) Renew(t testing.TB, h *Harness, c *Citizen) {
+	t.Helper()
+	tok, err := id.Issuer.MintAt(devissuer.Claims{PID: c.PID, Name: c.Name, Birthdate: c.Birthdate, LOA: c.LOA}, h.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Token = tok
+}
+
 // NewWithIdentity starts a gateway that trusts a new identity provider.
 func NewWithIdentity(t testing.TB, opts ...Option) (*Harness, *Identity) {
 	t.Helper()
@@ -114,6 +125,7 @@ func (h *Harness) NewBank(code string, accounts ...banksim.Account) *Bank {
 		BankCode: code, Secret: b.Secret, BasePath: BankBasePath, Accounts: accounts,
 		CallbackURL: h.Server.URL + "/v1/bank-callbacks/" + code,
 		Retry:       banksim.CallbackRetry{Base: 50 * time.Millisecond, Max: 500 * time.Millisecond, Attempts: 40},
+		Now:         h.clockFunc(),
 	})
 	if err != nil {
 		h.T.Fatal(err)

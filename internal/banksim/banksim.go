@@ -63,6 +63,11 @@ type Config struct {
 	// Logger receives the bank's logs; nil discards them. Holder pids are
 	// never logged and account numbers only masked.
 	Logger *slog.Logger
+	// Now is the bank's clock: when it books what it executes (and so which
+	// day's statement lists it), and the time it checks the gateway's
+	// signatures and signs its callbacks by. Nil is time.Now; tests that move
+	// the gateway's clock give the bank the same one.
+	Now func() time.Time
 }
 
 // Account is one account held at the sandbox bank.
@@ -255,7 +260,7 @@ func (s *Server) goAsync(f func(ctx context.Context)) {
 func (s *Server) SetKnobs(k Knobs) {
 	st := &knobState{k: k}
 	if k.StatementUnavailableFor > 0 {
-		st.unavailableUntil = time.Now().Add(k.StatementUnavailableFor)
+		st.unavailableUntil = s.now().Add(k.StatementUnavailableFor)
 	}
 	s.dropLeft.Store(int64(max(k.DropCallbacks, 0)))
 	s.knobs.Store(st)
@@ -268,7 +273,7 @@ func (s *Server) Knobs() Knobs {
 	k := st.k
 	k.StatementUnavailableFor = 0
 	if !st.unavailableUntil.IsZero() {
-		k.StatementUnavailableFor = max(time.Until(st.unavailableUntil), 0)
+		k.StatementUnavailableFor = max(st.unavailableUntil.Sub(s.now()), 0)
 	}
 	k.DropCallbacks = int(s.dropLeft.Load())
 	return k
@@ -316,4 +321,12 @@ func (s *Server) Stats() Stats {
 	st := s.stats.snapshot()
 	st.Executed = s.ledger.executedCopy()
 	return st
+}
+
+// now is the bank's clock (Config.Now).
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
 }

@@ -71,7 +71,7 @@ func SignedCallbackRequest(ctx context.Context, callbackURL, secret string, body
 // occurring now, signed with the bank's secret, to the bank's callback URL,
 // once and without retry. It returns the gateway's status and body.
 func (s *Server) SendCallback(ctx context.Context, eventID, eventType string, data map[string]any) (int, []byte, error) {
-	body, err := json.Marshal(Event{EventID: eventID, Type: eventType, OccurredAt: time.Now().UTC(), Data: data})
+	body, err := json.Marshal(Event{EventID: eventID, Type: eventType, OccurredAt: s.now().UTC(), Data: data})
 	if err != nil {
 		return 0, nil, fmt.Errorf("encode callback %s: %w", eventID, err)
 	}
@@ -82,7 +82,7 @@ func (s *Server) post(ctx context.Context, body []byte) (int, []byte, error) {
 	if s.cfg.CallbackURL == "" {
 		return 0, nil, ErrNoCallbackURL
 	}
-	req, err := SignedCallbackRequest(ctx, s.cfg.CallbackURL, s.cfg.Secret, body, time.Now())
+	req, err := SignedCallbackRequest(ctx, s.cfg.CallbackURL, s.cfg.Secret, body, s.now())
 	if err != nil {
 		return 0, nil, err
 	}

@@ -140,7 +140,7 @@ func (s *Server) writeCamt053(w io.Writer, start time.Time, lines []Booking, k K
 			created = b.BookedAt
 		}
 	}
-	if !time.Now().Before(end) {
+	if !s.now().Before(end) {
 		created = end
 	}
 	ns, message, statement := camt053Namespace, "BkToCstmrStmt", "Stmt"

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -184,7 +183,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, op *operation, 
 	}
 	op.fingerprint = sha256.Sum256(append([]byte(op.kind+"\n"), canonical...))
 
-	got, replay, err := s.ledger.submit(op, k.Sync, k.Reject, time.Now())
+	got, replay, err := s.ledger.submit(op, k.Sync, k.Reject, s.now())
 	if errors.Is(err, errKeyReused) {
 		writeProblem(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "This Idempotency-Key was used for another request.")
 		return
@@ -231,7 +230,7 @@ func (s *Server) settleLater(id string, k Knobs, drop bool) {
 		if !sleep(ctx, k.CallbackDelay) {
 			return
 		}
-		op, ok := s.ledger.settle(id, k.Reject, time.Now())
+		op, ok := s.ledger.settle(id, k.Reject, s.now())
 		if !ok || k.NeverCallBack || drop {
 			return
 		}

@@ -69,7 +69,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		msg := signature.FromRequest(r, body)
-		if err := signature.Verify(r.Header.Get(signature.HeaderSignature), []string{s.cfg.Secret}, msg, time.Now()); err != nil {
+		if err := signature.Verify(r.Header.Get(signature.HeaderSignature), []string{s.cfg.Secret}, msg, s.now()); err != nil {
 			s.stats.update(func(st *Stats) { st.Unauthorized++ })
 			s.log.Warn("refused unsigned request", "method", r.Method, "error", err)
 			writeProblem(w, http.StatusUnauthorized, "invalid_signature", "The request signature is missing or wrong.")
