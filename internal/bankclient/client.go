@@ -97,9 +97,11 @@ const (
 	DefaultBreakerFailures = 5
 	DefaultBreakerCooldown = 30 * time.Second
 	DefaultMaxConns        = 64
-	maxBackoff             = 2 * time.Second
-	maxAnswerBytes         = 1 << 20
-	maxStatementBytes      = 64 << 20
+	// DefaultStatementTimeout bounds one statement fetch (§12).
+	DefaultStatementTimeout = 5 * time.Minute
+	maxBackoff              = 2 * time.Second
+	maxAnswerBytes          = 1 << 20
+	maxStatementBytes       = 64 << 20
 )
 
 // Options tune every bank's client; zero fields take the defaults.
@@ -121,6 +123,9 @@ type Options struct {
 	// MaxConns caps the connections to one bank, so that a slow bank holds
 	// at most this many.
 	MaxConns int
+	// StatementTimeout bounds one statement fetch, from the request to the
+	// last byte of the answer (BANK_STATEMENT_TIMEOUT).
+	StatementTimeout time.Duration
 	// Now is the clock requests are signed by and secrets chosen by; nil is
 	// time.Now. (The circuit breaker keeps its cooldown by the wall clock.)
 	Now func() time.Time
@@ -145,6 +150,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
 	}
+	if o.StatementTimeout <= 0 {
+		o.StatementTimeout = DefaultStatementTimeout
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -153,13 +161,15 @@ func (o Options) withDefaults() Options {
 
 // Client calls one bank. It is safe for concurrent use.
 type Client struct {
-	code    string
-	bank    atomic.Pointer[bank.Bank]
-	http    *http.Client
-	breaker *gobreaker.CircuitBreaker[reply]
-	opts    Options
-	m       *metrics
-	now     func() time.Time
+	code string
+	bank atomic.Pointer[bank.Bank]
+	http *http.Client
+	// statements has connections of its own: see FetchStatement.
+	statements *http.Client
+	breaker    *gobreaker.CircuitBreaker[reply]
+	opts       Options
+	m          *metrics
+	now        func() time.Time
 	// calls bounds the calls in flight to this bank (a bulkhead): a bank
 	// that hangs holds at most this many of the gateway's workers, and
 	// calls past it come back Unknown at once, to be asked about later.
@@ -209,6 +219,7 @@ func newClient(b *bank.Bank, opts Options, m *metrics) *Client {
 		// A redirect is not an answer of the protocol: it leaves the outcome unknown.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	c.statements = newStatementHTTP(opts)
 	c.breaker = gobreaker.NewCircuitBreaker[reply](gobreaker.Settings{
 		Name:        b.Code,
 		MaxRequests: 1,
@@ -321,9 +332,6 @@ func (c *Client) send(ctx context.Context, method, path, key string, body []byte
 	}
 	defer resp.Body.Close()
 	limit := int64(maxAnswerBytes)
-	if strings.HasPrefix(path, "/v1/statements") {
-		limit = maxStatementBytes
-	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	switch {
 	case err != nil && ctx.Err() != nil:

@@ -3,6 +3,7 @@ package bankclient
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,7 +78,10 @@ func (cs *Clients) each(f func(*Client)) {
 
 // Close drops idle connections to every bank.
 func (cs *Clients) Close() {
-	cs.each(func(c *Client) { c.http.CloseIdleConnections() })
+	cs.each(func(c *Client) {
+		c.http.CloseIdleConnections()
+		c.statements.CloseIdleConnections()
+	})
 }
 
 // with runs f with bank code's client, or answers Unknown when the bank
@@ -122,4 +126,13 @@ func (cs *Clients) Statement(ctx context.Context, code, date string) Statement {
 		return Statement{Result: Result{Err: err}}
 	}
 	return c.Statement(ctx, date)
+}
+
+// FetchStatement is Client.FetchStatement at bank code.
+func (cs *Clients) FetchStatement(ctx context.Context, code, date string, w io.Writer) (contentType string, err error) {
+	c, err := cs.Client(ctx, code)
+	if err != nil {
+		return "", err
+	}
+	return c.FetchStatement(ctx, date, w)
 }

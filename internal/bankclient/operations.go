@@ -128,26 +128,49 @@ func (c *Client) GetRefund(ctx context.Context, refundID string) Result {
 }
 
 // Statement fetches GET {base}/v1/statements?date=YYYY-MM-DD, the bookings of
-// that business day in Asia/Ho_Chi_Minh.
+// that business day in Asia/Ho_Chi_Minh, as a CSV held whole in memory (up
+// to 64 MiB). It goes through FetchStatement, so it has the statement's
+// timeout and stays outside the circuit breaker; a day that is not ready is
+// Unknown with a *NotReadyError (NotFound set on a 404). Reconciliation reads
+// large days with FetchStatement and package statement instead.
 func (c *Client) Statement(ctx context.Context, date string) Statement {
 	if _, err := time.Parse(time.DateOnly, date); err != nil {
 		return Statement{Result: Result{Err: fmt.Errorf("statement date %q is not YYYY-MM-DD", date)}}
 	}
-	var lines []StatementLine
-	res := c.call(ctx, OpStatement, http.MethodGet, "/v1/statements?date="+date, "", nil, func(rep reply) Result {
-		if rep.status != http.StatusOK {
-			return Result{Err: fmt.Errorf("bank answered %d", rep.status)}
-		}
-		var err error
-		if lines, err = parseStatement(rep.body); err != nil {
-			return Result{Err: err}
-		}
-		return Result{Outcome: Succeeded}
-	})
-	if res.Outcome != Succeeded {
-		lines = nil
+	var body bytes.Buffer
+	_, err := c.FetchStatement(ctx, date, &capWriter{w: &body, left: maxStatementBytes})
+	res := Result{Attempts: 1}
+	var nr *NotReadyError
+	switch {
+	case errors.As(err, &nr):
+		res.Status, res.NotFound, res.Err = nr.Status, nr.Status == http.StatusNotFound, err
+		return Statement{Result: res}
+	case err != nil:
+		res.Err = err
+		return Statement{Result: res}
 	}
+	res.Status = http.StatusOK
+	lines, err := parseStatement(body.Bytes())
+	if err != nil {
+		res.Err = fmt.Errorf("bank %s GET /v1/statements?date=%s: %w", c.code, date, err)
+		return Statement{Result: res}
+	}
+	res.Outcome = Succeeded
 	return Statement{Result: res, Lines: lines}
+}
+
+// capWriter refuses to write past left bytes.
+type capWriter struct {
+	w    io.Writer
+	left int
+}
+
+func (c *capWriter) Write(p []byte) (int, error) {
+	if len(p) > c.left {
+		return 0, fmt.Errorf("the statement is over %d bytes", maxStatementBytes)
+	}
+	c.left -= len(p)
+	return c.w.Write(p)
 }
 
 // answer is a bank's final answer or status body.

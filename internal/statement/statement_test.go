@@ -18,6 +18,9 @@ const (
 	head = "bank_reference,type,id,amount,currency,status,booked_at\r\n"
 )
 
+// tz is Asia/Ho_Chi_Minh, which keeps no daylight saving time.
+var tz = time.FixedZone("ICT", 7*60*60)
+
 // readAll reads a statement to its end or its first error.
 func readAll(t *testing.T, body, contentType string) ([]statement.Line, error) {
 	t.Helper()
