@@ -151,13 +151,23 @@ func emptyOrObject(c *gin.Context) error {
 }
 
 func (s *Server) listPaymentRequests(c *gin.Context) {
-	q, err := parseQuery(c, "pr", "status", "dossier_code")
+	q, err := parseQuery(c, "pr", "status", "dossier_code",
+		"created_from", "created_to", "updated_from", "updated_to", "paid_from", "paid_to")
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	f := payment.Filter{Scope: payment.PortalScope(portalOf(c).ID), Limit: q.limit, Before: q.cursor,
 		Status: q.params["status"], DossierCode: q.params["dossier_code"]}
+	for _, r := range []struct {
+		name string
+		span *payment.TimeRange
+	}{{"created", &f.Created}, {"updated", &f.Updated}, {"paid", &f.Paid}} {
+		if *r.span, err = q.timeRange(r.name); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
 	s.writeRequestList(c, f)
 }
 

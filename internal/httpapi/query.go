@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/citizenpay/gateway/internal/fault"
+	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/wire"
 )
 
@@ -50,6 +52,33 @@ func parseQuery(c *gin.Context, cursorKind string, allowed ...string) (listQuery
 		q.cursor = pos
 	}
 	return q, nil
+}
+
+// timeRange reads the range name+"_from" (inclusive) to name+"_to"
+// (exclusive), each an RFC 3339 date-time with its offset and either
+// optional. A value that is not one, or a _from not before its _to, is
+// refused naming the parameter.
+func (q listQuery) timeRange(name string) (payment.TimeRange, error) {
+	var r payment.TimeRange
+	for _, end := range []struct {
+		param string
+		t     **time.Time
+	}{{name + "_from", &r.From}, {name + "_to", &r.To}} {
+		v, has := q.params[end.param]
+		if !has {
+			continue
+		}
+		t, err := wire.ParseTime(v)
+		if err != nil {
+			return r, fault.Field(fault.InvalidRequest, end.param,
+				end.param+" must be an RFC 3339 date-time with an offset, such as 2026-03-01T00:00:00+07:00")
+		}
+		*end.t = &t
+	}
+	if err := r.Check(); err != nil {
+		return r, fault.Field(fault.InvalidRequest, name+"_from", name+"_from must be before "+name+"_to")
+	}
+	return r, nil
 }
 
 func encodeCursor(kind, pos string) string {

@@ -181,10 +181,12 @@ func GetPaymentRequest(ctx context.Context, q Querier, scope payment.Scope, id s
 	return r, nil
 }
 
-// ListPaymentRequests returns up to f.Limit requests, newest first, and
-// whether more follow. For a caller that keeps requests by id and version (a
-// request changes only with its version), a row whose version known reports
-// is not decoded; known may be nil.
+// ListPaymentRequests returns up to f.Limit requests within f, newest first
+// by id, and whether more follow. f.Before is a position in that order alone,
+// whatever the other conditions: the next page of a filtered list is the same
+// filter with the last id as Before. For a caller that keeps requests by id
+// and version (a request changes only with its version), a row whose version
+// known reports is not decoded; known may be nil.
 func ListPaymentRequests(ctx context.Context, q Querier, f payment.Filter, known func(id string, version int) bool) ([]payment.Listed, bool, error) {
 	var args []any
 	cond, err := scopeWhere(f.Scope, &args)
@@ -199,6 +201,12 @@ func ListPaymentRequests(ctx context.Context, q Querier, f payment.Filter, known
 	if f.DossierCode != "" {
 		args = append(args, f.DossierCode)
 		conds = append(conds, fmt.Sprintf("dossier_code = $%d", len(args)))
+	}
+	for _, r := range []struct {
+		column string
+		span   payment.TimeRange
+	}{{"created_at", f.Created}, {"updated_at", f.Updated}, {"paid_at", f.Paid}} {
+		conds = rangeWhere(conds, &args, r.column, r.span)
 	}
 	if f.Before != "" {
 		args = append(args, f.Before)
@@ -260,6 +268,32 @@ func ListPaymentRequests(ctx context.Context, q Querier, f payment.Filter, known
 		}
 	}
 	return out, more, nil
+}
+
+// rangeWhere adds to conds the conditions that keep column within r: at or
+// after r.From, before r.To (a NULL column is in no bounded range). The ends
+// are rounded up to the microsecond, timestamptz's precision: a stored time
+// is at or after a finer From exactly when it is at or after From rounded up
+// (pgx would truncate, letting in the microsecond before From), and likewise
+// before To.
+func rangeWhere(conds []string, args *[]any, column string, r payment.TimeRange) []string {
+	if r.From != nil {
+		*args = append(*args, ceilMicrosecond(*r.From))
+		conds = append(conds, fmt.Sprintf("%s >= $%d", column, len(*args)))
+	}
+	if r.To != nil {
+		*args = append(*args, ceilMicrosecond(*r.To))
+		conds = append(conds, fmt.Sprintf("%s < $%d", column, len(*args)))
+	}
+	return conds
+}
+
+// ceilMicrosecond is the first microsecond at or after t.
+func ceilMicrosecond(t time.Time) time.Time {
+	if u := t.Truncate(time.Microsecond); !u.Equal(t) {
+		return u.Add(time.Microsecond)
+	}
+	return t
 }
 
 // LockPaymentRequest reads the request id within scope FOR UPDATE, so that
