@@ -19,7 +19,7 @@ ALTER TABLE ledger_transactions DROP CONSTRAINT ledger_transactions_kind_check;
 ALTER TABLE ledger_transactions DROP CONSTRAINT ledger_transactions_check;
 ALTER TABLE ledger_transactions ADD CONSTRAINT ledger_transactions_kind_check
     CHECK (kind IN ('debit_succeeded', 'refund_succeeded', 'settlement'));
-ALTER TABLE ledger_transactions ADD CONSTRAINT ledger_transactions_cause_check
+ALTER TABLE ledger_transactions ADD CONSTRAINT ledger_transactions_check
     CHECK ((kind = 'debit_succeeded' AND cause LIKE 'pa\_%')
         OR (kind = 'refund_succeeded' AND cause LIKE 'rf\_%')
         OR (kind = 'settlement' AND cause ~ '^stl_[^:]+:[^:[:space:]]+$'));
@@ -100,3 +100,7 @@ CREATE TABLE settlements (
 );
 CREATE INDEX settlements_portal ON settlements (portal_id, business_date DESC);
 CREATE INDEX settlements_open ON settlements (business_date) WHERE status = 'open';
+
+-- A portal's requests by when they were created: the date filters of the
+-- portal's list (created_from, created_to) read one day of one portal here.
+CREATE INDEX payment_requests_portal_created ON payment_requests (portal_id, created_at, id);

@@ -47,6 +47,10 @@ var routes = []string{
 	"GET /.well-known/receipt-keys",
 	"GET /r/{id}",
 	"GET /r/assets/{name}",
+	// §12: settlements.
+	"GET /v1/settlements",
+	"GET /v1/settlements/{id}",
+	"GET /v1/settlements/{id}/lines",
 }
 
 // eventTypes are the event types of PROTOCOL.md §8.
@@ -54,6 +58,7 @@ var eventTypes = []string{
 	"payment_request.created", "payment_request.paid", "payment_request.payment_failed",
 	"payment_request.expired", "payment_request.canceled", "payment_request.refunded",
 	"refund.succeeded", "refund.failed", "receipt.issued",
+	"settlement.closed", "settlement.settled",
 }
 
 func TestOpenAPIDocumentIsValid31(t *testing.T) {

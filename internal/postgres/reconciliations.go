@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -339,7 +338,8 @@ func SettleReconciliationStatus(ctx context.Context, q Querier, rcnID string) (r
 		UPDATE reconciliations r SET differences = d.n,
 			status = CASE WHEN d.open > 0 THEN 'differences' ELSE 'matched' END
 		FROM d WHERE r.id = $1 AND r.status <> 'unavailable'
-		RETURNING `+prefixed("r.", reconciliationColumns), rcnID, string(incident.KindReconciliation)))
+		RETURNING r.id, r.bank_code, r.business_date, r.status, r.lines, r.matched, r.applied, r.differences,
+			r.debit_total::text, r.refund_total::text, coalesce(r.reason, ''), r.created_at, r.updated_at`, rcnID, string(incident.KindReconciliation)))
 	if err = interpretError(err, ""); err == errNoRows {
 		return r, fault.New(fault.NotFound, "reconciliation %s has not been read", rcnID)
 	}
@@ -347,19 +347,4 @@ func SettleReconciliationStatus(ctx context.Context, q Querier, rcnID string) (r
 		return r, fmt.Errorf("settle the status of %s: %w", rcnID, err)
 	}
 	return r, nil
-}
-
-// prefixed qualifies each of a column list's plain names with p.
-func prefixed(p, columns string) string {
-	parts := strings.Split(columns, ",")
-	for i, c := range parts {
-		c = strings.TrimSpace(c)
-		if !strings.Contains(c, "(") {
-			c = p + c
-		} else {
-			c = strings.Replace(c, "(", "("+p, 1)
-		}
-		parts[i] = c
-	}
-	return strings.Join(parts, ", ")
 }
