@@ -113,6 +113,9 @@ func TestCamt(t *testing.T) {
 				ntry("1", "CRDT", "", book, "<DtTm>2026-11-26T23:59:59</DtTm>", "", tx("pa_1", "1", "FT1")),
 			}, want: []statement.Line{line(1, "debit", "pa_1", 1, false, "2026-11-26T16:59:59Z", "FT1")}},
 			{name: "the amount in AmtDtls/TxAmt", entries: []string{
+				ntry("", "CRDT", "", book, dtTm, "", `<TxDtls><Refs><EndToEndId>pa_2</EndToEndId></Refs><AmtDtls><TxAmt><Amt Ccy="VND">2</Amt></TxAmt></AmtDtls></TxDtls>`),
+			}, want: []statement.Line{line(1, "debit", "pa_2", 2, false, "2026-11-26T03:00:00Z", "")}},
+			{name: "a batch transaction without amount", entries: []string{
 				ntry("3", "CRDT", "", book, dtTm, "", tx("pa_1", "", "FT1")+
 					`<TxDtls><Refs><EndToEndId>pa_2</EndToEndId></Refs><AmtDtls><TxAmt><Amt Ccy="VND">2</Amt></TxAmt></AmtDtls></TxDtls>`),
 			}, errLine: 1, errReason: "no amount"},

@@ -1,6 +1,7 @@
 package statement_test
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -58,6 +59,25 @@ func stream(contentType string, n int) io.ReadCloser {
 	return pr
 }
 
+// batch generates a camt.053 document of one batch entry of n debits, on
+// the fly: the reader must not hold an entry's transactions either.
+func batch(n int) io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		w := bufio.NewWriter(pw)
+		fmt.Fprint(w, `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt><Stmt><Ntry>`+
+			`<CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-11-26</Dt></BookgDt><AcctSvcrRef>B1</AcctSvcrRef><NtryDtls>`)
+		for i := range n {
+			l := generated(i)
+			fmt.Fprintf(w, `<TxDtls><Refs><AcctSvcrRef>%s</AcctSvcrRef><EndToEndId>pa_%d</EndToEndId></Refs><Amt Ccy="VND">%s</Amt>`+
+				`<RmtInf><Ustrd>Le phi cap giay phep</Ustrd></RmtInf></TxDtls>`+"\n", l.BankReference, i, l.Amount)
+		}
+		fmt.Fprint(w, `</NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>`)
+		pw.CloseWithError(w.Flush())
+	}()
+	return pr
+}
+
 // countingReader counts the bytes read through it.
 type countingReader struct {
 	r io.Reader
@@ -70,23 +90,28 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// TestBoundedMemory reads a generated statement of a million CSV lines and
-// one of 200,000 camt.053 transactions, sampling the heap as it goes: the
+// TestBoundedMemory reads a generated statement of a million CSV lines, one
+// of 200,000 camt.053 entries and one batch entry of 400,000 transactions, sampling the heap as it goes: the
 // heap in use must stay far below the size of the statement, so a reader
 // that held the whole input, or every line, would fail it. Not parallel, so
 // that no other test's allocations are counted.
 func TestBoundedMemory(t *testing.T) {
 	const limit = 32 << 20
 	for _, tc := range []struct {
-		contentType string
-		n           int
-	}{{"text/csv", 1_000_000}, {"application/xml", 200_000}} {
-		t.Run(tc.contentType, func(t *testing.T) {
+		name, contentType string
+		n                 int
+		gen               func() io.ReadCloser
+	}{
+		{"csv", "text/csv", 1_000_000, func() io.ReadCloser { return stream("text/csv", 1_000_000) }},
+		{"camt", "application/xml", 200_000, func() io.ReadCloser { return stream("application/xml", 200_000) }},
+		{"camt batch", "application/xml", 400_000, func() io.ReadCloser { return batch(400_000) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			base := ms.HeapInuse
-			src := stream(tc.contentType, tc.n)
+			src := tc.gen()
 			defer src.Close()
 			in := &countingReader{r: src}
 			r, err := statement.NewReader(in, tc.contentType, day)
