@@ -91,6 +91,9 @@ func defaults(db *testenv.DB, redisURL string) map[string]string {
 		"ADMISSION_MAX_IN_FLIGHT": "0",
 		"ADMISSION_DB_WAIT":       "0s",
 		"ADMISSION_MAX_WAIT":      "2s",
+		// Tests reconcile the days they choose; the daily job would read
+		// the sandbox banks' statements while a test sets their faults.
+		"RECONCILE_AT": "off",
 	}
 }
 

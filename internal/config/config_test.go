@@ -106,6 +106,9 @@ func TestReconcileSettings(t *testing.T) {
 	if err != nil || c.ReconcileAt != 3*time.Hour+30*time.Minute || c.BankStatementTimeout != 90*time.Second {
 		t.Fatalf("set: %v %v %v", c.ReconcileAt, c.BankStatementTimeout, err)
 	}
+	if c, err := Load(env(map[string]string{"RECONCILE_AT": "off"})); err != nil || c.ReconcileAt != ReconcileOff {
+		t.Fatalf("off: %v %v", c.ReconcileAt, err)
+	}
 	for _, tc := range []struct{ name, value string }{{"RECONCILE_AT", "2am"}, {"RECONCILE_AT", "25:00"},
 		{"BANK_STATEMENT_TIMEOUT", "5"}, {"BANK_STATEMENT_TIMEOUT", "-1m"}} {
 		_, err := Load(env(map[string]string{tc.name: tc.value}))

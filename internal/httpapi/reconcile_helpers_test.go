@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"testing"
@@ -63,7 +64,8 @@ func (b *statementBank) FetchStatement(_ context.Context, bankCode, date string,
 
 // reconciler is the gateway's reconciler reading statements from src.
 func reconciler(p *payer, src service.StatementSource) *service.Reconciler {
-	return &service.Reconciler{Service: p.h.App.Service, Statements: src, TempDir: p.h.T.TempDir(), BatchSize: 2}
+	return &service.Reconciler{Service: p.h.App.Service, Statements: src, TempDir: p.h.T.TempDir(), BatchSize: 2,
+		Log: slog.New(slog.DiscardHandler)}
 }
 
 func runDay(t *testing.T, rc *service.Reconciler, day reconcile.Day) reconcile.Result {

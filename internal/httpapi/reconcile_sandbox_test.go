@@ -23,11 +23,12 @@ func TestSandboxStatementFaults(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			t.Parallel()
 			clock := testenv.NewClock()
-			// A day starts at 03:00 in Ho Chi Minh City, so the payment and
-			// the run fall on one day.
-			clock.AdvanceTo(reconcile.DayOf(time.Now()).End().Add(3 * time.Hour))
 			p := newPayer(t, withWorkers(), apitest.WithClock(clock), noCitizenRateLimit())
 			h, ctx := p.h, context.Background()
+			// Each day starts at 03:00 in Ho Chi Minh City, so that its
+			// payment and its run fall on that day.
+			clock.AdvanceTo(reconcile.DayOf(h.Now()).End().Add(3 * time.Hour))
+			p.idp.Renew(t, h, p.cit)
 			rc := p.h.App.Reconciler
 			kinds := func() map[string]int { return incidentsOf(t, p, string(incident.KindReconciliation)) }
 			seen := map[string]int{}
@@ -40,9 +41,6 @@ func TestSandboxStatementFaults(t *testing.T) {
 				}
 				knobs.StatementFormat = format
 				prID := p.newRequest(t, "FEE-DAY-"+string(rune('A'+n)))
-				if n == 1 {
-					prID = p.prID
-				}
 				p.bank.Sim.SetKnobs(knobs)
 				return reconcile.DayOf(h.Now()), prID
 			}
@@ -143,7 +141,7 @@ func TestSandboxStatementFaults(t *testing.T) {
 			if r, err := h.App.Reconciler.Reconcile(ctx, "SBX", day); err != nil || r.Result.Status != reconcile.StatusDifferences {
 				t.Fatalf("the omitted day re-run: %+v %v", r.Result, err)
 			}
-			verifyClean(t, h, p.account.Number)
+			verifyCleanWithin(t, h, 30*24*time.Hour, p.account.Number)
 		})
 	}
 }

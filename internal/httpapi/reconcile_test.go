@@ -182,7 +182,7 @@ func equalCounts(a, b map[string]int) bool {
 func settlementOf(t *testing.T, p *payer, day reconcile.Day) map[string]any {
 	t.Helper()
 	var list struct{ Data []map[string]any }
-	p.h.Get("/v1/settlements?date=" + day.String()).JSON(t, &list)
+	p.h.Get("/v1/settlements?date="+day.String()).JSON(t, &list)
 	if len(list.Data) != 1 {
 		t.Fatalf("settlements of %s: %+v", day, list.Data)
 	}
@@ -200,7 +200,7 @@ func checkSettlementLines(t *testing.T, p *payer, stlID string, want int) {
 			Data       []map[string]any
 			NextCursor *string `json:"next_cursor"`
 		}
-		h.Get("/v1/settlements/" + stlID + "/lines?limit=2&cursor=" + cursor).JSON(t, &page)
+		h.Get("/v1/settlements/"+stlID+"/lines?limit=2&cursor="+cursor).JSON(t, &page)
 		seen += len(page.Data)
 		for _, l := range page.Data {
 			if l["dossier_code"] == "" || l["payment_request_id"] == "" || l["bank_code"] != "SBX" {

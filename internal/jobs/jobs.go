@@ -84,7 +84,7 @@ type Config struct {
 
 	// Reconciliation (PROTOCOL.md §12); nil Reconciler: not wired.
 	Reconciler  *service.Reconciler
-	ReconcileAt time.Duration // RECONCILE_AT, past midnight
+	ReconcileAt time.Duration // RECONCILE_AT, past midnight; negative: no daily job
 
 	// Now is the clock the dispatcher and the clearing workers decide by;
 	// nil is time.Now. River schedules its jobs by the wall clock.
@@ -130,7 +130,7 @@ func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return jobargs.PurgeIdempotencyRecords{}, nil }, nil),
 		}
-		if c.Reconciler != nil {
+		if c.Reconciler != nil && c.ReconcileAt >= 0 {
 			cfg.PeriodicJobs = append(cfg.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(10*time.Minute),
 				func() (river.JobArgs, *river.InsertOpts) {
 					return jobargs.ScheduleReconciliations{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: 10 * time.Minute}}

@@ -100,8 +100,8 @@ func scanSettlement(row interface{ Scan(...any) error }) (*settlement.Settlement
 		return nil, fmt.Errorf("read the banks of settlement %s: %w", s.ID, err)
 	}
 	for _, b := range bs {
-		c, err1 := money.Parse(b.Collected)
-		r, err2 := money.Parse(b.Refunded)
+		c, err1 := decimal.NewFromString(b.Collected)
+		r, err2 := decimal.NewFromString(b.Refunded)
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("settlement %s keeps an amount that is not one", s.ID)
 		}

@@ -91,7 +91,9 @@ func TestDecide(t *testing.T) {
 		kind  reconcile.DifferenceKind
 	}{
 		{"matched across midnight", func(*reconcile.Line, *reconcile.View) {}, nil, reconcile.VerdictMatched, ""},
-		{"pending is applied", func(_ *reconcile.Line, v *reconcile.View) { v.Status, v.BookedAt = reconcile.OutcomePending, time.Time{} }, nil, reconcile.VerdictApply, ""},
+		{"pending is applied", func(_ *reconcile.Line, v *reconcile.View) {
+			v.Status, v.BookedAt = reconcile.OutcomePending, time.Time{}
+		}, nil, reconcile.VerdictApply, ""},
 		{"never sent", func(_ *reconcile.Line, v *reconcile.View) { *v = reconcile.View{} }, nil, reconcile.VerdictDifference, reconcile.UnknownID},
 		{"amount", func(l *reconcile.Line, _ *reconcile.View) { l.Amount = amt.Add(decimal.NewFromInt(1000)) }, nil, reconcile.VerdictDifference, reconcile.AmountDiffers},
 		{"currency", func(l *reconcile.Line, _ *reconcile.View) { l.Currency = "USD" }, nil, reconcile.VerdictDifference, reconcile.AmountDiffers},
