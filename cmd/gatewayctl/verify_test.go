@@ -54,7 +54,7 @@ func TestVerifyCommand(t *testing.T) {
 	ctx := context.Background()
 
 	out, _, err := runVerify(t, db.URL)
-	if err != nil || !out.OK || len(out.Invariants) != 8 {
+	if err != nil || !out.OK || len(out.Invariants) != 9 {
 		t.Fatalf("clean database: err %v, report %+v", err, out)
 	}
 
