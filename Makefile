@@ -60,7 +60,7 @@ run: ## Run the gateway locally with its services, migrations and a development 
 bench: ## Load-test the gateway against this machine's ceilings (SHORT=1 RATE= DURATION= SCENARIOS=)
 	@scripts/bench.sh
 
-demo: ## Walk the whole story against `make run`: fee, link, pay, clearing, webhook, refund, verify
+demo: ## Walk the whole story against `make run`: fee, link, pay, clearing, webhook, refund, verify, reconcile, settlement
 	@eval "$$($(SERVICES) env)" && $(GO) run ./cmd/demo
 
 down: ## Stop the local PostgreSQL and Redis

@@ -99,6 +99,18 @@ func (c *caller) asPortal(ctx context.Context, method, target, key string, body 
 	})
 }
 
+// asPortalWith sends a signed request without a body, with header added
+// (an Accept, say).
+func (c *caller) asPortalWith(ctx context.Context, method, target string, header http.Header) (reply, error) {
+	return c.send(ctx, method, c.gateway+target, "", nil, func(req *http.Request, raw []byte) {
+		for k, vs := range header {
+			req.Header[http.CanonicalHeaderKey(k)] = vs
+		}
+		req.Header.Set(signature.HeaderPortalKey, c.portal.KeyID)
+		signature.SignRequest(req, c.portal.Secret, raw, time.Now())
+	})
+}
+
 // asCitizen sends a request with the citizen's bearer token.
 func (c *caller) asCitizen(ctx context.Context, method, target, key string, body any) (reply, error) {
 	return c.send(ctx, method, c.gateway+target, key, body, func(req *http.Request, _ []byte) {

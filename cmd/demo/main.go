@@ -2,8 +2,11 @@
 // run` started: a portal issues a fee, a citizen signs in, links the account
 // the sandbox bank holds for them and pays, the bank clears the debit, the
 // webhook reaches `gatewayctl listen`, the portal refunds part of the fee,
-// and `gatewayctl verify` finds every invariant holding. It prints each step
-// with what was sent and received; personal data only masked.
+// `gatewayctl verify` finds every invariant holding, `gatewayctl reconcile`
+// matches the day with the bank's statement, and the portal reads the
+// day's settlement, which must hold what the story paid and refunded. It
+// prints each step with what was sent and received; personal data only
+// masked.
 //
 // Run it from the repository root with `make demo`.
 package main
@@ -20,6 +23,7 @@ import (
 	"time"
 
 	"github.com/citizenpay/gateway/internal/devenv"
+	"github.com/citizenpay/gateway/internal/reconcile"
 )
 
 // The citizen of the story: the sandbox bank holds account demoAccount for
@@ -80,16 +84,22 @@ func main() {
 
 // story is one run of the demo.
 type story struct {
-	cfg     config
-	out     io.Writer
-	c       *caller
-	step    int
-	bank    string // the sandbox bank's code
-	prID    string
-	accID   string
-	refund  string
-	balance string          // the account's balance before paying
-	shown   map[string]bool // webhooks already printed, by id
+	cfg    config
+	out    io.Writer
+	c      *caller
+	step   int
+	bank   string // the sandbox bank's code
+	prID   string
+	accID  string
+	refund string
+	// What this run paid and refunded, for the day's settlement to show.
+	debit        string // the debit's id (pa_…)
+	paidAt       time.Time
+	paidAmount   string
+	refundAmount string
+	day          reconcile.Day   // the business day of the payment
+	balance      string          // the account's balance before paying
+	shown        map[string]bool // webhooks already printed, by id
 }
 
 func (s *story) title(text string) {
@@ -111,14 +121,14 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	for _, step := range []func(context.Context) error{
 		s.issueFee, s.signIn, s.linkAccount, s.listRequests, s.pay, s.cleared, s.receipt, s.webhook,
-		s.partialRefund, s.refunded, s.verify,
+		s.partialRefund, s.refunded, s.verify, s.reconcileDay, s.settlement,
 	} {
 		if err := step(ctx); err != nil {
 			return fmt.Errorf("step %d: %w", s.step, err)
 		}
 	}
 	fmt.Fprintf(out, "\nThe whole story held: fee %s was issued, paid, cleared by bank %s, reported to the portal, "+
-		"refunded in part, and every invariant holds.\n", s.prID, s.bank)
+		"refunded in part, every invariant holds, and the day reconciles to the settlement of %s.\n", s.prID, s.bank, s.day)
 	return nil
 }
 

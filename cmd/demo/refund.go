@@ -42,7 +42,7 @@ func (s *story) partialRefund(ctx context.Context) error {
 	}
 	status, _, _ := strings.Cut(stderr.String(), "\n")
 	s.got("%s: refund %s of %s %s, status %s", strings.TrimSpace(status), rf.ID, rf.Amount, rf.Currency, rf.Status)
-	s.refund = rf.ID
+	s.refund, s.refundAmount = rf.ID, rf.Amount
 	return nil
 }
 

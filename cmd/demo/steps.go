@@ -222,6 +222,11 @@ func (s *story) cleared(ctx context.Context) error {
 	if pr.Payment == nil {
 		return fmt.Errorf("%s is paid without a payment", pr.ID)
 	}
+	paidAt, err := time.Parse(time.RFC3339Nano, pr.Payment.PaidAt)
+	if err != nil {
+		return fmt.Errorf("%s was paid at %q, not a time", pr.ID, pr.Payment.PaidAt)
+	}
+	s.debit, s.paidAt, s.paidAmount = pr.Payment.AttemptID, paidAt, pr.Amount
 	s.got("200: %s is %s (version %d): debit %s, bank %s, bank reference %s, paid at %s",
 		pr.ID, pr.Status, pr.Version, pr.Payment.AttemptID, pr.Payment.BankCode, pr.Payment.BankReference, pr.Payment.PaidAt)
 	after, err := s.bankBalance(ctx)

@@ -1,6 +1,6 @@
 // Command gatewayctl is the operator's command line: schema migrations,
-// onboarding portals and banks, incidents, the invariant check, and a
-// signed-request client for trying the API by hand. It reads the same
+// onboarding portals and banks, incidents, reconciliation and settlements,
+// the invariant check, and a signed-request client for trying the API by hand. It reads the same
 // environment as the gateway and prints JSON.
 package main
 
@@ -23,11 +23,11 @@ const usage = `gatewayctl: operate the payment gateway
   gatewayctl portal list
   gatewayctl portal rotate-secret --portal ID [--revoke-old]
   gatewayctl portal rotate-webhook-secret --portal ID [--revoke-old]
+  gatewayctl portal enable-webhook --portal ID   (after a 410; queues the events held meanwhile)
   gatewayctl bank create --code C --name N --base-url U
   gatewayctl bank list
   gatewayctl bank rotate-secret --code C [--revoke-old]
       (the old secret keeps working for 24 h; with --revoke-old it stops at once)
-  gatewayctl portal enable-webhook --portal ID   (after a 410; queues the events held meanwhile)
   gatewayctl events redeliver --event EVT_ID | --portal ID --failed
   gatewayctl incidents list [--status open|resolved|all] [--limit 100]
   gatewayctl incidents show --id INC_ID
@@ -37,10 +37,10 @@ const usage = `gatewayctl: operate the payment gateway
   gatewayctl receipts verify --jws FILE [--jwks FILE|URL]   (offline; the JWKS defaults to GATEWAY_PUBLIC_URL's)
   gatewayctl receipts rotate-key   (a new current signing key; the old ones stay published)
   gatewayctl receipts revoke-key --kid K [--batch 200]   (K leaves the JWKS; its receipts are signed again)
-  gatewayctl reconcile --bank C --date YYYY-MM-DD   (runs that day now; exit 1 only if the statement could not be read)
-  gatewayctl settlements list [--portal ID] [--date D] [--status open|closed|settled] [--limit 100]
+  gatewayctl reconcile --bank C --date YYYY-MM-DD   (runs that day now, Asia/Ho_Chi_Minh; exit 1 only if the statement could not be read)
+  gatewayctl settlements list [--portal ID] [--date YYYY-MM-DD] [--status open|closed|settled] [--limit 100]
   gatewayctl settlements show --id STL_ID
-  gatewayctl settlements mark-settled --id STL_ID --reference REF --by NAME   (posts each bank's share; once)
+  gatewayctl settlements mark-settled --id STL_ID --reference REF --by NAME   (a closed one only; posts each bank's share, once)
   gatewayctl verify [--logs FILE]... [--redis-url URL [--redis-prefix P]] [--accounts FILE] [--horizon 80h]
   gatewayctl request [--portal FILE] [--url URL] [--data JSON|@FILE] [--idempotency-key K] METHOD PATH
 

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/citizenpay/gateway/internal/bankclient"
+	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/reconcile"
 	"github.com/citizenpay/gateway/internal/service"
@@ -21,6 +23,8 @@ import (
 //
 // It prints the result and exits 0 whenever the run read the statement,
 // whatever it found; 1 when it could not (the result then says why).
+// Flags are checked before anything is opened, and a refusal names the
+// flag or the bank.
 func (e env) reconcile(args []string) error {
 	fs := newFlags("reconcile")
 	bank := fs.String("bank", "", "the bank's code")
@@ -29,16 +33,16 @@ func (e env) reconcile(args []string) error {
 		return errUsage
 	}
 	if *bank == "" {
-		return fmt.Errorf("--bank: the bank's code is required")
+		return errors.New("--bank: the bank's code is required")
 	}
-	day, err := reconcile.ParseDay(*date)
+	day, err := parseDate(*date, true)
 	if err != nil {
-		return fmt.Errorf("--date: %v", err)
+		return err
 	}
 	timeout := 5 * time.Minute
 	if v := strings.TrimSpace(e.getenv("BANK_STATEMENT_TIMEOUT")); v != "" {
 		if timeout, err = time.ParseDuration(v); err != nil || timeout <= 0 {
-			return fmt.Errorf("BANK_STATEMENT_TIMEOUT: must be a positive Go duration such as 5m")
+			return errors.New("BANK_STATEMENT_TIMEOUT: must be a positive Go duration such as 5m")
 		}
 	}
 	db, k, op, err := e.open(true)
@@ -59,7 +63,12 @@ func (e env) reconcile(args []string) error {
 	rc := &service.Reconciler{Service: svc, Log: slog.New(slog.DiscardHandler),
 		Statements: bankclient.New(banks, bankclient.Options{StatementTimeout: timeout}, nil)}
 	run, err := rc.Reconcile(e.ctx, *bank, day)
-	if err != nil {
+	switch {
+	case fault.Is(err, fault.NotFound):
+		return fmt.Errorf("--bank: %w", err)
+	case fault.Is(err, fault.ValidationFailed):
+		return fmt.Errorf("--date: %w", err)
+	case err != nil:
 		return err
 	}
 	if err := e.printJSON(wire.ToReconciliation(run.Result)); err != nil {
@@ -71,25 +80,90 @@ func (e env) reconcile(args []string) error {
 	return nil
 }
 
+// parseDate reads a --date flag; "" is refused when required.
+func parseDate(s string, required bool) (reconcile.Day, error) {
+	if s == "" && required {
+		return reconcile.Day{}, errors.New("--date: the business day (YYYY-MM-DD, Asia/Ho_Chi_Minh) is required")
+	}
+	day, err := reconcile.ParseDay(s)
+	if err != nil {
+		return reconcile.Day{}, fmt.Errorf("--date: %v", err)
+	}
+	return day, nil
+}
+
 // settlements lets the operator read each portal's business days and
 // record the transfer of a closed one to its agency:
 //
-//	settlements list [--portal ID] [--date D] [--status open|closed|settled] [--limit 100]
+//	settlements list [--portal ID] [--date YYYY-MM-DD] [--status open|closed|settled] [--limit 100]
 //	settlements show --id stl_…
 //	settlements mark-settled --id stl_… --reference REF --by NAME
+//
+// Each subcommand takes only its own flags, all checked before the
+// database is opened.
 func (e env) settlements(args []string) error {
 	if len(args) == 0 {
 		return errUsage
 	}
 	fs := newFlags("settlements " + args[0])
-	portal := fs.String("portal", "", "only this portal's")
-	date := fs.String("date", "", "only this business day, YYYY-MM-DD")
-	status := fs.String("status", "", "open, closed or settled")
-	limit := fs.Int("limit", 100, "at most this many, newest day first (1-1000)")
-	stlID := fs.String("id", "", "settlement id (stl_…)")
-	reference := fs.String("reference", "", "with mark-settled: the reference of the transfer to the agency")
-	by := fs.String("by", "", "with mark-settled: who recorded the transfer")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+	var list func(*service.Service) error
+	var stlID, reference, by *string
+	switch args[0] {
+	case "list":
+		portal := fs.String("portal", "", "only this portal's")
+		date := fs.String("date", "", "only this business day, YYYY-MM-DD")
+		status := fs.String("status", "", "open, closed or settled")
+		limit := fs.Int("limit", 100, "at most this many, newest day first (1-1000)")
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+			return errUsage
+		}
+		f := postgres.SettlementFilter{PortalID: *portal, Limit: *limit}
+		if *limit < 1 || *limit > 1000 {
+			return errors.New("--limit: from 1 to 1000")
+		}
+		if *date != "" {
+			day, err := parseDate(*date, false)
+			if err != nil {
+				return err
+			}
+			f.Day = day
+		}
+		if *status != "" {
+			if !settlement.ValidStatus(*status) {
+				return errors.New("--status: open, closed or settled")
+			}
+			f.Status = settlement.Status(*status)
+		}
+		list = func(svc *service.Service) error {
+			got, err := svc.ListSettlements(e.ctx, f)
+			if err != nil {
+				return err
+			}
+			out := make([]wire.Settlement, 0, len(got))
+			for _, st := range got {
+				out = append(out, wire.ToSettlement(st))
+			}
+			return e.printJSON(out)
+		}
+	case "show", "mark-settled":
+		stlID = fs.String("id", "", "settlement id (stl_…)")
+		if args[0] == "mark-settled" {
+			reference = fs.String("reference", "", "the reference of the transfer to the agency")
+			by = fs.String("by", "", "who recorded the transfer")
+		}
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+			return errUsage
+		}
+		if *stlID == "" {
+			return errors.New("--id: a settlement id (stl_…) is required")
+		}
+		if reference != nil && strings.TrimSpace(*reference) == "" {
+			return errors.New("--reference: the reference of the transfer to the agency is required")
+		}
+		if by != nil && strings.TrimSpace(*by) == "" {
+			return errors.New("--by: say who recorded the transfer")
+		}
+	default:
 		return errUsage
 	}
 	db, _, _, err := e.open(false)
@@ -98,47 +172,15 @@ func (e env) settlements(args []string) error {
 	}
 	defer db.Close()
 	svc := &service.Service{DB: db}
-	switch args[0] {
-	case "list":
-		f := postgres.SettlementFilter{PortalID: *portal, Limit: *limit}
-		if *limit < 1 || *limit > 1000 {
-			return fmt.Errorf("--limit: from 1 to 1000")
-		}
-		if *date != "" {
-			if f.Day, err = reconcile.ParseDay(*date); err != nil {
-				return fmt.Errorf("--date: %v", err)
-			}
-		}
-		if *status != "" {
-			if !settlement.ValidStatus(*status) {
-				return fmt.Errorf("--status: open, closed or settled")
-			}
-			f.Status = settlement.Status(*status)
-		}
-		list, err := svc.ListSettlements(e.ctx, f)
-		if err != nil {
-			return err
-		}
-		out := make([]wire.Settlement, 0, len(list))
-		for _, st := range list {
-			out = append(out, wire.ToSettlement(st))
-		}
-		return e.printJSON(out)
-	case "show", "mark-settled":
-		if *stlID == "" {
-			return fmt.Errorf("--id: a settlement id (stl_…) is required")
-		}
-	default:
-		return errUsage
+	if list != nil {
+		return list(svc)
 	}
-	if args[0] == "show" {
-		st, err := svc.Settlement(e.ctx, "", *stlID)
-		if err != nil {
-			return err
-		}
-		return e.printJSON(wire.ToSettlement(st))
+	var st *settlement.Settlement
+	if reference == nil {
+		st, err = svc.Settlement(e.ctx, "", *stlID)
+	} else {
+		st, err = svc.MarkSettled(e.ctx, *stlID, *reference, *by)
 	}
-	st, err := svc.MarkSettled(e.ctx, *stlID, *reference, *by)
 	if err != nil {
 		return err
 	}
