@@ -132,9 +132,7 @@ func Decide(bank string, day Day, l Line, v View, prior *Prior) Decision {
 			money.Format(l.Amount), l.Currency)
 	case !v.Found:
 		return difference(UnknownID, "bank %s's statement of %s books %s, which the gateway never sent to it", bank, day, what)
-	case prior != nil && prior.Day == day && prior.BankReference == l.BankReference:
-		return Decision{Verdict: VerdictMatched, Applied: prior.Applied}
-	case prior != nil:
+	case prior != nil && (prior.Day != day || prior.BankReference != l.BankReference):
 		return difference(SecondLine, "bank %s's statement of %s books %s again: it was matched to the statement of %s (reference %s)",
 			bank, day, what, prior.Day, prior.BankReference)
 	case v.Type != l.Type:
@@ -142,6 +140,10 @@ func Decide(bank string, day Day, l Line, v View, prior *Prior) Decision {
 	case !v.Amount.Equal(l.Amount) || v.Currency != l.Currency:
 		return difference(AmountDiffers, "bank %s's statement of %s books %s for %s %s; the gateway sent %s %s", bank, day, what,
 			money.Format(l.Amount), l.Currency, money.Format(v.Amount), v.Currency)
+	case prior != nil:
+		// The line it was matched to before, unchanged: matched again,
+		// wherever the window now stands.
+		return Decision{Verdict: VerdictMatched, Applied: prior.Applied}
 	case v.Status == OutcomeFailed:
 		return difference(FailedAtGateway, "bank %s's statement of %s books %s, which the gateway took as failed", bank, day, what)
 	case v.Status == OutcomePending:

@@ -106,6 +106,9 @@ func TestDecide(t *testing.T) {
 		{"two days out", func(_ *reconcile.Line, v *reconcile.View) { v.BookedAt = d.Add(-2).Start() }, nil, reconcile.VerdictDifference, reconcile.OutsideWindow},
 		{"the line it matched before", func(_ *reconcile.Line, v *reconcile.View) { v.BookedAt = d.Add(-5).Start() },
 			&reconcile.Prior{Day: d, BankReference: "R1", Applied: true}, reconcile.VerdictMatched, ""},
+		{"the line it matched before, now with another amount", func(l *reconcile.Line, _ *reconcile.View) {
+			l.Amount = amt.Add(decimal.NewFromInt(1000))
+		}, &reconcile.Prior{Day: d, BankReference: "R1"}, reconcile.VerdictDifference, reconcile.AmountDiffers},
 		{"a second line", func(*reconcile.Line, *reconcile.View) {}, &reconcile.Prior{Day: d.Add(-1), BankReference: "R0"}, reconcile.VerdictDifference, reconcile.SecondLine},
 	}
 	for _, tc := range cases {
