@@ -222,7 +222,7 @@ func (rc *Reconciler) compare(ctx context.Context, rcnID, bank string, day recon
 			return tally, err
 		}
 		if err == nil {
-			batch = append(batch, lineOf(l))
+			batch = append(batch, l)
 		}
 		if len(batch) == cap(batch) || (errors.Is(err, io.EOF) && len(batch) > 0) {
 			if err := rc.compareBatch(ctx, rcnID, bank, day, batch, &tally); err != nil {
@@ -234,11 +234,6 @@ func (rc *Reconciler) compare(ctx context.Context, rcnID, bank string, day recon
 			return tally, nil
 		}
 	}
-}
-
-func lineOf(l statement.Line) reconcile.Line {
-	return reconcile.Line{N: l.N, Type: l.Type, ID: l.ID, Amount: l.Amount, Currency: l.Currency, Reversed: l.Reversed,
-		BookedAt: l.BookedAt, BankReference: l.BankReference}
 }
 
 func (rc *Reconciler) compareBatch(ctx context.Context, rcnID, bank string, day reconcile.Day, lines []reconcile.Line, tally *reconcile.Tally) error {

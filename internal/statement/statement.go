@@ -12,30 +12,18 @@ import (
 	"mime"
 	"time"
 
-	"github.com/shopspring/decimal"
+	"github.com/citizenpay/gateway/internal/reconcile"
 )
 
-// Line is one booking of a bank's statement.
-type Line struct {
-	// N is the 1-based position of the line in the statement: the CSV data
-	// row number, or the n-th transaction of the camt.053 document (an entry
-	// without transaction details counts as one).
-	N int
-	// Type is "debit" or "refund".
-	Type string
-	// ID is the gateway's id: pa_… for a debit, rf_… for a refund.
-	ID string
-	// Amount is exact and positive.
-	Amount   decimal.Decimal
-	Currency string
-	// Reversed marks a reversal of the booking (CSV status "reversed",
-	// camt.053 RvslInd true).
-	Reversed bool
-	// BookedAt falls on the statement's business day in Asia/Ho_Chi_Minh. A
-	// camt.053 entry booked with a date only is booked at that day's midnight.
-	BookedAt      time.Time
-	BankReference string
-}
+// Line is one booking of a bank's statement, as the reconciliation's
+// domain knows it (reconcile.Line): N its 1-based position (the CSV data row,
+// or the n-th transaction of the camt.053 document, an entry without
+// transaction details counting as one), Type "debit" or "refund", ID the
+// gateway's id, Amount exact and positive, Reversed for a reversal (CSV
+// status "reversed", camt.053 RvslInd true), BookedAt on the statement's
+// business day (a camt.053 entry booked with a date only is booked at that
+// day's midnight).
+type Line = reconcile.Line
 
 // FormatError says why a statement cannot be read; a reconciliation run
 // that meets one is "unavailable" with this reason. Reasons never quote the
