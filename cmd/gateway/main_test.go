@@ -24,17 +24,19 @@ func TestStartupRefusesBadSettings(t *testing.T) {
 		"GATEWAY_PUBLIC_URL": "https://pay.example.test",
 	}
 	cases := map[string]map[string]string{
-		"DATABASE_URL":          {"DATABASE_URL": ""},
-		"REDIS_URL":             {"REDIS_URL": ""},
-		"GATEWAY_MASTER_KEY":    {"GATEWAY_MASTER_KEY": "c2hvcnQ="},
-		"IDEMPOTENCY_TTL":       {"IDEMPOTENCY_TTL": "soon"},
-		"BANK_CALLBACK_TIMEOUT": {"BANK_CALLBACK_TIMEOUT": "0s"},
-		"GATEWAY_ENV":           {"GATEWAY_ENV": "prod"},
-		"IDP_JWKS_URL":          {"IDP_ISSUER": "https://id", "IDP_AUDIENCE": "gw", "IDP_JWKS_URL": "http://127.0.0.1/jwks"},
-		"OPS_ADDR":              {"OPS_ADDR": "localhost"},
-		"TRUSTED_PROXIES":       {"TRUSTED_PROXIES": "10.0.0.0/8,proxy"},
-		"GATEWAY_PUBLIC_URL":    {"GATEWAY_PUBLIC_URL": "http://pay.example.test"},
-		"IDP_CLIENT_SECRET":     {"IDP_CLIENT_ID": "checkout"},
+		"DATABASE_URL":           {"DATABASE_URL": ""},
+		"REDIS_URL":              {"REDIS_URL": ""},
+		"GATEWAY_MASTER_KEY":     {"GATEWAY_MASTER_KEY": "c2hvcnQ="},
+		"IDEMPOTENCY_TTL":        {"IDEMPOTENCY_TTL": "soon"},
+		"BANK_CALLBACK_TIMEOUT":  {"BANK_CALLBACK_TIMEOUT": "0s"},
+		"GATEWAY_ENV":            {"GATEWAY_ENV": "prod"},
+		"IDP_JWKS_URL":           {"IDP_ISSUER": "https://id", "IDP_AUDIENCE": "gw", "IDP_JWKS_URL": "http://127.0.0.1/jwks"},
+		"OPS_ADDR":               {"OPS_ADDR": "localhost"},
+		"TRUSTED_PROXIES":        {"TRUSTED_PROXIES": "10.0.0.0/8,proxy"},
+		"GATEWAY_PUBLIC_URL":     {"GATEWAY_PUBLIC_URL": "http://pay.example.test"},
+		"IDP_CLIENT_SECRET":      {"IDP_CLIENT_ID": "checkout"},
+		"RECONCILE_AT":           {"RECONCILE_AT": "2am"},
+		"BANK_STATEMENT_TIMEOUT": {"BANK_STATEMENT_TIMEOUT": "5"},
 	}
 	for setting, over := range cases {
 		env := map[string]string{}
