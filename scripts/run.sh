@@ -5,7 +5,8 @@
 # helpers, and prints where everything is. Ctrl-C (or SIGTERM) stops devstack,
 # which stops every program it started; then this script stops the services
 # that this run started (not ones that were already running, nor the user's
-# own given by DATABASE_URL / REDIS_URL).
+# own given by DATABASE_URL / REDIS_URL) and exits 0: a stop asked for is not
+# a failure, and make does not report "Error 130".
 #
 # Environment: see cmd/devstack (GATEWAY_ADDR, OPS_ADDR, GATEWAY_MASTER_KEY,
 # DEV_IDP_ADDR, DEV_BANK_ADDR, DEV_WEBHOOK_PORT, …); DATABASE_URL and REDIS_URL
@@ -33,19 +34,21 @@ cleanup() {
 	done
 	exit "$status"
 }
-# on_signal SIG STATUS passes SIG on to devstack, which stops its programs and
-# exits; before devstack runs, the script exits with STATUS.
+# on_signal SIG passes SIG on to devstack, which stops its programs and exits
+# 0; before devstack runs, the script stops at once, with status 0.
+STOPPED= # set once a signal asked the run to stop
 on_signal() {
+	STOPPED=$1
 	if [[ -n $DEVSTACK ]]; then
 		kill -"$1" "$DEVSTACK" 2>/dev/null || true
 	else
-		exit "$2"
+		exit 0
 	fi
 }
 trap cleanup EXIT
-trap 'on_signal INT 130' INT
-trap 'on_signal TERM 143' TERM
-trap 'on_signal HUP 129' HUP
+trap 'on_signal INT' INT
+trap 'on_signal TERM' TERM
+trap 'on_signal HUP' HUP
 
 # Remember which of our servers were already running: those are left running.
 [[ -n ${DATABASE_URL:-} ]] || "$SERVICES" running postgres || STOP_SERVICES+=(postgres)
@@ -63,4 +66,9 @@ while :; do
 	kill -0 "$DEVSTACK" 2>/dev/null || break
 done
 DEVSTACK=
+# Stopped by a signal: devstack exits 0 then, and a status of 128 + N is the
+# signal reaching it before its handler was in place, also a stop asked for.
+if [[ -n $STOPPED ]] && ((status == 0 || status > 128)); then
+	status=0
+fi
 exit "$status"

@@ -20,8 +20,9 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // verify checks every invariant of DOMAIN.md and prints the report as JSON.
-// Any violation ends the command with status 1; warnings and open
-// incidents do not.
+// Any violation ends the command with status 1; warnings do not, and open
+// incidents do only with --fail-on-incidents, for a check that must find
+// nothing waiting for the operator (a deploy gate, the end of a demo).
 func (e env) verify(args []string) error {
 	fs := newFlags("verify")
 	var logs stringList
@@ -30,6 +31,7 @@ func (e env) verify(args []string) error {
 	redisPrefix := fs.String("redis-prefix", "", "scan only Redis keys with this prefix")
 	accounts := fs.String("accounts", "", "a file of account numbers known to be in use, one a line, to look for in clear")
 	horizon := fs.Duration("horizon", verify.DefaultRetryHorizon, "an event older than this must be delivered or failed")
+	failOnIncidents := fs.Bool("fail-on-incidents", false, "exit with status 1 when incidents are open, even if every invariant holds")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || *horizon <= 0 {
 		return errUsage
 	}
@@ -68,17 +70,25 @@ func (e env) verify(args []string) error {
 	if err := e.printJSON(rep); err != nil {
 		return err
 	}
-	if rep.OK {
-		return nil
-	}
-	var broken []string
-	for _, r := range rep.Invariants {
-		if !r.OK {
-			broken = append(broken, fmt.Sprintf("%d %s (%d)", r.Invariant, r.Name, len(r.Violations)+r.Omitted))
+	failed := false
+	if !rep.OK {
+		var broken []string
+		for _, r := range rep.Invariants {
+			if !r.OK {
+				broken = append(broken, fmt.Sprintf("%d %s (%d)", r.Invariant, r.Name, len(r.Violations)+r.Omitted))
+			}
 		}
+		fmt.Fprintf(e.stderr, "gatewayctl verify: invariants violated: %s\n", strings.Join(broken, ", "))
+		failed = true
 	}
-	fmt.Fprintf(e.stderr, "gatewayctl verify: invariants violated: %s\n", strings.Join(broken, ", "))
-	return errExit
+	if *failOnIncidents && len(rep.OpenIncidents) > 0 {
+		fmt.Fprintf(e.stderr, "gatewayctl verify: %d open incidents (gatewayctl incidents list)\n", len(rep.OpenIncidents))
+		failed = true
+	}
+	if failed {
+		return errExit
+	}
+	return nil
 }
 
 // readLines returns the file's non-empty lines, trimmed.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/citizenpay/gateway/internal/incident"
 	"github.com/citizenpay/gateway/internal/ledger"
 	"github.com/citizenpay/gateway/internal/postgres"
 	"github.com/citizenpay/gateway/internal/testenv"
@@ -27,6 +28,9 @@ type verifyOutput struct {
 			Check, ID string
 		} `json:"violations"`
 	} `json:"invariants"`
+	OpenIncidents []struct {
+		Kind string `json:"kind"`
+	} `json:"open_incidents"`
 }
 
 func runVerify(t *testing.T, dbURL string, args ...string) (verifyOutput, string, error) {
@@ -98,6 +102,32 @@ func TestVerifyCommand(t *testing.T) {
 	out, _, err = runVerify(t, db.URL)
 	if !errors.Is(err, errExit) || out.OK || out.Invariants[2].OK || out.Invariants[2].Violations[0].ID != "pa_nowhere" {
 		t.Errorf("posting without attempt: err %v, report %+v", err, out)
+	}
+}
+
+// TestVerifyFailOnIncidents: an open incident is no violation, so verify
+// passes; with --fail-on-incidents it prints the same report and fails.
+func TestVerifyFailOnIncidents(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewDB(t)
+	ctx := context.Background()
+
+	if out, _, err := runVerify(t, db.URL, "--fail-on-incidents"); err != nil || !out.OK {
+		t.Fatalf("clean database with --fail-on-incidents: err %v, report %+v", err, out)
+	}
+	if err := postgres.InsertIncident(ctx, db.Store, incident.KindUnknownObject, "VCB", "pa_nowhere", "a callback about no known debit", nil); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := runVerify(t, db.URL)
+	if err != nil || !out.OK || len(out.OpenIncidents) != 1 || stderr != "" {
+		t.Errorf("open incident without the flag: err %v, stderr %q, report %+v", err, stderr, out)
+	}
+	out, stderr, err = runVerify(t, db.URL, "--fail-on-incidents")
+	if !errors.Is(err, errExit) || !out.OK || len(out.OpenIncidents) != 1 || out.OpenIncidents[0].Kind != string(incident.KindUnknownObject) {
+		t.Errorf("open incident with --fail-on-incidents: err %v, report %+v", err, out)
+	}
+	if !strings.Contains(stderr, "1 open incidents") || strings.Contains(stderr, "invariants violated") {
+		t.Errorf("stderr = %q", stderr)
 	}
 }
 

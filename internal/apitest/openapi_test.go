@@ -139,7 +139,7 @@ func registeredRoutes(t *testing.T) (out []string) {
 	}()
 	h := httpapi.New(httpapi.Deps{
 		Log:     slog.New(slog.DiscardHandler),
-		Metrics: httpapi.NewMetrics(nil),
+		Metrics: httpapi.NewMetrics(nil, nil),
 		OpenAPI: api.OpenAPI,
 	})
 	engine, ok := h.(interface{ Routes() gin.RoutesInfo })

@@ -114,7 +114,7 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		return nil, err
 	}
 	a.DB = postgres.NewDB(a.Pool)
-	a.Metrics = httpapi.NewMetrics(a.DB)
+	a.Metrics = httpapi.NewMetrics(a.DB, a.now)
 	a.Store = redisstore.New(a.Redis, opts.RedisPrefix, a.Metrics.RedisFallbacks.Inc)
 	a.Store.Now = a.now
 	a.Portals = postgres.NewPortalStore(a.DB, a.Keys)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -115,11 +116,23 @@ type ledger struct {
 	ops      map[string]*operation
 	booked   []*operation
 	executed map[string]int
-	seq      int
+	// serial numbers the bank references; it starts at the time the ledger
+	// was made (see newLedger).
+	serial int64
 }
 
+// refSerialLen is the length of a bank reference's serial: FT, the booking
+// day as yymmdd, then this many base-36 digits, 18 characters in all.
+const refSerialLen = 10
+
+// newLedger makes the bank's ledger. Its references' serials start at the
+// wall clock's microsecond (not Config.Now's: a restarted bank must not
+// repeat its last run's references, whatever clock its bookings read) and
+// go up by one each: a later ledger starts past every serial an earlier
+// one gave, unless that one booked more than once a microsecond on average.
 func newLedger(accounts []Account, loc *time.Location) (*ledger, error) {
 	l := &ledger{
+		serial:   time.Now().UnixMicro(),
 		loc:      loc,
 		accounts: make(map[string]*account, len(accounts)),
 		ops:      make(map[string]*operation),
@@ -195,8 +208,8 @@ func (l *ledger) settleLocked(op *operation, reject string, now time.Time) {
 	}
 	op.status = statusSucceeded
 	if op.kind.movesMoney() {
-		l.seq++
-		op.bankReference = fmt.Sprintf("FT%s%08d", now.In(l.loc).Format("060102"), l.seq)
+		l.serial++
+		op.bankReference = "FT" + now.In(l.loc).Format("060102") + refSerial(l.serial)
 		l.booked = append(l.booked, op)
 		l.executed[op.id]++
 	}
@@ -291,4 +304,14 @@ func (l *ledger) executedCopy() map[string]int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return maps.Clone(l.executed)
+}
+
+// refSerial writes n as refSerialLen upper-case base-36 digits, keeping the
+// last ones should n ever need more (microseconds do from the year 2086).
+func refSerial(n int64) string {
+	s := strings.ToUpper(strconv.FormatInt(n, 36))
+	if len(s) >= refSerialLen {
+		return s[len(s)-refSerialLen:]
+	}
+	return strings.Repeat("0", refSerialLen-len(s)) + s
 }

@@ -2,6 +2,7 @@ package banksim
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,48 @@ import (
 
 	"github.com/citizenpay/gateway/internal/testenv"
 )
+
+// bankReference is the shape of the sandbox's references: FT, the booking
+// day (yymmdd), ten base-36 digits.
+var bankReference = regexp.MustCompile(`^FT[0-9]{6}[0-9A-Z]{10}$`)
+
+// TestReferencesDifferAcrossRestarts starts the bank again and again, as
+// make run does after a stop: no run repeats another's references, which
+// the gateway and reconciliation would take for one booking.
+func TestReferencesDifferAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	seen := map[string]int{}
+	for run := range 20 {
+		b := setup(t, syncKnobs)
+		for i, id := range []string{"pa_1", "pa_2"} {
+			status, _, out := b.debit(t, id, testAccount, testPID, "1000")
+			a := decodeAnswer(t, out)
+			if status != http.StatusOK || a.Status != statusSucceeded || !bankReference.MatchString(a.BankReference) {
+				t.Fatalf("run %d, %s: %d %+v", run, id, status, a)
+			}
+			if prev, ok := seen[a.BankReference]; ok {
+				t.Fatalf("run %d, debit %d: reference %s already given in run %d", run, i+1, a.BankReference, prev)
+			}
+			seen[a.BankReference] = run
+		}
+		b.bank.Close()
+	}
+}
+
+func TestRefSerialHasAFixedLength(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int64]string{
+		1:                     "0000000001",
+		35:                    "000000000Z",
+		1_767_225_600_000_000: "HEFG8DTS00", // 2026-01-01, in microseconds
+		3_656_158_440_062_975: "ZZZZZZZZZZ",
+		3_656_158_440_062_976: "0000000000", // 2086: the last ten digits
+	} {
+		if got := refSerial(n); got != want {
+			t.Errorf("refSerial(%d) = %s, want %s", n, got, want)
+		}
+	}
+}
 
 func TestDebitOutcomes(t *testing.T) {
 	t.Parallel()
@@ -39,7 +82,7 @@ func TestDebitOutcomes(t *testing.T) {
 				t.Fatalf("answer %+v", a)
 			}
 			if tt.wantStatus == statusSucceeded {
-				if !strings.HasPrefix(a.BankReference, "FT") || strings.Trim(a.BankReference[2:], "0123456789") != "" || a.ReasonMessage != "" {
+				if !bankReference.MatchString(a.BankReference) || a.ReasonMessage != "" {
 					t.Fatalf("success answer %+v", a)
 				}
 				if got := b.bank.Executed("pa_1"); got != 1 {

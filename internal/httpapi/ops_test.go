@@ -40,7 +40,7 @@ func TestMetricsOnlyOnTheOperationsListener(t *testing.T) {
 		t.Errorf("pprof without OPS_PPROF: %d, want 404", status)
 	}
 
-	withPprof := httptest.NewServer(httpapi.NewOps(httpapi.Deps{Log: slog.New(slog.DiscardHandler), Metrics: httpapi.NewMetrics(nil)}, true))
+	withPprof := httptest.NewServer(httpapi.NewOps(httpapi.Deps{Log: slog.New(slog.DiscardHandler), Metrics: httpapi.NewMetrics(nil, nil)}, true))
 	defer withPprof.Close()
 	for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/cmdline"} {
 		if status, body := get(t, withPprof.URL+path); status != http.StatusOK || len(body) == 0 {

@@ -105,7 +105,7 @@ func NewClient(c Config) (*river.Client[pgx.Tx], error) {
 	}
 	cfg := &river.Config{
 		Workers: workers,
-		Logger:  c.Log.With("component", "river"),
+		Logger:  riverLog(c.Log),
 		// A job whose process died is taken up again after a few minutes,
 		// not River's default hour: a debit sent just before a crash gets
 		// its status query soon after BANK_CALLBACK_TIMEOUT, as §7 wants.

@@ -28,7 +28,7 @@ func TestCallbackIncidentLimit(t *testing.T) {
 		VALUES ('OTB', 'Other', 'https://other.example', '\x00')`); err != nil {
 		t.Fatal(err)
 	}
-	m := httpapi.NewMetrics(nil)
+	m := httpapi.NewMetrics(nil, nil)
 	const limit, flood = 5, 24
 	b.callbacks.IncidentLimit = limit
 	b.callbacks.Dropped = func(bank string) { m.BankIncidentsDropped.WithLabelValues(bank).Inc() }
