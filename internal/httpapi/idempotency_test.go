@@ -51,6 +51,17 @@ func TestIdempotencyKeyRules(t *testing.T) {
 	if r := h.Post("/v1/payment-requests/"+prID+"/cancel", "key-1", nil); r.Status != 422 || r.Code() != "idempotency_key_reused" {
 		t.Fatalf("reused key on another path: %d %s", r.Status, r.Body)
 	}
+	// A refund too: its refusal on state is stored, and the same key with
+	// an invalid amount is the reused key, not invalid_amount.
+	if r := h.Post("/v1/payment-requests/"+prID+"/refunds", "refund-1", map[string]any{"amount": "1000"}); r.Status != 409 || r.Code() != "invalid_state" {
+		t.Fatalf("refund of a pending request: %d %s", r.Status, r.Body)
+	}
+	if r := h.Post("/v1/payment-requests/"+prID+"/refunds", "refund-1", map[string]any{"amount": "-1"}); r.Status != 422 || r.Code() != "idempotency_key_reused" {
+		t.Fatalf("reused refund key, invalid amount: %d %s", r.Status, r.Body)
+	}
+	if r := h.Post("/v1/payment-requests/"+prID+"/refunds", "refund-2", map[string]any{"amount": "-1"}); r.Status != 422 || r.Code() != "invalid_amount" {
+		t.Fatalf("invalid refund amount under a new key: %d %s", r.Status, r.Body)
+	}
 	if r := h.Post("/v1/payment-requests", "", other); r.Status != 400 || r.Code() != "idempotency_key_missing" {
 		t.Fatalf("missing key: %d %s", r.Status, r.Body)
 	}
