@@ -14,6 +14,8 @@ TESTFLAGS ?=
 FUZZTIME ?= 30s
 FUZZPARALLEL ?= 1
 SERVICES := scripts/services.sh
+# Redocly CLI, pinned: make lint runs it with npx (redocly.yaml, .redocly.lint-ignore.yaml).
+REDOCLY := @redocly/cli@2.77.0
 SCREENSHOTS_DIR ?= screenshots
 
 .PHONY: help build services test lint run demo down clean bench fuzz screenshots
@@ -37,11 +39,13 @@ screenshots: services ## Walk the hosted checkout in headless Chromium, a PNG of
 		$(GO) test -count=1 -timeout 5m $(TESTFLAGS) ./internal/browsertest/
 	@echo "screenshots: $$(ls "$(SCREENSHOTS_DIR)"/*.png | wc -l) pages in $(SCREENSHOTS_DIR)/"
 
-lint: ## gofmt, go vet and staticcheck
+lint: ## gofmt, go vet, staticcheck and Redocly's lint of api/openapi.yaml (Node.js installed if missing)
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+	@$(SERVICES) install node
+	npx --yes $(REDOCLY) lint api/openapi.yaml
 
 fuzz: ## Run every Fuzz target in turn for FUZZTIME each (default 30s) with FUZZPARALLEL workers (default 1; PKGS=)
 	@targets=$$($(GO) test -list '^Fuzz' $(PKGS) | \

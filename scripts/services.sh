@@ -3,7 +3,9 @@
 # .dev/ folder and never the system-wide clusters or services.
 #
 #   scripts/services.sh up [postgres|redis]      install if missing, start (or reuse), wait until ready
-#   scripts/services.sh install                  install the servers and the tests' tools (PDF, Chromium) if missing
+#   scripts/services.sh install [TOOL...]        install the servers and the tests' tools (PDF, Chromium,
+#                                                Node.js for make lint) if missing; or only the TOOLs named
+#                                                (postgres redis pdf-tools browser node)
 #   scripts/services.sh down [postgres|redis]    stop the servers this checkout runs
 #   scripts/services.sh env                      print export lines for eval
 #   scripts/services.sh status                   say what runs where
@@ -128,10 +130,23 @@ install_packages() {
 	fi
 }
 
-# ensure_installed [postgres] [redis] [pdf-tools] [browser] installs whatever of
+# node_recent reports whether node is one Redocly CLI 2 runs on (its engines:
+# >=20.19 <21, or >=22.12).
+node_recent() {
+	local v major minor
+	v=$(node --version 2>/dev/null) || return 1
+	v=${v#v}
+	major=${v%%.*}
+	minor=${v#*.}
+	minor=${minor%%.*}
+	((major == 20 && minor >= 19 || major == 22 && minor >= 12 || major > 22))
+}
+
+# ensure_installed [postgres] [redis] [pdf-tools] [browser] [node] installs whatever of
 # the named servers and tools is missing. pdf-tools are what the receipt tests
 # read PDFs with; browser is the headless Chromium the checkout's browser tests
-# drive, with a font that has Vietnamese glyphs for its pages and screenshots.
+# drive, with a font that has Vietnamese glyphs for its pages and screenshots;
+# node is Node.js with npm and npx, which make lint runs Redocly CLI with.
 ensure_installed() {
 	local want pkgs=()
 	for want in "$@"; do
@@ -146,6 +161,8 @@ ensure_installed() {
 			[[ -n $(find_chromium) ]] || pkgs+=(chromium)
 			[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || pkgs+=(fonts-dejavu-core)
 			;;
+		node) command -v node >/dev/null && command -v npx >/dev/null || pkgs+=(nodejs npm) ;;
+		*) die "unknown tool '$want' (postgres redis pdf-tools browser node)" ;;
 		esac
 	done
 	install_packages "${pkgs[@]}"
@@ -154,6 +171,10 @@ ensure_installed() {
 		postgres) [[ -n $(find_pg_bin) ]] || die "no PostgreSQL server under /usr/lib/postgresql/*/bin after installing" ;;
 		redis) command -v redis-server >/dev/null || die "redis-server not found after installing" ;;
 		browser) [[ -n $(find_chromium) ]] || die "chromium not found after installing" ;;
+		node)
+			command -v npx >/dev/null || die "npx not found after installing nodejs and npm"
+			node_recent || die "Node.js $(node --version) is older than make lint's Redocly CLI needs (20.19 or later, or 22.12 or later); Debian 12's nodejs is 18: install a newer Node.js (Debian 13's, or NodeSource's)"
+			;;
 		esac
 	done
 }
@@ -491,7 +512,13 @@ main() {
 	shift || true
 	case $cmd in
 	up) cmd_up "$@" ;;
-	install) ensure_installed postgres redis pdf-tools browser ;;
+	install)
+		if (($# > 0)); then
+			ensure_installed "$@"
+		else
+			ensure_installed postgres redis pdf-tools browser node
+		fi
+		;;
 	down | stop) cmd_down "$@" ;;
 	env) cmd_env ;;
 	status) cmd_status ;;

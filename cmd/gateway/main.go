@@ -95,7 +95,7 @@ func run(ctx context.Context, getenv func(string) string, out *os.File) error {
 	var banks *http.Server
 	if bankLn != nil {
 		banks = &http.Server{
-			Handler: httpapi.BankOnly(a.Handler), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+			Handler: httpapi.BankOnly(a.Handler, cfg.PublicURL), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 			WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 32 << 10,
 		}
 		go func() { errc <- banks.Serve(bankLn) }()

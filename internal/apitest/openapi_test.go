@@ -51,6 +51,10 @@ var routes = []string{
 	"GET /v1/settlements",
 	"GET /v1/settlements/{id}",
 	"GET /v1/settlements/{id}/lines",
+	// The error reference: every problem's type.
+	"GET /errors",
+	"GET /errors/{code}",
+	"GET /errors/assets/{name}",
 }
 
 // eventTypes are the event types of PROTOCOL.md §8.
@@ -189,7 +193,7 @@ const (
 	testCreate = `{"citizen_pid":"079203001234","dossier_code":"HCM-2026-000123","service_code":"1.001234",
 "description":"Lệ phí cấp giấy phép xây dựng","items":[{"code":"LE_PHI","description":"Lệ phí","amount":"75000"}],
 "amount":"75000","currency":"VND"}`
-	testProblem422 = `{"type":"https://docs.citizenpay.dev/errors/invalid_amount","title":"Unprocessable content",
+	testProblem422 = `{"type":"https://pay.gateway.test/errors/invalid_amount","title":"Unprocessable content",
 "status":422,"detail":"amount must be a string","code":"invalid_amount","request_id":"req_1",
 "errors":[{"field":"amount","code":"invalid_amount","message":"amount must be a string"}]}`
 	testRefund = `{"id":"rf_01","object":"refund","payment_request_id":"pr_01","status":"pending","amount":"25000",
@@ -197,7 +201,7 @@ const (
 	testAccount = `{"id":"acc_01","object":"linked_account","bank_code":"VCB","account_number_masked":"******3456",
 "status":"pending_verification","is_default":false,"rejection_reason":null,"created_at":"2026-03-01T08:30:00Z",
 "updated_at":"2026-03-01T08:30:00Z"}`
-	testProblem404 = `{"type":"https://docs.citizenpay.dev/errors/not_found","title":"Not found","status":404,
+	testProblem404 = `{"type":"https://pay.gateway.test/errors/not_found","title":"Not found","status":404,
 "detail":"no route","code":"not_found","request_id":"req_1"}`
 )
 

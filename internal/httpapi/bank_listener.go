@@ -11,7 +11,8 @@ import (
 // (BANK_CALLBACK_ADDR): the callbacks and the health checks. Anything else
 // is 404 there, so that the banks' listener is no back door to the portal
 // or citizen API and its connections are spent on callbacks alone.
-func BankOnly(api http.Handler) http.Handler {
+// publicURL is GATEWAY_PUBLIC_URL, the base of the problem's type URI.
+func BankOnly(api http.Handler, publicURL string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch p := r.URL.Path; {
 		case strings.HasPrefix(p, "/v1/bank-callbacks/"), p == "/healthz", p == "/readyz":
@@ -22,7 +23,7 @@ func BankOnly(api http.Handler) http.Handler {
 		if !validRequestID(rid) {
 			rid = newRequestID()
 		}
-		status, body := problemFor(fault.New(fault.NotFound, "the banks' listener serves /v1/bank-callbacks/{bank_code} only"), rid)
+		status, body := problemFor(fault.New(fault.NotFound, "the banks' listener serves /v1/bank-callbacks/{bank_code} only"), rid, errorTypeBase(publicURL))
 		w.Header().Set("X-Request-Id", rid)
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(status)

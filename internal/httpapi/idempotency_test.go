@@ -31,10 +31,36 @@ func TestIdempotencyKeyRules(t *testing.T) {
 	if r := h.Post("/v1/payment-requests", "key-1", other); r.Status != 422 || r.Code() != "idempotency_key_reused" {
 		t.Fatalf("reused key: %d %s", r.Status, r.Body)
 	}
+	// The key is checked before the body's values: the same key with a
+	// body that would be refused on its own (invalid_amount, and several
+	// field problems) is still idempotency_key_reused, and nothing runs.
+	invalid := createBody("K-1")
+	invalid["amount"] = "-1"
+	if r := h.Post("/v1/payment-requests", "key-invalid", invalid); r.Status != 422 || r.Code() != "invalid_amount" {
+		t.Fatalf("the invalid body under a new key: %d %s", r.Status, r.Body)
+	}
+	manyWrong := `{"citizen_pid":"1","dossier_code":"K-1","service_code":"1.001234","description":"x",
+		"items":[{"code":"LE_PHI","description":"Lệ phí","amount":"0"}],"amount":"075000","currency":"USD"}`
+	for _, b := range []any{invalid, manyWrong} {
+		if r := h.Post("/v1/payment-requests", "key-1", b); r.Status != 422 || r.Code() != "idempotency_key_reused" {
+			t.Fatalf("reused key, invalid body: %d %s", r.Status, r.Body)
+		}
+	}
 	// The same key on another path is another request too.
 	prID := first.Map(t)["id"].(string)
 	if r := h.Post("/v1/payment-requests/"+prID+"/cancel", "key-1", nil); r.Status != 422 || r.Code() != "idempotency_key_reused" {
 		t.Fatalf("reused key on another path: %d %s", r.Status, r.Body)
+	}
+	// A refund too: its refusal on state is stored, and the same key with
+	// an invalid amount is the reused key, not invalid_amount.
+	if r := h.Post("/v1/payment-requests/"+prID+"/refunds", "refund-1", map[string]any{"amount": "1000"}); r.Status != 409 || r.Code() != "invalid_state" {
+		t.Fatalf("refund of a pending request: %d %s", r.Status, r.Body)
+	}
+	if r := h.Post("/v1/payment-requests/"+prID+"/refunds", "refund-1", map[string]any{"amount": "-1"}); r.Status != 422 || r.Code() != "idempotency_key_reused" {
+		t.Fatalf("reused refund key, invalid amount: %d %s", r.Status, r.Body)
+	}
+	if r := h.Post("/v1/payment-requests/"+prID+"/refunds", "refund-2", map[string]any{"amount": "-1"}); r.Status != 422 || r.Code() != "invalid_amount" {
+		t.Fatalf("invalid refund amount under a new key: %d %s", r.Status, r.Body)
 	}
 	if r := h.Post("/v1/payment-requests", "", other); r.Status != 400 || r.Code() != "idempotency_key_missing" {
 		t.Fatalf("missing key: %d %s", r.Status, r.Body)

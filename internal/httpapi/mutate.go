@@ -92,7 +92,7 @@ func (s *Server) mutate(c *gin.Context, scope, key string, m mutation) {
 		if !decidedOnState(err) {
 			return idempotency.Response{}, false
 		}
-		status, b := problemFor(err, rid)
+		status, b := problemFor(err, rid, s.problemTypeBase())
 		return idempotency.Response{Status: status, Body: b}, true
 	}
 	resp, replayed, err := s.Guard.Do(c.Request.Context(), claim, op, render)

@@ -85,9 +85,6 @@ var codes = map[fault.Code]codeEntry{
 	fault.Internal:                {status: http.StatusInternalServerError, title: titleInternal},
 }
 
-// problemTypeBase is the base of every problem's type URI: the code's page.
-const problemTypeBase = "https://docs.citizenpay.dev/errors/"
-
 // internalDetail is the only detail an internal error shows.
 const internalDetail = "something went wrong on our side; it is safe to retry with the same Idempotency-Key"
 
@@ -138,9 +135,10 @@ type ProblemField struct {
 	Message string `json:"message"`
 }
 
-// problemFor renders err. Anything that is not a *fault.Error, or carries a
-// code the registry does not know, is internal and shows no detail.
-func problemFor(err error, requestID string) (int, []byte) {
+// problemFor renders err, its type URI under typeBase (errorTypeBase: the
+// code's page, /errors/{code}). Anything that is not a *fault.Error, or
+// carries a code the registry does not know, is internal and shows no detail.
+func problemFor(err error, requestID, typeBase string) (int, []byte) {
 	e, ok := fault.As(err)
 	if !ok {
 		e = &fault.Error{Code: fault.Internal, Message: internalDetail}
@@ -151,7 +149,7 @@ func problemFor(err error, requestID string) (int, []byte) {
 		entry = codes[fault.Internal]
 	}
 	p := Problem{
-		Type:      problemTypeBase + string(e.Code),
+		Type:      typeBase + string(e.Code),
 		Title:     entry.title,
 		Status:    entry.status,
 		Detail:    e.Message,

@@ -161,13 +161,13 @@ func TestCodesMatchProtocol(t *testing.T) {
 			if got := retryAfter(code, noWait); got != w.retryAfter {
 				t.Errorf("Retry-After %q, want %q", got, w.retryAfter)
 			}
-			status, body := problemFor(fault.New(code, "detail"), "req_1")
+			status, body := problemFor(fault.New(code, "detail"), "req_1", errorTypeBase("https://pay.example.test/"))
 			var p Problem
 			if err := json.Unmarshal(body, &p); err != nil {
 				t.Fatal(err)
 			}
 			if status != w.status || p.Status != w.status || p.Code != string(code) ||
-				p.Type != problemTypeBase+string(code) || p.Title != e.title || p.RequestID != "req_1" {
+				p.Type != "https://pay.example.test/errors/"+string(code) || p.Title != e.title || p.RequestID != "req_1" {
 				t.Errorf("problem %d %+v", status, p)
 			}
 		})
@@ -196,7 +196,7 @@ func TestRetryAfterCallerWait(t *testing.T) {
 
 func TestUnknownCodeIsInternal(t *testing.T) {
 	t.Parallel()
-	status, body := problemFor(fault.New("no_such_code", "driver text"), "req_1")
+	status, body := problemFor(fault.New("no_such_code", "driver text"), "req_1", errorTypeBase(""))
 	var p Problem
 	if err := json.Unmarshal(body, &p); err != nil {
 		t.Fatal(err)

@@ -33,35 +33,34 @@ func (s *Server) createRefund(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	text := amountText(body.Amount)
-	if text == nil {
-		s.fail(c, fault.Field(fault.InvalidAmount, "amount", `amount must be a string of whole đồng such as "25000"`))
-		return
-	}
-	amount, err := money.Parse(*text)
-	if err != nil {
-		s.fail(c, fault.Field(fault.InvalidAmount, "amount", `amount must be a string of whole đồng such as "25000"`))
-		return
-	}
-	reason := ""
-	if body.Reason != nil {
-		reason = *body.Reason
-		if utf8.RuneCountInString(reason) > maxRefundReason {
-			s.fail(c, fault.Field(fault.ValidationFailed, "reason", "reason is at most 500 characters"))
-			return
-		}
-		if err := checkText("reason", reason, plaintext.MultiLine); err != nil {
-			s.fail(c, err)
-			return
-		}
-	}
 	reqID, err := pathID(c, "id")
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	p := portalOf(c)
+	// The body's values are checked inside the guarded work, after the
+	// key: the same key with another body is idempotency_key_reused
+	// whatever that body says (PROTOCOL.md §4). A refusal here stores nothing.
 	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx *postgres.Tx) (int, any, error) {
+		text := amountText(body.Amount)
+		if text == nil {
+			return 0, nil, fault.Field(fault.InvalidAmount, "amount", `amount must be a string of whole đồng such as "25000"`)
+		}
+		amount, err := money.Parse(*text)
+		if err != nil {
+			return 0, nil, fault.Field(fault.InvalidAmount, "amount", `amount must be a string of whole đồng such as "25000"`)
+		}
+		reason := ""
+		if body.Reason != nil {
+			reason = *body.Reason
+			if utf8.RuneCountInString(reason) > maxRefundReason {
+				return 0, nil, fault.Field(fault.ValidationFailed, "reason", "reason is at most 500 characters")
+			}
+			if err := checkText("reason", reason, plaintext.MultiLine); err != nil {
+				return 0, nil, err
+			}
+		}
 		rf, err := s.Service.CreateRefund(ctx, tx, p.ID, reqID, amount, reason)
 		if err != nil {
 			return 0, nil, err

@@ -117,6 +117,7 @@ func New(d Deps) http.Handler {
 	portal.GET("/settlements/:id", s.getSettlement)
 	portal.GET("/settlements/:id/lines", s.listSettlementLines)
 	s.receiptRoutes(r, portal, s.citizenRoutes(r))
+	s.errorRoutes(r)
 	s.bankCallbackRoutes(r)
 	if d.Checkout != nil {
 		d.Checkout.Routes(r)
@@ -247,7 +248,7 @@ func (s *Server) failAfter(c *gin.Context, err error, wait time.Duration) {
 			err = fault.New(fault.Unavailable, "the gateway cannot reach its database just now; retry shortly")
 		}
 	}
-	status, body := problemFor(err, requestID(c))
+	status, body := problemFor(err, requestID(c), s.problemTypeBase())
 	if v := retryAfter(fault.CodeOf(err), wait); v != "" {
 		c.Header("Retry-After", v)
 	}
