@@ -221,7 +221,7 @@ func TestClientSignatureRefusals(t *testing.T) {
 
 	skewed := newClient(t, h, portal.WithClock(func() time.Time { return time.Now().Add(-time.Hour) }))
 	if _, err := skewed.GetPaymentRequest(ctx, "pr_x"); !errors.As(err, &e) || e.SignatureError != portal.SignatureOutOfWindow ||
-		e.GatewayTime.Sub(time.Now()).Abs() > 5*time.Second {
+		time.Until(*e.GatewayTime).Abs() > 5*time.Second {
 		t.Fatalf("skewed clock: %v", err)
 	}
 }

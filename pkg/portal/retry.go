@@ -23,7 +23,8 @@ type RetryPolicy struct {
 	// MaxDelay caps the exponential wait.
 	MaxDelay time.Duration
 	// MaxRetryAfter is the longest Retry-After the Client waits for; a
-	// longer one ends the call with the gateway's refusal.
+	// longer one ends the call with the gateway's refusal. Zero waits for
+	// any.
 	MaxRetryAfter time.Duration
 }
 
