@@ -42,7 +42,8 @@ const usage = `gatewayctl: operate the payment gateway
   gatewayctl settlements show --id STL_ID
   gatewayctl settlements mark-settled --id STL_ID --reference REF --by NAME   (a closed one only; posts each bank's share, once)
   gatewayctl verify [--logs FILE]... [--redis-url URL [--redis-prefix P]] [--accounts FILE] [--horizon 80h]
-  gatewayctl request [--portal FILE] [--url URL] [--data JSON|@FILE] [--idempotency-key K] METHOD PATH
+  gatewayctl request [--portal FILE] [--url URL] [--data JSON|@FILE] [--idempotency-key K] [--explain] METHOD PATH
+      (signed with pkg/portal; --explain prints the canonical string it signed to stderr)
 
 Environment: DATABASE_URL, GATEWAY_MASTER_KEY, GATEWAY_ENV, GATEWAY_PUBLIC_URL,
 BANK_STATEMENT_TIMEOUT (as the gateway reads them; verify opens sealed values only

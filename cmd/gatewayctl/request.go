@@ -2,36 +2,31 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
-	"time"
 
-	"github.com/citizenpay/gateway/internal/signature"
+	"github.com/citizenpay/gateway/pkg/portal"
 )
 
-// portalCredentials is what `portal create` prints and `make run` keeps in
-// .dev/portal.json.
-type portalCredentials struct {
-	PortalID string `json:"portal_id"`
-	KeyID    string `json:"key_id"`
-	Secret   string `json:"secret"`
-}
-
 // request signs and sends one request with a portal's credentials, like
-// curl: the body goes to stdout, the status line to stderr.
+// curl, through the portal client (pkg/portal): the body goes to stdout,
+// the status line to stderr. POST and DELETE get a new Idempotency-Key
+// unless one is given; 429, 503 and the like are retried as the client
+// does. With --explain the canonical string of each attempt is printed to
+// stderr before it is sent, to compare with the canonical_string of a
+// signature_mismatch (or with one's own signer).
 func (e env) request(args []string) error {
 	fs := newFlags("request")
 	file := fs.String("portal", ".dev/portal.json", "portal credentials file")
 	base := fs.String("url", "", "gateway base URL (default $GATEWAY_URL or http://127.0.0.1:8080)")
-	data := fs.String("data", "", "request body, or @FILE")
+	data := fs.String("data", "", "request body, or @FILE, or - for stdin")
 	key := fs.String("idempotency-key", "", "Idempotency-Key (a new one for POST and DELETE when not given)")
 	secret := fs.String("secret", "", "sign with this secret instead of the portal's (to see a 401)")
+	explain := fs.Bool("explain", false, "print the canonical string signed to stderr before sending")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 2 {
 		return errUsage
 	}
@@ -39,13 +34,9 @@ func (e env) request(args []string) error {
 	if !strings.HasPrefix(target, "/") {
 		return fmt.Errorf("PATH must start with /")
 	}
-	raw, err := os.ReadFile(*file)
+	cred, err := portal.LoadCredentials(*file)
 	if err != nil {
 		return fmt.Errorf("--portal: %w", err)
-	}
-	var cred portalCredentials
-	if err := json.Unmarshal(raw, &cred); err != nil || cred.KeyID == "" || cred.Secret == "" {
-		return fmt.Errorf("--portal: %s does not hold key_id and secret", *file)
 	}
 	if *secret != "" {
 		cred.Secret = *secret
@@ -70,39 +61,36 @@ func (e env) request(args []string) error {
 	default:
 		body = []byte(*data)
 	}
-	req, err := http.NewRequestWithContext(e.ctx, method, strings.TrimRight(url, "/")+target, bytes.NewReader(body))
+	opts := []portal.Option{portal.WithUserAgent("gatewayctl")}
+	if *explain {
+		opts = append(opts, portal.WithExplain(func(canonical string) {
+			fmt.Fprintf(e.stderr, "--- canonical string signed with key %s (HMAC-SHA256, hex, as X-Signature: v1=…)\n%s\n---\n", cred.KeyID, canonical)
+		}))
+	}
+	c, err := portal.New(url, cred.KeyID, cred.Secret, opts...)
 	if err != nil {
 		return err
 	}
-	if len(body) > 0 {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if *key == "" && (method == http.MethodPost || method == http.MethodDelete) {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		*key = "ctl-" + hex.EncodeToString(b[:])
-	}
+	var callOpts []portal.CallOption
 	if *key != "" {
-		req.Header.Set(signature.HeaderIdempotencyKey, *key)
+		callOpts = append(callOpts, portal.WithIdempotencyKey(*key))
 	}
-	req.Header.Set(signature.HeaderPortalKey, cred.KeyID)
-	signature.SignRequest(req, cred.Secret, body, time.Now())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
+	resp, err := c.Do(e.ctx, method, target, body, callOpts...)
+	var refusal *portal.Error
+	if err != nil && !errors.As(err, &refusal) {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "%s %s\n", resp.Proto, resp.Status)
-	if *key != "" {
-		fmt.Fprintf(e.stderr, "Idempotency-Key: %s\n", *key)
+	if resp.IdempotencyKey != "" {
+		fmt.Fprintf(e.stderr, "Idempotency-Key: %s\n", resp.IdempotencyKey)
 	}
 	if r := resp.Header.Get("Idempotent-Replayed"); r != "" {
 		fmt.Fprintf(e.stderr, "Idempotent-Replayed: %s\n", r)
 	}
+	if resp.Attempts > 1 {
+		fmt.Fprintf(e.stderr, "Attempts: %d\n", resp.Attempts)
+	}
+	out := resp.Body
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, out, "", "  ") == nil {
 		out = append(pretty.Bytes(), '\n')
@@ -110,7 +98,7 @@ func (e env) request(args []string) error {
 	if _, err := e.stdout.Write(out); err != nil {
 		return err
 	}
-	if resp.StatusCode >= 400 {
+	if refusal != nil {
 		return errExit
 	}
 	return nil

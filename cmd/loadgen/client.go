@@ -17,6 +17,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/identity/devissuer"
 	"github.com/citizenpay/gateway/internal/signature"
+	"github.com/citizenpay/gateway/pkg/portal"
 )
 
 // portalCreds is what `gatewayctl portal create` prints.
@@ -70,7 +71,7 @@ const requestTimeout = 5 * time.Second
 // thousands of sockets once answers slow down.
 const maxConns = 256
 
-func newClient(base string, portal portalCreds, banks map[string]bankCreds) *client {
+func newClient(base string, creds portalCreds, banks map[string]bankCreds) *client {
 	tr := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -82,7 +83,7 @@ func newClient(base string, portal portalCreds, banks map[string]bankCreds) *cli
 	}
 	host := strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
 	return &client{base: base, http: &http.Client{Transport: tr, Timeout: requestTimeout}, lean: newLeanClient(host, maxConns),
-		portal: portal, banks: banks}
+		portal: creds, banks: banks}
 }
 
 func (c *client) mintTokens(iss *devissuer.Issuer, cits []citizen) error {
@@ -125,7 +126,10 @@ func (c *client) untilAdmitted(ctx context.Context, call func() result) result {
 	}
 }
 
-// portalDo sends a signed portal request; key is the Idempotency-Key or "".
+// portalDo sends a portal request signed as portals sign theirs, with
+// pkg/portal's signer; key is the Idempotency-Key or "". The measured
+// requests go through the lean client, not portal.Client, whose retries
+// would hide the refusals the bench counts.
 func (c *client) portalDo(ctx context.Context, method, target string, body []byte, key string) result {
 	req, err := http.NewRequest(method, c.base+target, bytes.NewReader(body))
 	if err != nil {
@@ -135,10 +139,10 @@ func (c *client) portalDo(ctx context.Context, method, target string, body []byt
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if key != "" {
-		req.Header.Set(signature.HeaderIdempotencyKey, key)
+		req.Header.Set(portal.HeaderIdempotencyKey, key)
 	}
-	req.Header.Set(signature.HeaderPortalKey, c.portal.KeyID)
-	signature.SignRequest(req, c.portal.Secret, body, time.Now())
+	req.Header.Set(portal.HeaderPortalKey, c.portal.KeyID)
+	portal.SignRequest(req, c.portal.Secret, body, time.Now())
 	return c.do(ctx, req, body)
 }
 

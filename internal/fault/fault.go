@@ -65,6 +65,35 @@ type Error struct {
 	Code    Code
 	Message string
 	Fields  []FieldError
+	// Extensions are further facts about the refusal, by their snake_case
+	// member names (PROTOCOL.md §1: the problem's extension members), each
+	// safe to show the caller: which signature check failed, the live
+	// request that holds a dossier. The HTTP layer shows those it knows.
+	Extensions map[string]string
+}
+
+// Extension names of Error.Extensions.
+const (
+	// ExtSignatureError names the signature check that failed.
+	ExtSignatureError = "signature_error"
+	// ExtGatewayTime is the receiver's clock when it checked a signature.
+	ExtGatewayTime = "gateway_time"
+	// ExtCanonicalString is the string the receiver computed and checked
+	// the signature against.
+	ExtCanonicalString = "canonical_string"
+	// ExtPaymentRequestID names the payment request a refusal is about.
+	ExtPaymentRequestID = "payment_request_id"
+)
+
+// With returns a copy of e with the extension name set to value.
+func (e *Error) With(name, value string) *Error {
+	c := *e
+	c.Extensions = make(map[string]string, len(e.Extensions)+1)
+	for k, v := range e.Extensions {
+		c.Extensions[k] = v
+	}
+	c.Extensions[name] = value
+	return &c
 }
 
 // Error implements error.

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/citizenpay/gateway/internal/bank"
+	"github.com/citizenpay/gateway/internal/signature"
 )
 
 // authenticateBank checks the signature of a bank's callback (PROTOCOL.md
@@ -21,7 +22,7 @@ func (s *Server) authenticateBank(c *gin.Context) {
 	}
 	code := c.Param("bank_code")
 	if bank.CheckCode(code) != nil {
-		s.fail(c, errBadSignature)
+		s.fail(c, mismatchRefusal(s.Now(), signature.FromRequest(c.Request, body)))
 		return
 	}
 	_, ok := verifySigned(s, c, body, signer[*bank.Bank]{
@@ -31,8 +32,9 @@ func (s *Server) authenticateBank(c *gin.Context) {
 		reload: func(ctx context.Context, _ time.Time) (*bank.Bank, bool, error) {
 			return s.Banks.Reload(ctx, code)
 		},
-		secrets:    (*bank.Bank).SigningSecrets,
-		logRefusal: true,
+		secrets:     (*bank.Bank).SigningSecrets,
+		logRefusal:  true,
+		hideUnknown: true,
 	})
 	if !ok {
 		return

@@ -23,7 +23,8 @@ func (s *Server) authenticatePortal(c *gin.Context) {
 	}
 	keyID := c.GetHeader(signature.HeaderPortalKey)
 	if keyID == "" || len(keyID) > 100 {
-		s.fail(c, errBadSignature)
+		s.fail(c, signatureRefusal(sigMissingHeaders, "X-Portal-Key (the key id issued at onboarding) is missing or over 100 characters",
+			s.Now(), signature.FromRequest(c.Request, body)))
 		return
 	}
 	p, ok := verifySigned(s, c, body, signer[*portal.Portal]{

@@ -3,15 +3,62 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/signature"
+	"github.com/citizenpay/gateway/internal/wire"
 )
 
-var errBadSignature = fault.New(fault.InvalidSignature, "the request signature is missing, wrong or outside the 300 s window")
+// The checks of a signature that an invalid_signature names in its
+// signature_error member (PROTOCOL.md §3).
+const (
+	sigMissingHeaders = "missing_headers"
+	sigMalformed      = "malformed_headers"
+	sigSkew           = "timestamp_out_of_window"
+	sigUnknownKey     = "unknown_key_id"
+	sigMismatch       = "signature_mismatch"
+)
+
+// signatureRefusal is the invalid_signature refusal of a request whose
+// check failed, saying which in its detail and members, with the gateway's
+// time. A mismatch carries the canonical string the gateway computed, which
+// holds no secret, for the sender to compare with what it signed; nothing
+// derived from the secret (the expected signature) is ever shown.
+func signatureRefusal(check, detail string, now time.Time, msg signature.Message) *fault.Error {
+	e := fault.New(fault.InvalidSignature, "%s", detail).
+		With(fault.ExtSignatureError, check).
+		With(fault.ExtGatewayTime, wire.Time(now))
+	if check == sigMismatch {
+		e = e.With(fault.ExtCanonicalString, msg.Canonical())
+	}
+	return e
+}
+
+// precheckRefusal is the refusal of a request that failed signature.Precheck.
+func precheckRefusal(err error, now time.Time, msg signature.Message) *fault.Error {
+	switch {
+	case errors.Is(err, signature.ErrMissing):
+		return signatureRefusal(sigMissingHeaders, "X-Timestamp or X-Signature is missing", now, msg)
+	case errors.Is(err, signature.ErrTimestamp):
+		return signatureRefusal(sigMalformed, "X-Timestamp must be unix seconds in decimal digits", now, msg)
+	case errors.Is(err, signature.ErrSkew):
+		return signatureRefusal(sigSkew, fmt.Sprintf("X-Timestamp %s is more than 300 s from the gateway's time %s (see gateway_time); check the sender's clock",
+			msg.Timestamp, wire.Time(now)), now, msg)
+	default:
+		return signatureRefusal(sigMalformed, "X-Signature holds no well-formed v1=<64 lowercase hex digits> value", now, msg)
+	}
+}
+
+// mismatchRefusal is the refusal of a well-formed signature that matches
+// none of the key's secrets.
+func mismatchRefusal(now time.Time, msg signature.Message) *fault.Error {
+	return signatureRefusal(sigMismatch, "no signature matches the request; compare canonical_string, the string the gateway "+
+		"computed, with the one you signed (method, request target with its query, Idempotency-Key, SHA-256 of the exact body)", now, msg)
+}
 
 // signer says where the secrets of the key that signed a request come from
 // (a portal's, a bank's).
@@ -27,6 +74,9 @@ type signer[V any] struct {
 	// logRefusal records in the request log why a signature checked
 	// against the holder's secrets was refused.
 	logRefusal bool
+	// hideUnknown refuses an unknown key like a signature that does not
+	// match, so that the answer does not tell which keys exist.
+	hideUnknown bool
 }
 
 // verifySigned checks the signature of a request with body against the
@@ -35,21 +85,28 @@ type signer[V any] struct {
 // outside the window costs no lookup. A signature that does not verify
 // under cached secrets is checked once more after a reload, as the secret
 // may have been rotated since it was cached. An unknown key is refused like
-// a bad signature; a failed lookup answers with its own error (a database
-// out of reach is 503). On refusal the answer is written and ok is false.
+// a bad signature (unknown_key_id, or signature_mismatch when k hides
+// unknown keys); a failed lookup answers with its own error (a database out
+// of reach is 503). On refusal the answer is written and ok is false.
 func verifySigned[V any](s *Server, c *gin.Context, body []byte, k signer[V]) (v V, ok bool) {
 	msg := signature.FromRequest(c.Request, body)
 	header := c.GetHeader(signature.HeaderSignature)
 	now := s.Now()
 	if err := signature.Precheck(header, msg.Timestamp, now); err != nil {
 		c.Set("error", err)
-		s.fail(c, errBadSignature)
+		s.fail(c, precheckRefusal(err, now, msg))
 		return v, false
+	}
+	unknown := func() *fault.Error {
+		if k.hideUnknown {
+			return mismatchRefusal(now, msg)
+		}
+		return signatureRefusal(sigUnknownKey, "X-Portal-Key names no portal: check the key id issued at onboarding", now, msg)
 	}
 	ctx := c.Request.Context()
 	v, fresh, err := k.lookup(ctx, now)
 	if fault.Is(err, fault.NotFound) {
-		s.fail(c, errBadSignature)
+		s.fail(c, unknown())
 		return v, false
 	}
 	if err != nil {
@@ -69,11 +126,15 @@ func verifySigned[V any](s *Server, c *gin.Context, body []byte, k signer[V]) (v
 		s.fail(c, err)
 		return v, false
 	}
+	if fault.Is(err, fault.NotFound) {
+		s.fail(c, unknown())
+		return v, false
+	}
 	if err != nil {
 		if k.logRefusal {
 			c.Set("error", err)
 		}
-		s.fail(c, errBadSignature)
+		s.fail(c, mismatchRefusal(now, msg))
 		return v, false
 	}
 	return v, true

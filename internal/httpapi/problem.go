@@ -126,6 +126,19 @@ type Problem struct {
 	Code      string         `json:"code"`
 	RequestID string         `json:"request_id"`
 	Errors    []ProblemField `json:"errors,omitempty"`
+
+	// SignatureError names the check of an invalid_signature that failed
+	// (PROTOCOL.md §3): missing_headers, malformed_headers,
+	// timestamp_out_of_window, unknown_key_id or signature_mismatch.
+	SignatureError string `json:"signature_error,omitempty"`
+	// GatewayTime is the gateway's clock when it checked a signature.
+	GatewayTime string `json:"gateway_time,omitempty"`
+	// CanonicalString is, for a signature that did not match, the string
+	// the gateway computed from the request and checked it against: no
+	// secret, for the caller to compare with the string it signed.
+	CanonicalString string `json:"canonical_string,omitempty"`
+	// PaymentRequestID names the live request of a duplicate_dossier.
+	PaymentRequestID string `json:"payment_request_id,omitempty"`
 }
 
 // ProblemField is one field's problem.
@@ -158,6 +171,12 @@ func problemFor(err error, requestID, typeBase string) (int, []byte) {
 	}
 	if e.Code == fault.Internal {
 		p.Detail = internalDetail
+	}
+	if e.Code != fault.Internal {
+		p.SignatureError = e.Extensions[fault.ExtSignatureError]
+		p.GatewayTime = e.Extensions[fault.ExtGatewayTime]
+		p.CanonicalString = e.Extensions[fault.ExtCanonicalString]
+		p.PaymentRequestID = e.Extensions[fault.ExtPaymentRequestID]
 	}
 	for _, f := range e.Fields {
 		p.Errors = append(p.Errors, ProblemField{Field: f.Field, Code: string(f.Code), Message: f.Message})

@@ -181,6 +181,22 @@ func GetPaymentRequest(ctx context.Context, q Querier, scope payment.Scope, id s
 	return r, nil
 }
 
+// LiveRequestForDossier returns the id of portalID's live (pending or
+// processing) request for dossier, or "" when there is none: the request a
+// duplicate_dossier refusal names.
+func LiveRequestForDossier(ctx context.Context, q Querier, portalID, dossier string) (string, error) {
+	var id string
+	err := interpretError(q.conn().QueryRow(ctx, `SELECT id FROM payment_requests
+		WHERE portal_id = $1 AND dossier_code = $2 AND status IN ('pending', 'processing')`, portalID, dossier).Scan(&id), "")
+	if err == errNoRows {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find the live request of dossier %s: %w", dossier, err)
+	}
+	return id, nil
+}
+
 // ListPaymentRequests returns up to f.Limit requests within f, newest first
 // by id, and whether more follow. f.Before is a position in that order alone,
 // whatever the other conditions: the next page of a filtered list is the same

@@ -35,9 +35,29 @@ func (s *Service) CreatePaymentRequest(ctx context.Context, tx *postgres.Tx, por
 		return nil, err
 	}
 	if err := postgres.InsertPaymentRequest(ctx, tx, r, sealed, s.newEvent(tx, evID, EventRequestCreated, r, body)); err != nil {
-		return nil, err
+		return nil, s.namingLiveRequest(ctx, portalID, d.DossierCode, err)
 	}
 	return r, nil
+}
+
+// namingLiveRequest adds to a duplicate_dossier refusal the id of the live
+// request that holds the dossier, in its message and as its
+// payment_request_id, so that the portal can resume that request instead.
+// The refusal aborted tx: the request is read outside it, where it is
+// visible, since its insert committed before the conflict was raised. When
+// it has gone (paid or canceled since) the refusal stays as it was.
+func (s *Service) namingLiveRequest(ctx context.Context, portalID, dossier string, err error) error {
+	e, ok := fault.As(err)
+	if !ok || e.Code != fault.DuplicateDossier {
+		return err
+	}
+	live, lerr := postgres.LiveRequestForDossier(ctx, s.DB, portalID, dossier)
+	if lerr != nil || live == "" {
+		return err
+	}
+	named := e.With(fault.ExtPaymentRequestID, live)
+	named.Message = fmt.Sprintf("dossier %s already has a live payment request, %s: fetch or cancel it instead of creating another", dossier, live)
+	return named
 }
 
 // GetPaymentRequest returns a request the caller may see.
