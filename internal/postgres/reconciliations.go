@@ -141,6 +141,12 @@ func UnavailableSince(ctx context.Context, q Querier, bank string, day reconcile
 // GatewayViews returns the gateway's view of each of ids (debits and
 // refunds sent to bank) and the line each was matched to before, in one
 // round trip. An id that is not in the first map was never sent to bank.
+//
+// Each line's match is looked up by its key (LIMIT 1 keeps the lookup a
+// parameterized index scan; the key is unique): joined plainly, the
+// planner, misled by a table it has not analyzed yet (the first large
+// day), reads every match of bank in each round trip, and a day's first run
+// grows with the square of its lines.
 func GatewayViews(ctx context.Context, q Querier, bank string, ids []string) (map[string]reconcile.View, map[string]reconcile.Prior, error) {
 	rows, err := q.conn().Query(ctx, `SELECT o.id, o.type, o.status, o.amount::text, o.currency, lt.booked_at, o.request_id,
 			m.business_date, m.bank_reference, m.applied
@@ -150,7 +156,8 @@ func GatewayViews(ctx context.Context, q Querier, bank string, ids []string) (ma
 			SELECT id, 'refund', status, amount, currency, payment_request_id
 				FROM refunds WHERE id = ANY($2) AND bank_code = $1) o
 		LEFT JOIN ledger_transactions lt ON lt.cause = o.id
-		LEFT JOIN reconciliation_matches m ON m.bank_code = $1 AND m.object_id = o.id`, bank, ids)
+		LEFT JOIN LATERAL (SELECT business_date, bank_reference, applied FROM reconciliation_matches
+				WHERE bank_code = $1 AND object_id = o.id LIMIT 1) m ON true`, bank, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the gateway's view of %d statement lines: %w", len(ids), err)
 	}

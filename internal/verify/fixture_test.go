@@ -274,8 +274,8 @@ func wantExactly(t *testing.T, rep verify.Report, want ...finding) {
 	for _, f := range want {
 		bad[f.inv] = true
 	}
-	if len(rep.Invariants) != 9 {
-		t.Fatalf("%d invariants reported, want 9", len(rep.Invariants))
+	if len(rep.Invariants) != verify.InvSettlements {
+		t.Fatalf("%d invariants reported, want %d", len(rep.Invariants), verify.InvSettlements)
 	}
 	for i, r := range rep.Invariants {
 		if r.Invariant != i+1 || r.Name == "" {

@@ -127,6 +127,12 @@ func compareFigures(shares []settledShare, count, refunds int, collected, refund
 	}
 	seen := map[string]bool{}
 	for _, s := range shares {
+		if seen[s.BankCode] {
+			// Each share would match its postings on its own, but the
+			// bank's part would count twice.
+			diffs = append(diffs, fmt.Sprintf("bank %s has more than one share", s.BankCode))
+			continue
+		}
 		seen[s.BankCode] = true
 		f := want[s.BankCode]
 		sc, _ := decimal.NewFromString(s.Collected)
