@@ -18,7 +18,7 @@ SERVICES := scripts/services.sh
 REDOCLY := @redocly/cli@2.77.0
 SCREENSHOTS_DIR ?= screenshots
 
-.PHONY: help build services test lint run demo down clean bench fuzz screenshots
+.PHONY: help build services test lint run env demo down clean bench fuzz screenshots
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target>\n\n"} \
@@ -60,6 +60,9 @@ fuzz: ## Run every Fuzz target in turn for FUZZTIME each (default 30s) with FUZZ
 
 run: ## Run the gateway locally with its services, migrations and a development portal
 	@scripts/run.sh
+
+env: ## Print the settings of `make run`'s stack (.dev/env) as export lines, for eval "$(make env)"
+	@if [ -f .dev/env ]; then cat .dev/env; else echo 'make env: no .dev/env yet: start the stack with `make run` first' >&2; exit 1; fi
 
 bench: ## Load-test the gateway against this machine's ceilings (SHORT=1 RATE= DURATION= SCENARIOS=)
 	@scripts/bench.sh

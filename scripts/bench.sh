@@ -148,7 +148,7 @@ start_gateway() {
 	bin/loadgen fresh --admin-url "$BASE_URL" --database-url "$BENCH_DB_URL" --redis-url "$BENCH_REDIS_URL"
 	DATABASE_URL=$BENCH_DB_URL bin/gatewayctl migrate >/dev/null
 	DATABASE_URL=$BENCH_DB_URL bin/gatewayctl portal create --name "Bench portal" \
-		--webhook-url "http://$WEBHOOK_ADDR/webhooks" >"$WORK/portal.json"
+		--webhook-url "http://$WEBHOOK_ADDR/webhooks" --by "make bench" >"$WORK/portal.json"
 	local code secret bank_args=()
 	bin/loadgen init --dir "$WORK/state" --banks "$(
 		IFS=,
@@ -156,7 +156,7 @@ start_gateway() {
 	)"
 	for code in "${BANKS[@]}"; do
 		DATABASE_URL=$BENCH_DB_URL bin/gatewayctl bank create --code "$code" --name "Bench bank $code" \
-			--base-url "http://127.0.0.1:${BANK_PORT[$code]}/api/gw" >"$WORK/bank-$code.json"
+			--base-url "http://127.0.0.1:${BANK_PORT[$code]}/api/gw" --by "make bench" >"$WORK/bank-$code.json"
 		secret=$(sed -n 's/.*"secret": *"\(bsk_[0-9a-f]*\)".*/\1/p' "$WORK/bank-$code.json")
 		[[ -n $secret ]] || die "$WORK/bank-$code.json holds no secret"
 		start_bg "banksim-$code" bin/banksim --addr "127.0.0.1:${BANK_PORT[$code]}" --code "$code" --base-path /api/gw \

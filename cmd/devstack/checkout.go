@@ -46,7 +46,7 @@ func ensureReturnOrigin(ctx context.Context, ctl gatewayctl, st devenv.Stack, po
 	var set struct {
 		ReturnOrigins []string `json:"return_origins"`
 	}
-	args := append([]string{"portal", "set-return-origins", "--portal", portalID}, append(slices.Clone(has), want)...)
+	args := append([]string{"portal", "set-return-origins", "--portal", portalID, "--by", operator}, append(slices.Clone(has), want)...)
 	if err := ctl.runJSON(ctx, &set, args...); err != nil {
 		return err
 	}

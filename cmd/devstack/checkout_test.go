@@ -145,7 +145,7 @@ func TestEnsureReturnOrigin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "portal set-return-origins --portal ptl_1 https://dvc.example.vn " + returnOrigin(st) + "\n"; string(args) != want {
+	if want := "portal set-return-origins --portal ptl_1 --by devstack https://dvc.example.vn " + returnOrigin(st) + "\n"; string(args) != want {
 		t.Errorf("ran gatewayctl %q, want %q", args, want)
 	}
 }

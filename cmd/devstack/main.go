@@ -24,6 +24,12 @@
 // (127.0.0.1:8092) and DEV_WEBHOOK_PORT (8090); every other variable reaches
 // the gateway as it is.
 //
+// It writes the stack's DATABASE_URL, REDIS_URL, GATEWAY_MASTER_KEY,
+// GATEWAY_ENV and GATEWAY_PUBLIC_URL to .dev/env as export lines (owner
+// only), where gatewayctl in a second terminal finds them and which `make
+// env` prints. Its changes through gatewayctl name the operator
+// "devstack" (--by).
+//
 // Run it from the repository root.
 package main
 
@@ -106,6 +112,9 @@ func run(ctx context.Context, environ []string, stdout, stderr io.Writer) error 
 	env, err := stackEnv(st, environ, sup.log)
 	if err != nil {
 		return err
+	}
+	if err := writeEnvFile(devenv.EnvFile, env); err != nil {
+		return fmt.Errorf("%s: %w", devenv.EnvFile, err)
 	}
 	ctl := gatewayctl{bin: filepath.Join("bin", "gatewayctl"), env: env}
 	migrate := exec.CommandContext(ctx, ctl.bin, "migrate")

@@ -17,6 +17,9 @@ import (
 	"github.com/citizenpay/gateway/internal/devenv"
 )
 
+// operator is the --by of the changes devstack makes with gatewayctl.
+const operator = "devstack"
+
 // gatewayctl runs bin/gatewayctl with the stack's environment.
 type gatewayctl struct {
 	bin string
@@ -161,7 +164,7 @@ func ensurePortal(ctx context.Context, ctl gatewayctl, st devenv.Stack, file str
 	}
 	log("creating the development portal in %s", file)
 	if err := ctl.runJSON(ctx, &creds, "portal", "create", "--name", "Development portal",
-		"--webhook-url", st.WebhookURL(), "--return-origin", returnOrigin(st)); err != nil {
+		"--webhook-url", st.WebhookURL(), "--return-origin", returnOrigin(st), "--by", operator); err != nil {
 		return err
 	}
 	if creds.PortalID == "" || creds.KeyID == "" || creds.Secret == "" || creds.WebhookSecret == "" {
@@ -207,12 +210,12 @@ func ensureBank(ctx context.Context, ctl gatewayctl, st devenv.Stack, file, secr
 	case !onboarded:
 		log("onboarding the sandbox bank %s in %s", devenv.BankCode, file)
 		if err := ctl.runJSON(ctx, &creds, "bank", "create", "--code", devenv.BankCode, "--name", "Sandbox bank",
-			"--base-url", st.BankAPIURL()); err != nil {
+			"--base-url", st.BankAPIURL(), "--by", operator); err != nil {
 			return err
 		}
 	case !found || creds.BankCode != devenv.BankCode || creds.Secret == "":
 		log("%s does not hold bank %s's secret: giving the bank a new one", file, devenv.BankCode)
-		if err := ctl.runJSON(ctx, &creds, "bank", "rotate-secret", "--code", devenv.BankCode, "--revoke-old"); err != nil {
+		if err := ctl.runJSON(ctx, &creds, "bank", "rotate-secret", "--code", devenv.BankCode, "--revoke-old", "--by", operator); err != nil {
 			return err
 		}
 	default:
@@ -233,4 +236,11 @@ func writeJSONSecret(file string, v any) error {
 		return err
 	}
 	return writeSecretFile(file, append(b, '\n'))
+}
+
+// writeEnvFile writes the stack's settings (devenv.EnvVars, as env holds
+// them) to file as export lines, readable by its owner only: gatewayctl in
+// a second terminal reads them, and `make env` prints them for eval.
+func writeEnvFile(file string, env []string) error {
+	return writeSecretFile(file, devenv.FormatEnv(lookup(env)))
 }

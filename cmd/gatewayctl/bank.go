@@ -28,6 +28,13 @@ func (e env) bank(args []string) error {
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
 		return errUsage
 	}
+	switch args[0] {
+	case "list":
+		return e.listBanks()
+	case "create", "rotate-secret":
+	default:
+		return errUsage
+	}
 	db, k, op, err := e.open(true)
 	if err != nil {
 		return err
@@ -41,20 +48,6 @@ func (e env) bank(args []string) error {
 			return fmt.Errorf("bank create: %w", err)
 		}
 		return e.printJSON(map[string]string{"bank_code": b.Code, "secret": b.Secret})
-	case "list":
-		bs, err := banks.List(e.ctx)
-		if err != nil {
-			return err
-		}
-		out := make([]map[string]any, 0, len(bs))
-		for _, b := range bs {
-			row := map[string]any{"bank_code": b.Code, "name": b.Name, "base_url": b.BaseURL, "created_at": b.CreatedAt.UTC()}
-			if b.PreviousSecret != "" && time.Now().Before(b.PreviousSecretExpires) {
-				row["previous_secret_valid_until"] = b.PreviousSecretExpires.UTC()
-			}
-			out = append(out, row)
-		}
-		return e.printJSON(out)
 	case "rotate-secret":
 		if *code == "" {
 			return fmt.Errorf("--code is required")
@@ -78,4 +71,28 @@ func (e env) bank(args []string) error {
 		return e.printJSON(map[string]any{"bank_code": b.Code, "secret": b.Secret, "previous_secret_revoked": true})
 	}
 	return errUsage
+}
+
+// listBanks runs `gatewayctl bank list`. It reads no secret, so it needs
+// no master key.
+func (e env) listBanks() error {
+	db, _, _, err := e.open(false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	bs, err := postgres.ListBanks(e.ctx, db)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	out := make([]map[string]any, 0, len(bs))
+	for _, b := range bs {
+		row := map[string]any{"bank_code": b.Code, "name": b.Name, "base_url": b.BaseURL, "created_at": b.CreatedAt.UTC()}
+		if b.PreviousSecretExpires != nil && now.Before(*b.PreviousSecretExpires) {
+			row["previous_secret_valid_until"] = b.PreviousSecretExpires.UTC()
+		}
+		out = append(out, row)
+	}
+	return e.printJSON(out)
 }

@@ -45,7 +45,7 @@ func TestBankOnboardingEndToEnd(t *testing.T) {
 		BankCode string `json:"bank_code"`
 		Secret   string `json:"secret"`
 	}
-	if err := bankctl(t, h, "development", &created, "create", "--code", "SBX", "--name", "Sandbox", "--base-url", srv.URL+"/api/gw/"); err != nil {
+	if err := bankctl(t, h, "development", &created, "create", "--by", "tester", "--code", "SBX", "--name", "Sandbox", "--base-url", srv.URL+"/api/gw/"); err != nil {
 		t.Fatal(err)
 	}
 	if created.BankCode != "SBX" || !strings.HasPrefix(created.Secret, "bsk_") {
@@ -85,7 +85,7 @@ func TestBankOnboardingEndToEnd(t *testing.T) {
 		t.Fatalf("list: %v", list)
 	}
 	var rotated map[string]any
-	if err := bankctl(t, h, "development", &rotated, "rotate-secret", "--code", "SBX"); err != nil {
+	if err := bankctl(t, h, "development", &rotated, "rotate-secret", "--by", "tester", "--code", "SBX"); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := rotated["secret"].(string); !strings.HasPrefix(s, "bsk_") || s == created.Secret || rotated["previous_secret_valid_until"] == nil {
@@ -100,7 +100,7 @@ func TestBankCommandRefusals(t *testing.T) {
 	t.Parallel()
 	h := apitest.New(t)
 	var out map[string]any
-	if err := bankctl(t, h, "production", &out, "create", "--code", "VCB", "--name", "Vietcombank", "--base-url", "https://10.0.0.8/gw"); err != nil {
+	if err := bankctl(t, h, "production", &out, "create", "--by", "tester", "--code", "VCB", "--name", "Vietcombank", "--base-url", "https://10.0.0.8/gw"); err != nil {
 		t.Fatalf("a private address over https: %v", err)
 	}
 	tests := []struct {
@@ -108,14 +108,14 @@ func TestBankCommandRefusals(t *testing.T) {
 		args      []string
 		says      string
 	}{
-		{"http in production", "production", []string{"create", "--code", "ACB", "--name", "A", "--base-url", "http://10.0.0.9/gw"}, "https"},
-		{"bad code", "development", []string{"create", "--code", "acb", "--name", "A", "--base-url", "https://a.example"}, "code"},
-		{"no name", "development", []string{"create", "--code", "ACB", "--base-url", "https://a.example"}, "name"},
-		{"query in the URL", "development", []string{"create", "--code", "ACB", "--name", "A", "--base-url", "https://a.example/?x=1"}, "query"},
-		{"taken code", "development", []string{"create", "--code", "VCB", "--name", "V", "--base-url", "https://b.example"}, "already"},
-		{"rotate an unknown bank", "development", []string{"rotate-secret", "--code", "NOPE"}, "no bank"},
-		{"rotate without a code", "development", []string{"rotate-secret"}, "--code"},
-		{"unknown subcommand", "development", []string{"delete"}, "usage"},
+		{"http in production", "production", []string{"create", "--by", "tester", "--code", "ACB", "--name", "A", "--base-url", "http://10.0.0.9/gw"}, "https"},
+		{"bad code", "development", []string{"create", "--by", "tester", "--code", "acb", "--name", "A", "--base-url", "https://a.example"}, "code"},
+		{"no name", "development", []string{"create", "--by", "tester", "--code", "ACB", "--base-url", "https://a.example"}, "name"},
+		{"query in the URL", "development", []string{"create", "--by", "tester", "--code", "ACB", "--name", "A", "--base-url", "https://a.example/?x=1"}, "query"},
+		{"taken code", "development", []string{"create", "--by", "tester", "--code", "VCB", "--name", "V", "--base-url", "https://b.example"}, "already"},
+		{"rotate an unknown bank", "development", []string{"rotate-secret", "--by", "tester", "--code", "NOPE"}, "no bank"},
+		{"rotate without a code", "development", []string{"rotate-secret", "--by", "tester"}, "--code"},
+		{"unknown subcommand", "development", []string{"delete"}, "unknown command: delete"},
 	}
 	for _, tt := range tests {
 		err := bankctl(t, h, tt.env, &out, tt.args...)

@@ -8,8 +8,12 @@ import (
 	"github.com/citizenpay/gateway/internal/webhook/dispatch"
 )
 
-// events runs `gatewayctl events redeliver`.
+// events runs `gatewayctl events list` (events_list.go) and `gatewayctl
+// events redeliver`.
 func (e env) events(args []string) error {
+	if len(args) > 0 && args[0] == "list" {
+		return e.listEvents(args[1:])
+	}
 	if len(args) == 0 || args[0] != "redeliver" {
 		return errUsage
 	}

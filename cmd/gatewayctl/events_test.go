@@ -85,7 +85,7 @@ func TestEventsRedeliver(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, func() bool { return delivered(t, h, a) && delivered(t, h, b) }, "both delivered")
 	failAll(t, h)
 
-	m, _, err := ctl(t, h, "events", "redeliver", "--event", a)
+	m, _, err := ctl(t, h, "events", "redeliver", "--by", "tester", "--event", a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestEventsRedeliver(t *testing.T) {
 		t.Errorf("%s redelivered too", b)
 	}
 
-	m, _, err = ctl(t, h, "events", "redeliver", "--portal", h.Portal.KeyID, "--failed")
+	m, _, err = ctl(t, h, "events", "redeliver", "--by", "tester", "--portal", h.Portal.KeyID, "--failed")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestEventsRedeliver(t *testing.T) {
 	if counts[a] != 2 || counts[b] != 2 {
 		t.Errorf("the listener verified %v, want each event twice", counts)
 	}
-	if m, _, err := ctl(t, h, "events", "redeliver", "--portal", h.Portal.ID, "--failed"); err != nil || m["count"] != float64(0) {
+	if m, _, err := ctl(t, h, "events", "redeliver", "--by", "tester", "--portal", h.Portal.ID, "--failed"); err != nil || m["count"] != float64(0) {
 		t.Errorf("nothing failed: %v, %v", m, err)
 	}
 }
@@ -131,13 +131,13 @@ func TestEventsRedeliverArguments(t *testing.T) {
 	}{
 		{args: []string{"events"}},
 		{args: []string{"events", "replay"}},
-		{args: []string{"events", "redeliver", "extra"}},
-		{args: []string{"events", "redeliver"}, want: "give --event ID, or --portal ID --failed"},
-		{args: []string{"events", "redeliver", "--portal", "ptl_x"}, want: "give --event ID"},
-		{args: []string{"events", "redeliver", "--event", "evt_x", "--failed"}, want: "give --event ID"},
-		{args: []string{"events", "redeliver", "--event", "evt_unknown"}, want: "not_found"},
-		{args: []string{"events", "redeliver", "--portal", "ptl_unknown", "--failed"}, want: "not_found"},
-		{args: []string{"portal", "enable-webhook"}, want: "--portal is required"},
+		{args: []string{"events", "redeliver", "--by", "tester", "extra"}},
+		{args: []string{"events", "redeliver", "--by", "tester"}, want: "give --event ID, or --portal ID --failed"},
+		{args: []string{"events", "redeliver", "--by", "tester", "--portal", "ptl_x"}, want: "give --event ID"},
+		{args: []string{"events", "redeliver", "--by", "tester", "--event", "evt_x", "--failed"}, want: "give --event ID"},
+		{args: []string{"events", "redeliver", "--by", "tester", "--event", "evt_unknown"}, want: "not_found"},
+		{args: []string{"events", "redeliver", "--by", "tester", "--portal", "ptl_unknown", "--failed"}, want: "not_found"},
+		{args: []string{"portal", "enable-webhook", "--by", "tester"}, want: "--portal is required"},
 	}
 	for _, tt := range tests {
 		_, _, err := ctl(t, h, tt.args...)
@@ -167,7 +167,7 @@ func TestPortalEnableWebhook(t *testing.T) {
 	}, "the endpoint disabled")
 	b := createRequest(t, h, "HCM-410-2") // held while disabled
 
-	m, stderr, err := ctl(t, h, "events", "redeliver", "--event", a)
+	m, stderr, err := ctl(t, h, "events", "redeliver", "--by", "tester", "--event", a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestPortalEnableWebhook(t *testing.T) {
 	}
 
 	status.Store(http.StatusNoContent)
-	m, _, err = ctl(t, h, "portal", "enable-webhook", "--portal", h.Portal.ID)
+	m, _, err = ctl(t, h, "portal", "enable-webhook", "--by", "tester", "--portal", h.Portal.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestPortalEnableWebhook(t *testing.T) {
 	if len(statuses) != 3 || statuses[0] != http.StatusGone || statuses[1] != http.StatusNoContent || statuses[2] != http.StatusNoContent {
 		t.Errorf("forwarded statuses %v, want 410 then two 204", statuses)
 	}
-	if m, _, err := ctl(t, h, "portal", "enable-webhook", "--portal", h.Portal.KeyID); err != nil || m["was_disabled"] != false || m["count"] != float64(0) {
+	if m, _, err := ctl(t, h, "portal", "enable-webhook", "--by", "tester", "--portal", h.Portal.KeyID); err != nil || m["was_disabled"] != false || m["count"] != float64(0) {
 		t.Errorf("enabling again: %v, %v", m, err)
 	}
 }

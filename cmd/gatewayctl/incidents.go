@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/citizenpay/gateway/internal/bankclient"
 	"github.com/citizenpay/gateway/internal/incident"
@@ -22,7 +23,7 @@ import (
 //
 //	incidents list [--status open|resolved|all] [--limit 100]
 //	incidents show --id inc_…
-//	incidents resolve --id inc_… --action note|apply-paid|refund --note "…" [--bank-reference R]
+//	incidents resolve --id inc_… --action note|apply-paid|refund --note "…" [--bank-reference R] --by NAME
 //
 // The rules are the service's (service.Service.ResolveIncident, and which
 // actions fit which kinds in package incident); this only reads flags and
@@ -81,6 +82,12 @@ func (e env) incidents(args []string) error {
 		r := incident.Resolution{Action: incident.Action(*action), Note: strings.TrimSpace(*note), BankReference: strings.TrimSpace(*bankRef)}
 		if err := r.Validate(); err != nil {
 			return err
+		}
+		// The resolution names its operator until the audit log does
+		// (PROTOCOL.md §13).
+		if r.Note += " — by " + e.by; utf8.RuneCountInString(r.Note) > incident.MaxNote {
+			return fmt.Errorf("--note: at most %d characters with \" — by %s\" appended",
+				incident.MaxNote-utf8.RuneCountInString(" — by "+e.by), e.by)
 		}
 		db, k, op, err := e.open(true)
 		if err != nil {

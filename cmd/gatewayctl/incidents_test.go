@@ -61,7 +61,7 @@ func TestIncidentApplyPaid(t *testing.T) {
 		{"--action", "cancel", "--note", "checked"},                                              // no such action
 		{"--action", "apply-paid", "--bank-reference", "R1", "--note", strings.Repeat("x", 501)}, // note too long
 	} {
-		if err := ctlInto(t, url, nil, append([]string{"incidents", "resolve", "--id", incID}, args...)...); err == nil {
+		if err := ctlInto(t, url, nil, append([]string{"incidents", "resolve", "--by", "tester", "--id", incID}, args...)...); err == nil {
 			t.Errorf("resolve %v was accepted", args)
 		}
 	}
@@ -75,7 +75,7 @@ func TestIncidentApplyPaid(t *testing.T) {
 	errs := make([]error, workers)
 	for i := range workers {
 		wg.Go(func() {
-			errs[i] = ctlInto(t, url, &outs[i], "incidents", "resolve", "--id", incID, "--action", "apply-paid",
+			errs[i] = ctlInto(t, url, &outs[i], "incidents", "resolve", "--by", "tester", "--id", incID, "--action", "apply-paid",
 				"--bank-reference", "SBX-20260301-0001", "--note", "the bank confirmed 75000 by phone")
 		})
 	}
@@ -121,7 +121,7 @@ func TestIncidentApplyPaid(t *testing.T) {
 	}
 
 	// Once more, after the fact: refused, and nothing changes.
-	err := ctlInto(t, url, nil, "incidents", "resolve", "--id", incID, "--action", "note", "--note", "again")
+	err := ctlInto(t, url, nil, "incidents", "resolve", "--by", "tester", "--id", incID, "--action", "note", "--note", "again")
 	if err == nil || !strings.Contains(err.Error(), "already resolved") {
 		t.Fatalf("second resolve: %v", err)
 	}
@@ -157,7 +157,7 @@ func TestIncidentRefund(t *testing.T) {
 	incID := s.callback(t, "evt-contradiction", "debit.failed", "", http.StatusConflict)
 
 	var out resolved
-	if err := ctlInto(t, url, &out, "incidents", "resolve", "--id", incID, "--action", "refund",
+	if err := ctlInto(t, url, &out, "incidents", "resolve", "--by", "tester", "--id", incID, "--action", "refund",
 		"--note", "the citizen disputes the fee"); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestIncidentRefund(t *testing.T) {
 	if got := s.bank.Sim.Balance(s.account.Number); !got.Equal(decimal.NewFromInt(10_000_000)) {
 		t.Fatalf("balance after the refund: %s", got)
 	}
-	if err := ctlInto(t, url, nil, "incidents", "resolve", "--id", incID, "--action", "refund", "--note", "again"); err == nil ||
+	if err := ctlInto(t, url, nil, "incidents", "resolve", "--by", "tester", "--id", incID, "--action", "refund", "--note", "again"); err == nil ||
 		!strings.Contains(err.Error(), "already resolved") {
 		t.Fatalf("second resolve: %v", err)
 	}
@@ -222,13 +222,13 @@ func TestIncidentResolveRefusals(t *testing.T) {
 	for _, tc := range tests {
 		incID := insert(tc.kind, tc.objectID)
 		var out resolved
-		err := ctlInto(t, db.URL, &out, append([]string{"incidents", "resolve", "--id", incID}, tc.args...)...)
+		err := ctlInto(t, db.URL, &out, append([]string{"incidents", "resolve", "--by", "tester", "--id", incID}, tc.args...)...)
 		var status string
 		if qerr := db.Pool.QueryRow(ctx, `SELECT status FROM incidents WHERE id = $1`, incID).Scan(&status); qerr != nil {
 			t.Fatal(qerr)
 		}
 		switch {
-		case tc.wantErr == "" && (err != nil || status != "resolved" || out.Incident.Resolution == nil || *out.Incident.Resolution != "note: bank told"):
+		case tc.wantErr == "" && (err != nil || status != "resolved" || out.Incident.Resolution == nil || *out.Incident.Resolution != "note: bank told — by tester"):
 			t.Errorf("%s: %v, status %s, %+v", tc.name, err, status, out.Incident)
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || status != "open"):
 			t.Errorf("%s: %v (want %q), status %s", tc.name, err, tc.wantErr, status)
@@ -279,7 +279,7 @@ func TestIncidentRefundRefusedAcrossBanks(t *testing.T) {
 		{"raised by another bank", crossID, "bank"},
 		{"not a refund's remedy", differsID, "amount_differs"},
 	} {
-		err := ctlInto(t, url, nil, "incidents", "resolve", "--id", tc.incID, "--action", "refund", "--note", "refund it")
+		err := ctlInto(t, url, nil, "incidents", "resolve", "--by", "tester", "--id", tc.incID, "--action", "refund", "--note", "refund it")
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 			t.Errorf("%s: %v, want an error naming %q", tc.name, err, tc.wantErr)
 		}
@@ -308,7 +308,7 @@ func TestIncidentRefundRefusedAcrossBanks(t *testing.T) {
 	}
 	// The note closes either, and the request stays paid.
 	for _, incID := range []string{crossID, differsID} {
-		if err := ctlInto(t, url, nil, "incidents", "resolve", "--id", incID, "--action", "note", "--note", "told the bank"); err != nil {
+		if err := ctlInto(t, url, nil, "incidents", "resolve", "--by", "tester", "--id", incID, "--action", "note", "--note", "told the bank"); err != nil {
 			t.Fatal(err)
 		}
 	}

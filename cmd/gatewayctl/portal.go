@@ -17,29 +17,42 @@ import (
 	"github.com/citizenpay/gateway/internal/webhook"
 )
 
+// open connects to the database and, when needKey, reads the master key
+// and refuses one the database was not set up with (a database without a
+// check value yet records this key's: postgres.CheckMasterKey).
 func (e env) open(needKey bool) (*postgres.DB, *keyring.Keyring, config.Operator, error) {
 	op, err := config.LoadOperator(e.getenv, needKey)
-	if err != nil {
-		return nil, nil, op, err
-	}
-	pool, err := postgres.Open(e.ctx, op.DatabaseURL, 4)
 	if err != nil {
 		return nil, nil, op, err
 	}
 	var k *keyring.Keyring
 	if needKey {
 		if k, err = keyring.New(op.MasterKey); err != nil {
-			pool.Close()
 			return nil, nil, op, fmt.Errorf("GATEWAY_MASTER_KEY: %w", err)
 		}
 	}
-	return postgres.NewDB(pool), k, op, nil
+	pool, err := postgres.Open(e.ctx, op.DatabaseURL, 4)
+	if err != nil {
+		return nil, nil, op, err
+	}
+	db := postgres.NewDB(pool)
+	if needKey {
+		if err := postgres.CheckMasterKey(e.ctx, db, k); err != nil {
+			db.Close()
+			return nil, nil, op, err
+		}
+	}
+	return db, k, op, nil
 }
 
+// migrate brings the schema up to date. With GATEWAY_MASTER_KEY set it
+// then records the key's check value in a database that has none, or
+// refuses a key the database was not set up with.
 func (e env) migrate(args []string) error {
 	if len(args) != 0 {
 		return errUsage
 	}
+	withKey := strings.TrimSpace(e.getenv("GATEWAY_MASTER_KEY")) != ""
 	db, _, _, err := e.open(false)
 	if err != nil {
 		return err
@@ -48,6 +61,13 @@ func (e env) migrate(args []string) error {
 	applied, err := postgres.Migrate(e.ctx, db.Pool())
 	if err != nil {
 		return err
+	}
+	if withKey {
+		keyed, _, _, err := e.open(true)
+		if err != nil {
+			return err
+		}
+		keyed.Close()
 	}
 	if applied == nil {
 		applied = []int{}
@@ -101,6 +121,29 @@ func (e env) portal(args []string) error {
 	if err := fs.Parse(args[1:]); err != nil || (fs.NArg() != 0 && args[0] != "set-return-origins") {
 		return errUsage
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch args[0] {
+	case "list":
+		return e.listPortals()
+	case "update":
+		return e.updatePortal(*which, *name, *hook, set["name"], set["webhook-url"])
+	case "disable", "enable":
+		return e.setPortalDisabled(*which, args[0] == "disable")
+	case "enable-webhook":
+		if *which == "" {
+			return fmt.Errorf("--portal is required")
+		}
+		db, _, _, err := e.open(false)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return e.enableWebhook(db, *which)
+	case "create", "rotate-secret", "rotate-webhook-secret", "set-return-origins":
+	default:
+		return errUsage
+	}
 	db, k, op, err := e.open(true)
 	if err != nil {
 		return err
@@ -131,18 +174,6 @@ func (e env) portal(args []string) error {
 		}
 		return e.printJSON(map[string]any{"portal_id": p.ID, "key_id": p.KeyID, "secret": p.Secret, "webhook_secret": p.WebhookSecret,
 			"return_origins": p.ReturnOrigins})
-	case "list":
-		ps, err := store.List(e.ctx)
-		if err != nil {
-			return err
-		}
-		out := make([]map[string]any, 0, len(ps))
-		for _, p := range ps {
-			out = append(out, map[string]any{"portal_id": p.ID, "name": p.Name, "key_id": p.KeyID,
-				"webhook_url": p.WebhookURL, "webhook_disabled": p.WebhookDisabledAt != nil, "return_origins": p.ReturnOrigins,
-				"created_at": p.CreatedAt.UTC()})
-		}
-		return e.printJSON(out)
 	case "rotate-secret":
 		if *which == "" {
 			return fmt.Errorf("--portal is required")
@@ -176,11 +207,6 @@ func (e env) portal(args []string) error {
 		return e.printJSON(out)
 	case "set-return-origins":
 		return e.setReturnOrigins(store, *which, fs.Args(), op.Env)
-	case "enable-webhook":
-		if *which == "" {
-			return fmt.Errorf("--portal is required")
-		}
-		return e.enableWebhook(db, *which)
 	}
 	return errUsage
 }

@@ -39,8 +39,8 @@ func TestReceiptsRotateAndRevokeKey(t *testing.T) {
 	var first, second struct {
 		KID string `json:"kid"`
 	}
-	ctlJSON(t, h, &first, "receipts", "rotate-key")
-	ctlJSON(t, h, &second, "receipts", "rotate-key")
+	ctlJSON(t, h, &first, "receipts", "rotate-key", "--by", "tester")
+	ctlJSON(t, h, &second, "receipts", "rotate-key", "--by", "tester")
 	if first.KID == "" || second.KID == "" || first.KID == second.KID {
 		t.Fatalf("rotations: %q then %q", first.KID, second.KID)
 	}
@@ -52,7 +52,7 @@ func TestReceiptsRotateAndRevokeKey(t *testing.T) {
 		Current  string `json:"current"`
 		Resigned int    `json:"resigned"`
 	}
-	ctlJSON(t, h, &rev, "receipts", "revoke-key", "--kid", first.KID, "--batch", "10")
+	ctlJSON(t, h, &rev, "receipts", "revoke-key", "--by", "tester", "--kid", first.KID, "--batch", "10")
 	if rev.Revoked != first.KID || rev.Current != second.KID || rev.Resigned != 0 {
 		t.Fatalf("revoke: %+v", rev)
 	}
@@ -65,10 +65,10 @@ func TestReceiptsRotateAndRevokeKey(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"receipts", "revoke-key"}, "--kid"},
-		{[]string{"receipts", "revoke-key", "--kid", "nokid"}, "no receipt key nokid"},
-		{[]string{"receipts", "revoke-key", "--kid", second.KID, "--batch", "0"}, "--batch"},
-		{[]string{"receipts", "rotate-key", "extra"}, "usage"},
+		{[]string{"receipts", "revoke-key", "--by", "tester"}, "--kid"},
+		{[]string{"receipts", "revoke-key", "--by", "tester", "--kid", "nokid"}, "no receipt key nokid"},
+		{[]string{"receipts", "revoke-key", "--by", "tester", "--kid", second.KID, "--batch", "0"}, "--batch"},
+		{[]string{"receipts", "rotate-key", "--by", "tester", "extra"}, "usage"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), tc.args, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)

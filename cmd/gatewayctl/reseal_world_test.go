@@ -163,7 +163,7 @@ func (w *sealedWorld) runReseal(ctx context.Context, stderr *cancelOnWrite, args
 	if stderr != nil {
 		errOut = stderr
 	}
-	err := run(ctx, append([]string{"reseal"}, args...), func(k string) string { return env[k] }, strings.NewReader(""), &stdout, errOut)
+	err := run(ctx, append([]string{"reseal", "--by", "tester"}, args...), func(k string) string { return env[k] }, strings.NewReader(""), &stdout, errOut)
 	var out resealOutput
 	if err == nil || errors.Is(err, errExit) {
 		if jerr := json.Unmarshal(stdout.Bytes(), &out); jerr != nil {

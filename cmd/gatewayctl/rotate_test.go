@@ -46,7 +46,7 @@ func TestPortalRotateSecret(t *testing.T) {
 		Revoked bool       `json:"previous_secret_revoked"`
 		Until   *time.Time `json:"previous_secret_valid_until"`
 	}
-	ctlJSON(t, h, &rotated, "portal", "rotate-secret", "--portal", kept.ID)
+	ctlJSON(t, h, &rotated, "portal", "rotate-secret", "--by", "tester", "--portal", kept.ID)
 	if rotated.Revoked || rotated.Until == nil || time.Until(*rotated.Until) < 23*time.Hour {
 		t.Fatalf("rotate: %+v", rotated)
 	}
@@ -64,8 +64,8 @@ func TestPortalRotateSecret(t *testing.T) {
 		Revoked bool       `json:"previous_secret_revoked"`
 		Until   *time.Time `json:"previous_secret_valid_until"`
 	}
-	ctlJSON(t, h, &first, "portal", "rotate-secret", "--portal", p.ID)
-	ctlJSON(t, h, &second, "portal", "rotate-secret", "--portal", p.KeyID, "--revoke-old")
+	ctlJSON(t, h, &first, "portal", "rotate-secret", "--by", "tester", "--portal", p.ID)
+	ctlJSON(t, h, &second, "portal", "rotate-secret", "--by", "tester", "--portal", p.KeyID, "--revoke-old")
 	if !second.Revoked || second.Until != nil || second.Secret == first.Secret || !strings.HasPrefix(second.Secret, "psk_") {
 		t.Fatalf("rotate --revoke-old: %+v", second)
 	}
@@ -97,7 +97,7 @@ func TestPortalRotateWebhookSecret(t *testing.T) {
 	}
 
 	var dual rotation
-	ctlJSON(t, h, &dual, "portal", "rotate-webhook-secret", "--portal", h.Portal.ID)
+	ctlJSON(t, h, &dual, "portal", "rotate-webhook-secret", "--by", "tester", "--portal", h.Portal.ID)
 	read, err := h.App.Portals.ByID(ctx, h.Portal.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestPortalRotateWebhookSecret(t *testing.T) {
 	}
 
 	var revoked rotation
-	ctlJSON(t, h, &revoked, "portal", "rotate-webhook-secret", "--portal", h.Portal.ID, "--revoke-old")
+	ctlJSON(t, h, &revoked, "portal", "rotate-webhook-secret", "--by", "tester", "--portal", h.Portal.ID, "--revoke-old")
 	if read, err = h.App.Portals.ByID(ctx, h.Portal.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestBankRotateSecretRevokeOld(t *testing.T) {
 
 	kept := h.NewBank("KEPT")
 	var graced rotation
-	ctlJSON(t, h, &graced, "bank", "rotate-secret", "--code", kept.Code)
+	ctlJSON(t, h, &graced, "bank", "rotate-secret", "--by", "tester", "--code", kept.Code)
 	if graced.Revoked || graced.Until == nil {
 		t.Fatalf("rotate: %+v", graced)
 	}
@@ -146,8 +146,8 @@ func TestBankRotateSecretRevokeOld(t *testing.T) {
 
 	b := h.NewBank("LEAK")
 	var first, second rotation
-	ctlJSON(t, h, &first, "bank", "rotate-secret", "--code", b.Code)
-	ctlJSON(t, h, &second, "bank", "rotate-secret", "--code", b.Code, "--revoke-old")
+	ctlJSON(t, h, &first, "bank", "rotate-secret", "--by", "tester", "--code", b.Code)
+	ctlJSON(t, h, &second, "bank", "rotate-secret", "--by", "tester", "--code", b.Code, "--revoke-old")
 	if !second.Revoked || second.Until != nil || !strings.HasPrefix(second.Secret, "bsk_") || second.Secret == first.Secret {
 		t.Fatalf("rotate --revoke-old: %+v", second)
 	}

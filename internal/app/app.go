@@ -87,7 +87,8 @@ type Options struct {
 }
 
 // Build wires the gateway. It checks the schema version and refuses an older
-// (or newer) one.
+// (or newer) one, and refuses a master key the database was not set up with
+// (keyring.ErrMasterKeyMismatch).
 func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
 	a := &App{Config: cfg, Log: log, now: opts.Now}
 	if a.now == nil {
@@ -114,6 +115,12 @@ func Build(ctx context.Context, cfg config.Config, log *slog.Logger, opts Option
 		return nil, err
 	}
 	a.DB = postgres.NewDB(a.Pool)
+	// A wrong master key is refused by name before anything sealed fails
+	// to open with it.
+	if err := postgres.CheckMasterKey(ctx, a.DB, a.Keys); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.Metrics = httpapi.NewMetrics(a.DB, a.now)
 	a.Store = redisstore.New(a.Redis, opts.RedisPrefix, a.Metrics.RedisFallbacks.Inc)
 	a.Store.Now = a.now

@@ -24,6 +24,7 @@ const (
 	BankFile            = Dir + "/bank.json"       // gatewayctl bank create's output
 	BankSecretFile      = Dir + "/bank.secret"     // the bank's secret alone, for banksim --secret-file
 	WebhooksLog         = LogDir + "/webhooks.log" // gatewayctl listen's output
+	EnvFile             = Dir + "/env"             // the stack's settings as export lines, for gatewayctl and `make env`
 )
 
 // The sandbox bank of the stack.

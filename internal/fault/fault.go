@@ -24,6 +24,7 @@ const (
 	InvalidToken            Code = "invalid_token"
 	InvalidIdentity         Code = "invalid_identity"
 	InsufficientAssurance   Code = "insufficient_assurance"
+	PortalDisabled          Code = "portal_disabled" // well signed, but the operator disabled the portal
 	NotFound                Code = "not_found"
 	IdempotencyKeyInUse     Code = "idempotency_key_in_use"
 	InvalidState            Code = "invalid_state"

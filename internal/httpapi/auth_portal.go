@@ -39,6 +39,12 @@ func (s *Server) authenticatePortal(c *gin.Context) {
 	if !ok {
 		return
 	}
+	// Only after the signature: who cannot sign as the portal learns
+	// nothing of its state.
+	if p.Disabled() {
+		s.fail(c, fault.New(fault.PortalDisabled, "portal %s is disabled by the operator", p.ID))
+		return
+	}
 	c.Set(ctxPortal, p)
 	c.Set(ctxActor, p.ID)
 	c.Next()

@@ -56,6 +56,7 @@ var codes = map[fault.Code]codeEntry{
 	fault.InvalidToken:            {status: http.StatusUnauthorized, title: titleUnauthorized},
 	fault.InvalidIdentity:         {status: http.StatusUnauthorized, title: titleUnauthorized},
 	fault.InsufficientAssurance:   {status: http.StatusForbidden, title: titleForbidden},
+	fault.PortalDisabled:          {status: http.StatusForbidden, title: titleForbidden},
 	fault.NotFound:                {status: http.StatusNotFound, title: titleNotFound, decidedOnState: true},
 	fault.IdempotencyKeyInUse:     {status: http.StatusConflict, title: titleConflict, retryAfter: time.Second},
 	fault.InvalidState:            {status: http.StatusConflict, title: titleConflict, decidedOnState: true},

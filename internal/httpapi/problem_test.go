@@ -106,6 +106,7 @@ func TestCodesMatchProtocol(t *testing.T) {
 		"invalid_token":             {status: 401},
 		"invalid_identity":          {status: 401},
 		"insufficient_assurance":    {status: 403},
+		"portal_disabled":           {status: 403},
 		"not_found":                 {status: 404, stored: true},
 		"idempotency_key_in_use":    {status: 409, retryAfter: "1"},
 		"invalid_state":             {status: 409, stored: true},

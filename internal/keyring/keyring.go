@@ -9,6 +9,7 @@ package keyring
 
 import (
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -114,3 +115,30 @@ func (k *Keyring) GoString() string { return k.String() }
 
 // LogValue returns the same fixed text as String, for log/slog.
 func (k *Keyring) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+// checkLabel is the label of the subkey under which CheckValue is computed;
+// checkText is the fixed text it authenticates.
+const (
+	checkLabel = "master-key-check"
+	checkText  = "citizenpay/gateway: the master key this database was set up with"
+)
+
+// ErrMasterKeyMismatch is returned when a master key is not the one a
+// database was set up with (its check value differs). The message names the
+// setting; it never contains either key.
+var ErrMasterKeyMismatch = errors.New("GATEWAY_MASTER_KEY: does not match the key this database was set up with")
+
+// CheckValue returns 32 bytes that identify the master key without revealing
+// it: an HMAC-SHA256 of a fixed text under a subkey derived for this use
+// alone. A database keeps it to refuse a wrong key by name, before anything
+// sealed with the right one fails to open.
+func (k *Keyring) CheckValue() []byte {
+	m := hmac.New(sha256.New, k.derive(purposeKey, checkLabel))
+	m.Write([]byte(checkText))
+	return m.Sum(nil)
+}
+
+// MatchesCheck reports whether v is this key's CheckValue, in constant time.
+func (k *Keyring) MatchesCheck(v []byte) bool {
+	return hmac.Equal(v, k.CheckValue())
+}

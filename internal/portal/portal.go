@@ -36,11 +36,22 @@ type Portal struct {
 	PreviousWebhookSecret  string
 	PreviousWebhookExpires time.Time
 	WebhookDisabledAt      *time.Time
+	// DisabledAt is when the operator disabled the portal (gatewayctl
+	// portal disable): its signed requests are refused and its webhooks
+	// held until it is enabled again; nil while it is enabled.
+	DisabledAt *time.Time
 	// ReturnOrigins are the origins the hosted checkout may send a citizen
 	// back to (ReturnOrigins normalises them), sorted; none by default.
 	ReturnOrigins []string
 	CreatedAt     time.Time
 }
+
+// Disabled reports whether the operator disabled the portal.
+func (p *Portal) Disabled() bool { return p.DisabledAt != nil }
+
+// WebhooksHeld reports whether the portal's webhooks wait, held: its
+// endpoint answered 410 Gone, or the portal is disabled.
+func (p *Portal) WebhooksHeld() bool { return p.WebhookDisabledAt != nil || p.DisabledAt != nil }
 
 // SigningSecrets returns the secrets a request may be signed with at now:
 // the current one, and the previous one only while its grace lasts (a

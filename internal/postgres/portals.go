@@ -61,14 +61,14 @@ func (s *PortalStore) Create(ctx context.Context, p *portal.Portal) error {
 
 const portalColumns = `id, name, key_id, secret_sealed, previous_secret_sealed, previous_secret_expires_at,
 	webhook_url, webhook_secret_sealed, previous_webhook_secret_sealed, previous_webhook_secret_expires_at,
-	webhook_disabled_at, created_at, ` + returnOriginsColumn
+	webhook_disabled_at, disabled_at, created_at, ` + returnOriginsColumn
 
 func (s *PortalStore) scan(row pgx.Row) (*portal.Portal, error) {
 	var p portal.Portal
 	var sec, prev, wh, prevWh []byte
 	var prevExp, prevWhExp *time.Time
 	if err := row.Scan(&p.ID, &p.Name, &p.KeyID, &sec, &prev, &prevExp, &p.WebhookURL, &wh, &prevWh, &prevWhExp,
-		&p.WebhookDisabledAt, &p.CreatedAt, &p.ReturnOrigins); err != nil {
+		&p.WebhookDisabledAt, &p.DisabledAt, &p.CreatedAt, &p.ReturnOrigins); err != nil {
 		return nil, err
 	}
 	var err error

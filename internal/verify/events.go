@@ -139,9 +139,10 @@ func (c *checker) checkRefundEvents(ctx context.Context) error {
 func (c *checker) checkDelivery(ctx context.Context) error {
 	cutoff := c.opts.Now.Add(-c.opts.RetryHorizon)
 	// A redelivery puts an event back in line: its schedule, and so the
-	// horizon, starts again then.
+	// horizon, starts again then. An event is held while its endpoint, or
+	// its portal, is disabled.
 	rows, err := c.tx.Query(ctx, `SELECT e.id, e.type, e.portal_id, coalesce(e.delivery_requeued_at, e.created_at), e.delivery_attempts,
-			p.webhook_disabled_at IS NOT NULL
+			p.webhook_disabled_at IS NOT NULL OR p.disabled_at IS NOT NULL
 		FROM events e JOIN portals p ON p.id = e.portal_id
 		WHERE e.delivery_status = 'pending' AND coalesce(e.delivery_requeued_at, e.created_at) < $1
 		ORDER BY 4, e.id`, cutoff)

@@ -25,15 +25,16 @@ func (d *Dispatcher) attempt(ctx context.Context, e postgres.Due, p *portal.Port
 		d.Log.Error("webhook dispatcher: cannot restore delivery", "event_id", e.EventID, "error", err.Error())
 		return postgres.Attempt{}, false
 	}
-	if p.WebhookDisabledAt != nil {
-		// Read afresh before holding: the endpoint may have been enabled
-		// since the portal was cached, and a hold lasts until the next one.
+	if p.WebhooksHeld() {
+		// Read afresh before holding: the endpoint (or the portal) may
+		// have been enabled since the portal was cached, and a hold lasts
+		// until the next one.
 		d.forgetPortal(p.ID)
 		if p = d.portal(ctx, e.PortalID); p == nil {
 			return postgres.Attempt{}, false
 		}
 	}
-	if p.WebhookDisabledAt != nil {
+	if p.WebhooksHeld() {
 		d.hold(ctx, &dl, p)
 		return postgres.Attempt{}, false
 	}
@@ -80,7 +81,7 @@ func (d *Dispatcher) hold(ctx context.Context, dl *delivery.Delivery, p *portal.
 		return
 	}
 	d.count(OutcomeHeld)
-	d.Log.Info("webhook held: endpoint disabled", "event_id", dl.EventID(), "portal_id", p.ID)
+	d.Log.Info("webhook held: endpoint disabled", "event_id", dl.EventID(), "portal_id", p.ID, "portal_disabled", p.Disabled())
 }
 
 // disable records a 410 at once, with the portal's endpoint disabled in the
