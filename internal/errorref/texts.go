@@ -68,6 +68,10 @@ var texts = map[fault.Code]Text{
 		Meaning: "The citizen already has 10 accounts active or awaiting their bank.",
 		Fix:     "Unlink an account before linking another.",
 	},
+	fault.PortalDisabled: {
+		Meaning: "The request was signed correctly, but the gateway's operator has disabled this portal: it can neither read nor change anything until it is enabled again. Its webhooks are held meanwhile, not lost.",
+		Fix:     "Do not retry: ask the gateway's operator why the portal was disabled. Once it is enabled, requests work again and the held webhooks are delivered.",
+	},
 	fault.AccountBusy: {
 		Meaning: "A debit on this account is still pending, so it cannot be unlinked now.",
 		Fix:     "Retry once the payment's outcome is known.",
