@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/citizenpay/gateway/internal/signature"
+	"github.com/citizenpay/gateway/pkg/portal"
 )
 
 // portalCredentials is what `gatewayctl portal create` printed into
@@ -79,6 +80,7 @@ type caller struct {
 	portal  portalCredentials
 	token   string // the citizen's
 	run     string // makes this run's idempotency keys unique
+	client  *portal.Client
 }
 
 func newCaller(gateway string, portal portalCredentials) *caller {
@@ -90,25 +92,51 @@ func newCaller(gateway string, portal portalCredentials) *caller {
 // key is an Idempotency-Key naming one operation of this run.
 func (c *caller) key(op string) string { return "demo-" + c.run + "-" + op }
 
-// asPortal sends a signed request to the gateway; key is sent as the
-// Idempotency-Key when not empty.
+// asPortal sends a request as the portal, through the portal's Go client
+// (pkg/portal): signed (PROTOCOL.md §3), key sent as the Idempotency-Key
+// when not empty, and what the gateway sheds with Retry-After sent again.
 func (c *caller) asPortal(ctx context.Context, method, target, key string, body any) (reply, error) {
-	return c.send(ctx, method, c.gateway+target, key, body, func(req *http.Request, raw []byte) {
-		req.Header.Set(signature.HeaderPortalKey, c.portal.KeyID)
-		signature.SignRequest(req, c.portal.Secret, raw, time.Now())
-	})
+	var raw []byte
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return reply{}, err
+		}
+	}
+	var opts []portal.CallOption
+	if key != "" {
+		opts = append(opts, portal.WithIdempotencyKey(key))
+	}
+	return c.portalDo(ctx, method, target, raw, opts...)
 }
 
 // asPortalWith sends a signed request without a body, with header added
 // (an Accept, say).
 func (c *caller) asPortalWith(ctx context.Context, method, target string, header http.Header) (reply, error) {
-	return c.send(ctx, method, c.gateway+target, "", nil, func(req *http.Request, raw []byte) {
-		for k, vs := range header {
-			req.Header[http.CanonicalHeaderKey(k)] = vs
+	var opts []portal.CallOption
+	for k, vs := range header {
+		for _, v := range vs {
+			opts = append(opts, portal.WithHeader(k, v))
 		}
-		req.Header.Set(signature.HeaderPortalKey, c.portal.KeyID)
-		signature.SignRequest(req, c.portal.Secret, raw, time.Now())
-	})
+	}
+	return c.portalDo(ctx, method, target, nil, opts...)
+}
+
+// portalDo makes one call with the portal client; an error answer is a
+// reply like any other, for the step to judge.
+func (c *caller) portalDo(ctx context.Context, method, target string, body []byte, opts ...portal.CallOption) (reply, error) {
+	if c.client == nil {
+		cl, err := portal.New(c.gateway, c.portal.KeyID, c.portal.Secret, portal.WithHTTPClient(c.http))
+		if err != nil {
+			return reply{}, err
+		}
+		c.client = cl
+	}
+	res, err := c.client.Do(ctx, method, target, body, opts...)
+	if res == nil {
+		return reply{}, err
+	}
+	return reply{Status: res.StatusCode, Body: res.Body}, nil
 }
 
 // asCitizen sends a request with the citizen's bearer token.

@@ -214,7 +214,9 @@ func (c *Client) send(ctx context.Context, method, target string, body []byte, o
 	if len(body) > 0 {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Accept", "application/json")
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
 	if c.agent != "" {
 		req.Header.Set("User-Agent", c.agent)
 	}
