@@ -57,6 +57,20 @@ trap 'on_signal HUP' HUP
 eval "$("$SERVICES" env)"
 
 go build -o bin/devstack ./cmd/devstack
+# At a terminal, devstack runs as the terminal's foreground job, in a process
+# group of its own: Ctrl-C then reaches devstack alone, not make, which would
+# otherwise kill itself with SIGINT and exit 130 however cleanly the stack
+# stopped. Elsewhere (CI, a background run) signals come to this script.
+if [[ -t 0 ]] && set -m 2>/dev/null; then
+	bin/devstack &
+	DEVSTACK=$!
+	fg %% >/dev/null && status=0 || status=$?
+	DEVSTACK=
+	# Stopped with Ctrl-C: devstack exits 0, or 130 if the signal came
+	# before its handler was in place; both are a stop asked for.
+	((status == 130)) && status=0
+	exit "$status"
+fi
 bin/devstack &
 DEVSTACK=$!
 # wait returns early when a signal is trapped: wait again until devstack ends.
