@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/citizenpay/gateway/internal/testenv"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -187,9 +188,9 @@ func TestChildIgnoringSIGTERMIsKilledAfterTheGrace(t *testing.T) {
 		// The gateway's grace is over once it has been seen ignoring SIGTERM.
 		ch := make(chan time.Time, 1)
 		go func() {
-			for !strings.Contains(strings.Join(f.recorded(), " "), "ignored_gateway") {
-				time.Sleep(time.Millisecond)
-			}
+			testenv.Poll(10*time.Second, func() bool {
+				return strings.Contains(strings.Join(f.recorded(), " "), "ignored_gateway")
+			})
 			ch <- time.Time{}
 		}()
 		return ch

@@ -1,11 +1,11 @@
 package browsertest
 
 import (
+	"github.com/citizenpay/gateway/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"testing"
-	"time"
 )
 
 // TestBrowserSeesWhatItChecks proves the browser's own checks can fail: a
@@ -35,11 +35,7 @@ func TestBrowserSeesWhatItChecks(t *testing.T) {
 		if st.Lang != "vi" {
 			t.Errorf("lang = %q", st.Lang)
 		}
-		deadline := time.Now().Add(StepTimeout)
-		for len(b.CSPViolations()) == 0 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if len(b.CSPViolations()) == 0 {
+		if !testenv.Poll(StepTimeout, func() bool { return len(b.CSPViolations()) > 0 }) {
 			t.Errorf("an inline script under default-src 'self' raised no CSP violation; console: %v", b.Console())
 		}
 		if w, _ := strconv.Atoi(b.Eval(`document.scrollingElement.scrollWidth`)); w <= 360 {

@@ -4,11 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/citizenpay/gateway/internal/testenv"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/citizenpay/gateway/internal/pii"
 )
@@ -55,15 +55,14 @@ func TestDevIDPSignInInChromium(t *testing.T) {
 	}
 	b.ClickText("Sign in as the chosen citizen")
 	var back *url.URL
-	deadline := time.Now().Add(StepTimeout)
-	for back == nil {
-		if u, err := url.Parse(b.Location()); err == nil && u.Scheme+"://"+u.Host+u.Path == redirectURI {
+	if !testenv.Poll(StepTimeout, func() bool {
+		u, err := url.Parse(b.Location())
+		if err == nil && u.Scheme+"://"+u.Host+u.Path == redirectURI {
 			back = u
-		} else if time.Now().After(deadline) {
-			t.Fatalf("the browser is at %s, not back at %s", b.Location(), redirectURI)
-		} else {
-			time.Sleep(20 * time.Millisecond)
 		}
+		return back != nil
+	}) {
+		t.Fatalf("the browser is at %s, not back at %s", b.Location(), redirectURI)
 	}
 	got := back.Query()
 	if got.Get("state") != state || got.Get("code") == "" || len(got) != 2 {

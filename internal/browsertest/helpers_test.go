@@ -3,6 +3,7 @@ package browsertest
 import (
 	"context"
 	"fmt"
+	"github.com/citizenpay/gateway/internal/testenv"
 	"net/url"
 	"os"
 	"os/exec"
@@ -62,16 +63,12 @@ func signIn(t *testing.T, s *Stack, b *Browser, n int) {
 	}
 	b.Shot("devidp")
 	b.ClickText("Sign in as the chosen citizen")
-	deadline := time.Now().Add(pageTimeout)
-	for {
-		st := b.State()
-		if st.Found && strings.HasPrefix(st.URL, s.URL+"/pay/") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after signing in at devidp the browser is on %s, not the checkout", st)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var st PageState
+	if !testenv.Poll(pageTimeout, func() bool {
+		st = b.State()
+		return st.Found && strings.HasPrefix(st.URL, s.URL+"/pay/")
+	}) {
+		t.Fatalf("after signing in at devidp the browser is on %s, not the checkout", st)
 	}
 }
 

@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"fmt"
+	"github.com/citizenpay/gateway/internal/testenv"
 	"regexp"
 	"strings"
 	"testing"
@@ -146,19 +147,10 @@ func digits(s string) string {
 // the load event, because a page without JavaScript runs no listener.
 func qrLoaded(b *Browser) bool {
 	b.T.Helper()
-	deadline := time.Now().Add(StepTimeout)
-	wait := 10 * time.Millisecond
-	for {
-		switch b.Eval(`(() => { const i = document.getElementById('receipt-qr'); return !i ? "missing" : !i.complete ? "loading" : i.naturalWidth > 0 ? "shown" : "broken"; })()`) {
-		case `"shown"`:
-			return true
-		case `"missing"`, `"broken"`:
-			return false
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(wait)
-		wait = min(2*wait, 100*time.Millisecond)
-	}
+	state := ""
+	testenv.Poll(StepTimeout, func() bool {
+		state = b.Eval(`(() => { const i = document.getElementById('receipt-qr'); return !i ? "missing" : !i.complete ? "loading" : i.naturalWidth > 0 ? "shown" : "broken"; })()`)
+		return state != `"loading"`
+	})
+	return state == `"shown"`
 }

@@ -76,16 +76,20 @@ func TestConcurrentGetsShareOneLookup(t *testing.T) {
 	b.gate = make(chan struct{})
 	now := time.Unix(1_800_000_000, 0)
 	var wg sync.WaitGroup
+	var started atomic.Int64
 	for i := 0; i < 40; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			started.Add(1)
 			if v, _, err := b.cache.Get(context.Background(), "known", now); err != nil || v != "v1" {
 				t.Errorf("get: %q %v", v, err)
 			}
 		}()
 	}
-	time.Sleep(20 * time.Millisecond) // let them pile up on the gate
+	// The first get holds the lookup at the gate while the others arrive.
+	testenv.Eventually(t, 5*time.Second, func() bool { return started.Load() == 40 && b.lookups.Load() == 1 },
+		"the gets did not start, or not behind one lookup")
 	close(b.gate)
 	wg.Wait()
 	if n := b.lookups.Load(); n != 1 {
