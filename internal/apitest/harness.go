@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"io"
 	"log/slog"
 	"net"
@@ -56,6 +58,7 @@ type settings struct {
 	env      map[string]string
 	clock    *testenv.Clock
 	listener net.Listener
+	tracer   pgx.QueryTracer
 }
 
 // WithEnv sets one environment variable.
@@ -72,6 +75,12 @@ func WithClock(c *testenv.Clock) Option { return func(s *settings) { s.clock = c
 // provider's redirect URI) can listen first. The harness closes ln when the
 // test ends.
 func WithListener(ln net.Listener) Option { return func(s *settings) { s.listener = ln } }
+
+// WithTracer has the gateway reach PostgreSQL through a pool of its own
+// whose connections report to tr (a pgx.QueryTracer, and a
+// pgx.BatchTracer if it is one): for a test that counts what a request
+// sends to PostgreSQL.
+func WithTracer(tr pgx.QueryTracer) Option { return func(s *settings) { s.tracer = tr } }
 
 // Defaults the harness gives every gateway before the options. A test that
 // is not about shedding is never shed: admission control admits everything
@@ -120,7 +129,16 @@ func start(t testing.TB, db *testenv.DB, s *settings) *Harness {
 	ctx := context.Background()
 	prefix := "t" + strings.TrimPrefix(id.New("x"), "x_") + ":"
 	h := &Harness{T: t, DB: db, Logs: logs, Env: env, RedisPrefix: prefix, Clock: s.clock}
-	a, err := app.Build(ctx, cfg, log, app.Options{Pool: db.Pool, RedisPrefix: prefix, Now: h.clockFunc()})
+	pool := db.Pool
+	if s.tracer != nil {
+		pc := db.Pool.Config()
+		pc.ConnConfig.Tracer = s.tracer
+		if pool, err = pgxpool.NewWithConfig(ctx, pc); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+	}
+	a, err := app.Build(ctx, cfg, log, app.Options{Pool: pool, RedisPrefix: prefix, Now: h.clockFunc()})
 	if err != nil {
 		t.Fatal(err)
 	}

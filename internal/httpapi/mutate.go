@@ -65,6 +65,19 @@ func idempotencyKey(c *gin.Context) (string, error) {
 // writes the (possibly replayed) response. Validation must be done before:
 // refusals of malformed input store nothing.
 func (s *Server) mutate(c *gin.Context, scope, key string, m mutation) {
+	s.guarded(c, scope, key, m, s.Guard.Do)
+}
+
+// mutateAtCommit is mutate for a mutation whose writes are all held back
+// for COMMIT (a create): the key's record goes with them in one round trip
+// (idempotency.Guard.DoAtCommit).
+func (s *Server) mutateAtCommit(c *gin.Context, scope, key string, m mutation) {
+	s.guarded(c, scope, key, m, s.Guard.DoAtCommit)
+}
+
+type guardFunc func(context.Context, idempotency.Claim, idempotency.Op, idempotency.Render) (idempotency.Response, bool, error)
+
+func (s *Server) guarded(c *gin.Context, scope, key string, m mutation, guard guardFunc) {
 	body, err := readBody(c)
 	if err != nil {
 		s.fail(c, err)
@@ -95,7 +108,7 @@ func (s *Server) mutate(c *gin.Context, scope, key string, m mutation) {
 		status, b := problemFor(err, rid, s.problemTypeBase())
 		return idempotency.Response{Status: status, Body: b}, true
 	}
-	resp, replayed, err := s.Guard.Do(c.Request.Context(), claim, op, render)
+	resp, replayed, err := guard(c.Request.Context(), claim, op, render)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -85,7 +85,7 @@ func (s *Server) createPaymentRequest(c *gin.Context) {
 	// Validation runs inside the guarded work: a retry of a finished
 	// create replays it even when the time rules (expires_at in the future)
 	// would now refuse the body. A refusal here stores nothing.
-	s.mutate(c, "portal:"+p.ID, key, func(ctx context.Context, tx *postgres.Tx) (int, any, error) {
+	s.mutateAtCommit(c, "portal:"+p.ID, key, func(ctx context.Context, tx *postgres.Tx) (int, any, error) {
 		draft, err := payment.Validate(in, s.Now())
 		if err != nil {
 			return 0, nil, err

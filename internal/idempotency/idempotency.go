@@ -107,6 +107,7 @@ type Render func(error) (Response, bool)
 
 // Records is the PostgreSQL side, the truth (postgres.DB).
 type Records interface {
+	BeginAtCommit(ctx context.Context) (*postgres.OwnedTx, error)
 	ClaimIdempotencyKey(ctx context.Context, scope, key string, fp []byte) (*postgres.OwnedTx, bool, error)
 	StoreIdempotentRefusal(ctx context.Context, scope, key string, fp []byte, status int, body []byte) (bool, error)
 	IdempotencyRecordOf(ctx context.Context, scope, key string) (postgres.IdempotencyRecord, bool, error)
@@ -132,7 +133,26 @@ func (g *Guard) observe(o string) {
 
 // Do runs op once for c. It returns the response and whether it is a replay.
 // Errors are *fault.Error for in-use and reused keys, or internal errors.
+// The key's record is written before op runs, so a concurrent duplicate
+// waits for this one to finish before it does anything.
 func (g *Guard) Do(ctx context.Context, c Claim, op Op, render Render) (Response, bool, error) {
+	return g.do(ctx, c, op, render, g.tryPostgres)
+}
+
+// DoAtCommit is Do for an op whose writes are all held back for COMMIT
+// (its reads, if any, may go at once): the key's record, holding the
+// response, goes ahead of those writes in COMMIT's round trip
+// (postgres.OwnedTx.CommitClaimed), and a create costs one round trip. A
+// concurrent duplicate runs its op too, then waits on the record, and its
+// writes are rolled back when it finds the key taken: op must therefore do
+// nothing outside its transaction.
+func (g *Guard) DoAtCommit(ctx context.Context, c Claim, op Op, render Render) (Response, bool, error) {
+	return g.do(ctx, c, op, render, g.tryAtCommit)
+}
+
+type attempt func(ctx context.Context, c Claim, op Op, render Render) (Response, bool, error)
+
+func (g *Guard) do(ctx context.Context, c Claim, op Op, render Render, try attempt) (Response, bool, error) {
 	token := newToken()
 	bg := context.WithoutCancel(ctx)
 	fastOK := false
@@ -154,7 +174,7 @@ func (g *Guard) Do(ctx context.Context, c Claim, op Op, render Render) (Response
 			fastOK = true
 		}
 	}
-	resp, replayed, err := g.runPostgres(ctx, c, op, render)
+	resp, replayed, err := g.runPostgres(ctx, c, op, render, try)
 	if err != nil {
 		if fastOK {
 			_ = g.Fast.Release(bg, c, token)
@@ -167,9 +187,9 @@ func (g *Guard) Do(ctx context.Context, c Claim, op Op, render Render) (Response
 	return resp, replayed, nil
 }
 
-func (g *Guard) runPostgres(ctx context.Context, c Claim, op Op, render Render) (Response, bool, error) {
+func (g *Guard) runPostgres(ctx context.Context, c Claim, op Op, render Render, try attempt) (Response, bool, error) {
 	for attempt := 0; ; attempt++ {
-		resp, replayed, err := g.tryPostgres(ctx, c, op, render)
+		resp, replayed, err := try(ctx, c, op, render)
 		if errors.Is(err, errVanished) && attempt < 3 {
 			continue
 		}
@@ -209,6 +229,34 @@ func (g *Guard) tryPostgres(ctx context.Context, c Claim, op Op, render Render) 
 		return Response{}, false, fmt.Errorf("store idempotent response and commit: %w", err)
 	}
 	return resp, false, nil
+}
+
+func (g *Guard) tryAtCommit(ctx context.Context, c Claim, op Op, render Render) (Response, bool, error) {
+	tx, err := g.Records.BeginAtCommit(ctx)
+	if err != nil {
+		return Response{}, false, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) // no-op after commit
+	resp, err := op(ctx, &tx.Tx)
+	if err == nil {
+		err = tx.CommitClaimed(ctx, c.Scope, c.Key, c.Fingerprint[:], resp.Status, resp.Body)
+		if errors.Is(err, postgres.ErrKeyClaimed) {
+			return g.replayFromPostgres(ctx, c)
+		}
+		if err == nil {
+			return resp, false, nil
+		}
+	}
+	// Refused by op or at COMMIT (a held-back insert): nothing was kept.
+	stored, ok := Response{}, false
+	if render != nil {
+		stored, ok = render(err)
+	}
+	if !ok {
+		return Response{}, false, err
+	}
+	tx.Rollback(ctx)
+	return g.storeRefusal(ctx, c, stored)
 }
 
 // storeRefusal records a refusal under the claim. Between the rollback and

@@ -65,6 +65,26 @@ func (tx *Tx) AtCommit(sql string, args ...any) {
 	tx.atCommt = append(tx.atCommt, queued{sql, args})
 }
 
+// AtCommitFirst holds back a statement like AtCommit, but ahead of every
+// statement held back so far: for a write that must reach PostgreSQL
+// before the others, such as the record of an idempotency key that a
+// duplicate must wait on before it can touch anything else.
+func (tx *Tx) AtCommitFirst(sql string, args ...any) {
+	tx.atCommt = append([]queued{{sql, args}}, tx.atCommt...)
+}
+
+// HoldForCommit holds back sql for tx's COMMIT and reports true when tx is
+// a *Tx; on any other transaction it does nothing and reports false, for
+// the caller to run sql itself.
+func HoldForCommit(tx pgx.Tx, sql string, args ...any) bool {
+	t, ok := tx.(*Tx)
+	if !ok || t.closed {
+		return false
+	}
+	t.AtCommit(sql, args...)
+	return true
+}
+
 // DeferUntilCommit holds back sql for tx's COMMIT when tx is a *Tx, and runs
 // it at once on any other transaction.
 func DeferUntilCommit(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {

@@ -80,6 +80,30 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 // through this package's functions; the transaction's owner commits it.
 type Tx struct {
 	tx pgx.Tx
+	// explain, in order, turn an error of COMMIT into what the writes held
+	// back for it stand for (OnCommitError).
+	explain []func(error) error
+	// hold is set on a transaction begun with BeginAtCommit: writes that
+	// can wait (HoldsWrites) are held back for its COMMIT.
+	hold bool
+}
+
+// HoldsWrites reports whether writes in tx are held back for its COMMIT
+// where they can be (BeginAtCommit): then nothing written is visible to a
+// read in tx before COMMIT.
+func (tx *Tx) HoldsWrites() bool { return tx.hold }
+
+// OnCommitError has fn explain an error of this transaction's COMMIT: a
+// write held back until then (a refused insert, say) fails there, not
+// where it was written. fn returns err unchanged when it is not about its
+// write. Errors of writes sent at once reach their caller as usual.
+func (tx *Tx) OnCommitError(fn func(error) error) { tx.explain = append(tx.explain, fn) }
+
+func (tx *Tx) explainCommit(err error) error {
+	for _, fn := range tx.explain {
+		err = fn(err)
+	}
+	return err
 }
 
 // WrapTx makes a driver transaction a store transaction, for the job
@@ -113,6 +137,19 @@ func (db *DB) Begin(ctx context.Context) (*OwnedTx, error) {
 	return &OwnedTx{Tx: Tx{tx: t}, t: t}, nil
 }
 
+// BeginAtCommit starts a transaction like Begin in which the store holds
+// back its writes for COMMIT where it can (InsertPaymentRequest), so that
+// COMMIT carries them all in one round trip; for work that reads nothing
+// it wrote (a create), committed with CommitClaimed.
+func (db *DB) BeginAtCommit(ctx context.Context) (*OwnedTx, error) {
+	o, err := db.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o.hold = true
+	return o, nil
+}
+
 // OwnedTx is a transaction begun with Begin: its owner ends it.
 type OwnedTx struct {
 	Tx
@@ -122,7 +159,7 @@ type OwnedTx struct {
 // Commit commits the transaction, with the writes held back for it.
 func (o *OwnedTx) Commit(ctx context.Context) error {
 	if err := o.t.Commit(ctx); err != nil {
-		return interpretError(err, "commit")
+		return interpretError(o.explainCommit(err), "commit")
 	}
 	return nil
 }

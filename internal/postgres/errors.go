@@ -64,6 +64,12 @@ func interpretError(err error, subject string) error {
 	return err
 }
 
+// isRefusal reports whether err is a refusal the caller sees.
+func isRefusal(err error) bool {
+	_, ok := fault.As(err)
+	return ok
+}
+
 // refusalOr is err when it is a refusal the caller sees, else wrapped.
 func refusalOr(err, wrapped error) error {
 	if _, ok := fault.As(err); ok {

@@ -3,8 +3,11 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // IdempotencyRecord is what PostgreSQL holds of a claimed key: the
@@ -39,6 +42,33 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, scope, key string, fp []b
 		return nil, false, nil
 	}
 	return tx, true, nil
+}
+
+// ErrKeyClaimed is CommitClaimed's answer when the key already had a
+// record: nothing of the transaction was kept, and the record is read with
+// IdempotencyRecordOf.
+var ErrKeyClaimed = errors.New("the idempotency key already has a record")
+
+// CommitClaimed commits a guarded operation whose writes were all held back
+// for COMMIT, claiming its key at the same time: BEGIN (unless a read of
+// the operation sent it), the key's record already holding its response,
+// the held-back writes and COMMIT go in one round trip. The record goes
+// first, so that a concurrent duplicate waits on its unique index before
+// any other write of its own, and then fails with ErrKeyClaimed and writes
+// nothing. Any other error is the commit's, explained by the writes
+// (OnCommitError).
+func (o *OwnedTx) CommitClaimed(ctx context.Context, scope, key string, fp []byte, status int, body []byte) error {
+	o.t.AtCommitFirst(`INSERT INTO idempotency_records (scope, key, fingerprint, response_status, response_body)
+		VALUES ($1, $2, $3, $4, $5)`, scope, key, fp, status, body)
+	err := o.t.Commit(ctx)
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation && pgErr.ConstraintName == "idempotency_records_pkey" {
+		return ErrKeyClaimed
+	}
+	return interpretError(o.explainCommit(err), "commit")
 }
 
 // StoreIdempotentResponse holds back the write of the claimed key's

@@ -13,6 +13,7 @@ import (
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/payment"
+	"github.com/citizenpay/gateway/internal/pgtx"
 )
 
 // itemRow is an item as stored in the items column.
@@ -52,13 +53,24 @@ type SealedPID struct {
 	Sealed []byte
 }
 
-// InsertPaymentRequest inserts r with its first event e, in one round
-// trip: they do not depend on each other. A second live request for the
-// same dossier is refused with duplicate_dossier.
+// InsertPaymentRequest writes r with its first event e in tx, in one round
+// trip; in a transaction begun with BeginAtCommit both inserts are held
+// back for COMMIT, and a create costs the round trip of its commit alone. A live
+// request for the same dossier is refused with duplicate_dossier, from
+// here or, when held back, from the commit (OnCommitError).
 func InsertPaymentRequest(ctx context.Context, tx *Tx, r *payment.Request, pid SealedPID, e NewEvent) error {
 	sql, args, err := paymentRequestInsert(r, pid)
 	if err != nil {
 		return err
+	}
+	if tx.hold && pgtx.HoldForCommit(tx.tx, sql, args...) && pgtx.HoldForCommit(tx.tx, insertEvent, e.args()...) {
+		tx.OnCommitError(func(err error) error {
+			if refusal := interpretError(err, r.DossierCode); isRefusal(refusal) {
+				return refusal
+			}
+			return err
+		})
+		return nil
 	}
 	b := &pgx.Batch{}
 	b.Queue(sql, args...)

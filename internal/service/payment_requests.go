@@ -37,6 +37,8 @@ func (s *Service) CreatePaymentRequest(ctx context.Context, tx *postgres.Tx, por
 	if err := postgres.InsertPaymentRequest(ctx, tx, r, sealed, s.newEvent(tx, evID, EventRequestCreated, r, body)); err != nil {
 		return nil, s.namingLiveRequest(ctx, portalID, d.DossierCode, err)
 	}
+	// Held back for COMMIT, the insert is refused there.
+	tx.OnCommitError(func(err error) error { return s.namingLiveRequest(ctx, portalID, d.DossierCode, err) })
 	return r, nil
 }
 
