@@ -85,6 +85,18 @@ func HoldForCommit(tx pgx.Tx, sql string, args ...any) bool {
 	return true
 }
 
+// Idle reports whether nothing of tx has been sent or held back yet.
+func (tx *Tx) Idle() bool { return !tx.closed && !tx.begun && len(tx.atCommt) == 0 }
+
+// Abandon ends a transaction that sent nothing, returning its connection
+// to the pool, and hands back the functions it was to run after its commit:
+// for work that commits elsewhere (a group commit) and runs them itself.
+func (tx *Tx) Abandon() []func() {
+	after := tx.after
+	tx.release()
+	return after
+}
+
 // DeferUntilCommit holds back sql for tx's COMMIT when tx is a *Tx, and runs
 // it at once on any other transaction.
 func DeferUntilCommit(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {

@@ -64,7 +64,8 @@ type Querier interface {
 
 // DB is the store: a pool of connections to the gateway's database.
 type DB struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	group createGroup
 }
 
 // NewDB is the store on pool.
@@ -86,6 +87,9 @@ type Tx struct {
 	// hold is set on a transaction begun with BeginAtCommit: writes that
 	// can wait (HoldsWrites) are held back for its COMMIT.
 	hold bool
+	// create is the payment request held back by InsertPaymentRequest in
+	// such a transaction, for CommitClaimed to write alone or in a group.
+	create *pendingCreate
 }
 
 // HoldsWrites reports whether writes in tx are held back for its COMMIT
@@ -134,7 +138,7 @@ func (db *DB) Begin(ctx context.Context) (*OwnedTx, error) {
 	if err != nil {
 		return nil, interpretError(err, "begin")
 	}
-	return &OwnedTx{Tx: Tx{tx: t}, t: t}, nil
+	return &OwnedTx{Tx: Tx{tx: t}, t: t, db: db}, nil
 }
 
 // BeginAtCommit starts a transaction like Begin in which the store holds
@@ -153,7 +157,8 @@ func (db *DB) BeginAtCommit(ctx context.Context) (*OwnedTx, error) {
 // OwnedTx is a transaction begun with Begin: its owner ends it.
 type OwnedTx struct {
 	Tx
-	t *pgtx.Tx
+	t  *pgtx.Tx
+	db *DB
 }
 
 // Commit commits the transaction, with the writes held back for it.

@@ -58,17 +58,53 @@ var ErrKeyClaimed = errors.New("the idempotency key already has a record")
 // nothing. Any other error is the commit's, explained by the writes
 // (OnCommitError).
 func (o *OwnedTx) CommitClaimed(ctx context.Context, scope, key string, fp []byte, status int, body []byte) error {
-	o.t.AtCommitFirst(`INSERT INTO idempotency_records (scope, key, fingerprint, response_status, response_body)
-		VALUES ($1, $2, $3, $4, $5)`, scope, key, fp, status, body)
+	if c := o.create; c != nil && o.t.Idle() {
+		// A create and nothing else: written with the creates around it.
+		after := o.t.Abandon()
+		switch o.db.submit(&groupItem{scope: scope, key: key, fp: fp, status: status, body: body, create: c}) {
+		case groupCommitted:
+			for _, fn := range after {
+				fn()
+			}
+			return nil
+		case groupKeyTaken:
+			return ErrKeyClaimed
+		}
+		// Written alone, for its own answer.
+		t, err := o.db.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		for _, fn := range after {
+			t.AfterCommit(fn)
+		}
+		o.t, o.Tx.tx = t.t, t.t
+	}
+	return o.commitClaimedAlone(ctx, scope, key, fp, status, body)
+}
+
+func (o *OwnedTx) commitClaimedAlone(ctx context.Context, scope, key string, fp []byte, status int, body []byte) error {
+	if c := o.create; c != nil {
+		o.t.AtCommitFirst(insertEvent, c.event.args()...)
+		o.t.AtCommitFirst(c.sql, c.args...)
+		o.create = nil
+	}
+	o.t.AtCommitFirst(insertRecord, scope, key, fp, status, body)
 	err := o.t.Commit(ctx)
 	if err == nil {
 		return nil
 	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation && pgErr.ConstraintName == "idempotency_records_pkey" {
+	if isKeyTaken(err) {
 		return ErrKeyClaimed
 	}
 	return interpretError(o.explainCommit(err), "commit")
+}
+
+// isKeyTaken reports whether err is the unique violation of a key that
+// already has its record.
+func isKeyTaken(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation && pgErr.ConstraintName == "idempotency_records_pkey"
 }
 
 // StoreIdempotentResponse holds back the write of the claimed key's

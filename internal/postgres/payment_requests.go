@@ -13,7 +13,6 @@ import (
 
 	"github.com/citizenpay/gateway/internal/fault"
 	"github.com/citizenpay/gateway/internal/payment"
-	"github.com/citizenpay/gateway/internal/pgtx"
 )
 
 // itemRow is an item as stored in the items column.
@@ -54,8 +53,9 @@ type SealedPID struct {
 }
 
 // InsertPaymentRequest writes r with its first event e in tx, in one round
-// trip; in a transaction begun with BeginAtCommit both inserts are held
-// back for COMMIT, and a create costs the round trip of its commit alone. A live
+// trip; in a transaction begun with BeginAtCommit both are held back for
+// CommitClaimed, which writes them with the commit, alone or with other
+// creates (group commit). A live
 // request for the same dossier is refused with duplicate_dossier, from
 // here or, when held back, from the commit (OnCommitError).
 func InsertPaymentRequest(ctx context.Context, tx *Tx, r *payment.Request, pid SealedPID, e NewEvent) error {
@@ -63,7 +63,8 @@ func InsertPaymentRequest(ctx context.Context, tx *Tx, r *payment.Request, pid S
 	if err != nil {
 		return err
 	}
-	if tx.hold && pgtx.HoldForCommit(tx.tx, sql, args...) && pgtx.HoldForCommit(tx.tx, insertEvent, e.args()...) {
+	if tx.hold && tx.create == nil {
+		tx.create = &pendingCreate{sql: sql, args: args, requestID: r.ID, event: e}
 		tx.OnCommitError(func(err error) error {
 			if refusal := interpretError(err, r.DossierCode); isRefusal(refusal) {
 				return refusal
