@@ -95,6 +95,9 @@ func (s *Server) guarded(c *gin.Context, scope, key string, m mutation, guard gu
 		if err != nil {
 			return idempotency.Response{}, err
 		}
+		if raw, ok := v.(json.RawMessage); ok { // encoded already
+			return idempotency.Response{Status: status, Body: raw}, nil
+		}
 		b, err := json.Marshal(v)
 		if err != nil {
 			return idempotency.Response{}, err

@@ -90,11 +90,11 @@ func (s *Server) createPaymentRequest(c *gin.Context) {
 		if err != nil {
 			return 0, nil, err
 		}
-		r, err := s.Service.CreatePaymentRequest(ctx, tx, p.ID, draft)
+		_, view, err := s.Service.CreatePaymentRequestJSON(ctx, tx, p.ID, draft)
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusCreated, s.requestView(r), nil
+		return http.StatusCreated, view, nil
 	})
 }
 

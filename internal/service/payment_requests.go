@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/shopspring/decimal"
@@ -12,13 +13,22 @@ import (
 	"github.com/citizenpay/gateway/internal/payment"
 	"github.com/citizenpay/gateway/internal/pii"
 	"github.com/citizenpay/gateway/internal/postgres"
+	"github.com/citizenpay/gateway/internal/wire"
 )
 
 // CreatePaymentRequest records a validated draft for portalID in tx, with
 // its payment_request.created event.
 func (s *Service) CreatePaymentRequest(ctx context.Context, tx *postgres.Tx, portalID string, d payment.Draft) (*payment.Request, error) {
+	r, _, err := s.CreatePaymentRequestJSON(ctx, tx, portalID, d)
+	return r, err
+}
+
+// CreatePaymentRequestJSON is CreatePaymentRequest that also returns the
+// new request's view (wire.PaymentRequest) as JSON, encoded once for the
+// response and the event that carries it.
+func (s *Service) CreatePaymentRequestJSON(ctx context.Context, tx *postgres.Tx, portalID string, d payment.Draft) (*payment.Request, json.RawMessage, error) {
 	if err := s.checkReturnURL(ctx, tx, portalID, d.ReturnURL); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	now := s.now()
 	r := &payment.Request{
@@ -30,16 +40,18 @@ func (s *Service) CreatePaymentRequest(ctx context.Context, tx *postgres.Tx, por
 	}
 	pidIndex := s.PII.Index(pii.KindPID, d.CitizenPID)
 	sealed := postgres.SealedPID{Index: pidIndex, Sealed: s.PII.Seal(pii.KindPID, d.CitizenPID, postgres.RequestPIDBinding(r.ID, pidIndex))}
-	evID, body, err := eventBody(s.PublicURL, EventRequestCreated, r, nil)
+	view, err := json.Marshal(wire.ToPaymentRequest(r, s.PublicURL))
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("encode payment request: %w", err)
 	}
+	evID := id.New(id.Event)
+	body := wire.RequestEventJSON(evID, EventRequestCreated, r.UpdatedAt, view)
 	if err := postgres.InsertPaymentRequest(ctx, tx, r, sealed, s.newEvent(tx, evID, EventRequestCreated, r, body)); err != nil {
-		return nil, s.namingLiveRequest(ctx, portalID, d.DossierCode, err)
+		return nil, nil, s.namingLiveRequest(ctx, portalID, d.DossierCode, err)
 	}
 	// Held back for COMMIT, the insert is refused there.
 	tx.OnCommitError(func(err error) error { return s.namingLiveRequest(ctx, portalID, d.DossierCode, err) })
-	return r, nil
+	return r, view, nil
 }
 
 // namingLiveRequest adds to a duplicate_dossier refusal the id of the live

@@ -48,6 +48,10 @@ func revokeWhileIssuing(t *testing.T, rotate bool) {
 	b := setupReceipts(t)
 	ctx := context.Background()
 	const n, revocations = 40, 3
+	// Every payment may be in flight at once, queued behind a held one, with
+	// the revocation and the wait's own query beside them.
+	b.db.Widen(t, n+revocations+4)
+	b.svc.DB = b.db.Store
 	// The first key is made now: the payments that would find none would
 	// each hold the keys' advisory lock until they commit, and a rotation
 	// would queue behind them and so behind the held payment.

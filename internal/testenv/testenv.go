@@ -179,3 +179,20 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Widen gives db a pool of n connections in place of its own, for a test
+// that holds more transactions open at once than the default pool has
+// connections: one that waited for a connection would never show the lock
+// wait the test is looking for. The pool closes when t ends, before the
+// database is dropped.
+func (db *DB) Widen(t testing.TB, n int32) {
+	t.Helper()
+	cfg := db.Pool.Config()
+	cfg.MaxConns = n
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	db.Pool, db.Store = pool, postgres.NewDB(pool)
+}
