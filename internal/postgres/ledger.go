@@ -21,7 +21,12 @@ import (
 // whose debits and credits differ, and nothing is written. Its failing cast
 // depends on the postings, so the planner cannot fold it into an error of
 // every call.
-const postLedgerSQL = `WITH x AS (
+const postLedgerSQL = postLedgerCTEs + `
+SELECT id, (SELECT count(*) FROM p) FROM t`
+
+// postLedgerCTEs is the posting statement but its answer: t is the
+// transaction written (no row for a cause already posted), p its postings.
+const postLedgerCTEs = `WITH x AS (
 	SELECT * FROM unnest($3::text[], $4::text[], $5::numeric[]) WITH ORDINALITY AS x(account, direction, amount, n)
 ), s AS (
 	SELECT count(*) AS n,
@@ -44,8 +49,7 @@ const postLedgerSQL = `WITH x AS (
 	FROM t, x
 	ORDER BY x.n
 	RETURNING 1
-)
-SELECT id, (SELECT count(*) FROM p) FROM t`
+)`
 
 // PostLedger writes t, which must come from ledger.DebitSucceeded,
 // ledger.RefundSucceeded or ledger.SettlementShare, in tx: the transaction row and its postings
@@ -59,6 +63,24 @@ func PostLedger(ctx context.Context, tx *Tx, t ledger.Transaction) error {
 	if err := t.Check(); err != nil {
 		return fmt.Errorf("post ledger transaction: %w", err)
 	}
+	args := postLedgerArgs(t)
+	var id, n int64
+	err := tx.conn().QueryRow(ctx, postLedgerSQL, args...).Scan(&id, &n)
+	err = interpretError(err, "")
+	if err == errNoRows {
+		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), ledger.ErrAlreadyPosted)
+	}
+	if err != nil {
+		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), err)
+	}
+	if want := len(t.Postings()); n != int64(want) {
+		return fmt.Errorf("post ledger transaction for %s: wrote %d of %d postings", t.Cause(), n, want)
+	}
+	return nil
+}
+
+// postLedgerArgs are the posting statement's $1 to $7 for t.
+func postLedgerArgs(t ledger.Transaction) []any {
 	ps := t.Postings()
 	accounts := make([]string, len(ps))
 	directions := make([]string, len(ps))
@@ -70,19 +92,7 @@ func PostLedger(ctx context.Context, tx *Tx, t ledger.Transaction) error {
 	if b := t.BookedAt(); !b.IsZero() {
 		at = &b
 	}
-	var id, n int64
-	err := tx.conn().QueryRow(ctx, postLedgerSQL, t.Cause(), string(t.Kind()), accounts, directions, amounts, t.Currency(), at).Scan(&id, &n)
-	err = interpretError(err, "")
-	if err == errNoRows {
-		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), ledger.ErrAlreadyPosted)
-	}
-	if err != nil {
-		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), err)
-	}
-	if n != int64(len(ps)) {
-		return fmt.Errorf("post ledger transaction for %s: wrote %d of %d postings", t.Cause(), n, len(ps))
-	}
-	return nil
+	return []any{t.Cause(), string(t.Kind()), accounts, directions, amounts, t.Currency(), at}
 }
 
 // Balances returns every ledger account's total debits and credits, in
