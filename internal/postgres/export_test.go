@@ -34,3 +34,7 @@ func (db *DB) WriteGroupForTest(ctx context.Context, creates []GroupCreate) ([]s
 	}
 	return out, nil
 }
+
+// PostLedgerSQL is the posting statement, for tests that send it postings
+// PostLedger would refuse before PostgreSQL sees them.
+const PostLedgerSQL = postLedgerSQL

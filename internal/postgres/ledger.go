@@ -13,20 +13,43 @@ import (
 // postLedgerSQL writes a transaction and its postings in one statement, so
 // in one round trip. A cause already in the ledger inserts nothing and
 // returns no row, without the error that would abort the caller's
-// transaction: the caller may still record the duplicate and commit. The
-// deferred balance triggers check the result at commit.
-const postLedgerSQL = `WITH t AS (
-	INSERT INTO ledger_transactions (cause, kind, booked_at) VALUES ($1, $2, coalesce($7, now()))
+// transaction: the caller may still record the duplicate and commit.
+//
+// The statement is also the database's own guard of the ledger's balance
+// (the schema has no balance trigger since migration 0008): verdict
+// refuses, with an error, a set of postings with fewer than two lines or
+// whose debits and credits differ, and nothing is written. Its failing cast
+// depends on the postings, so the planner cannot fold it into an error of
+// every call.
+const postLedgerSQL = postLedgerCTEs + `
+SELECT id, (SELECT count(*) FROM p) FROM t`
+
+// postLedgerCTEs is the posting statement but its answer: t is the
+// transaction written (no row for a cause already posted), p its postings.
+const postLedgerCTEs = `WITH x AS (
+	SELECT * FROM unnest($3::text[], $4::text[], $5::numeric[]) WITH ORDINALITY AS x(account, direction, amount, n)
+), s AS (
+	SELECT count(*) AS n,
+		coalesce(sum(amount) FILTER (WHERE direction = 'debit'), 0) AS debits,
+		coalesce(sum(amount) FILTER (WHERE direction = 'credit'), 0) AS credits
+	FROM x
+), verdict AS (
+	SELECT CASE WHEN n >= 2 AND debits = credits THEN true
+		ELSE ('ledger transaction ' || $1 || ' does not balance: ' || n || ' postings, debits ' || debits ||
+			', credits ' || credits)::boolean END AS ok
+	FROM s
+), t AS (
+	INSERT INTO ledger_transactions (cause, kind, booked_at)
+	SELECT $1, $2, coalesce($7, now()) FROM verdict WHERE ok
 	ON CONFLICT (cause) DO NOTHING
 	RETURNING id
 ), p AS (
 	INSERT INTO ledger_postings (transaction_id, account, direction, amount, currency)
 	SELECT t.id, x.account, x.direction, x.amount, $6
-	FROM t, unnest($3::text[], $4::text[], $5::numeric[]) WITH ORDINALITY AS x(account, direction, amount, n)
+	FROM t, x
 	ORDER BY x.n
 	RETURNING 1
-)
-SELECT id, (SELECT count(*) FROM p) FROM t`
+)`
 
 // PostLedger writes t, which must come from ledger.DebitSucceeded,
 // ledger.RefundSucceeded or ledger.SettlementShare, in tx: the transaction row and its postings
@@ -40,6 +63,24 @@ func PostLedger(ctx context.Context, tx *Tx, t ledger.Transaction) error {
 	if err := t.Check(); err != nil {
 		return fmt.Errorf("post ledger transaction: %w", err)
 	}
+	args := postLedgerArgs(t)
+	var id, n int64
+	err := tx.conn().QueryRow(ctx, postLedgerSQL, args...).Scan(&id, &n)
+	err = interpretError(err, "")
+	if err == errNoRows {
+		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), ledger.ErrAlreadyPosted)
+	}
+	if err != nil {
+		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), err)
+	}
+	if want := len(t.Postings()); n != int64(want) {
+		return fmt.Errorf("post ledger transaction for %s: wrote %d of %d postings", t.Cause(), n, want)
+	}
+	return nil
+}
+
+// postLedgerArgs are the posting statement's $1 to $7 for t.
+func postLedgerArgs(t ledger.Transaction) []any {
 	ps := t.Postings()
 	accounts := make([]string, len(ps))
 	directions := make([]string, len(ps))
@@ -51,19 +92,7 @@ func PostLedger(ctx context.Context, tx *Tx, t ledger.Transaction) error {
 	if b := t.BookedAt(); !b.IsZero() {
 		at = &b
 	}
-	var id, n int64
-	err := tx.conn().QueryRow(ctx, postLedgerSQL, t.Cause(), string(t.Kind()), accounts, directions, amounts, t.Currency(), at).Scan(&id, &n)
-	err = interpretError(err, "")
-	if err == errNoRows {
-		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), ledger.ErrAlreadyPosted)
-	}
-	if err != nil {
-		return fmt.Errorf("post ledger transaction for %s: %w", t.Cause(), err)
-	}
-	if n != int64(len(ps)) {
-		return fmt.Errorf("post ledger transaction for %s: wrote %d of %d postings", t.Cause(), n, len(ps))
-	}
-	return nil
+	return []any{t.Cause(), string(t.Kind()), accounts, directions, amounts, t.Currency(), at}
 }
 
 // Balances returns every ledger account's total debits and credits, in

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -203,16 +204,6 @@ func TestLedgerSchemaRefuses(t *testing.T) {
 		sql  []string
 		want string
 	}{
-		{"an unbalanced transaction, at commit", []string{
-			`INSERT INTO ledger_transactions (cause, kind) VALUES ('pa_1', 'debit_succeeded')`,
-			`INSERT INTO ledger_postings (transaction_id, account, direction, amount, currency)
-				SELECT id, 'bank_clearing:VCB', 'debit', 100, 'VND' FROM ledger_transactions WHERE cause = 'pa_1'`,
-			`INSERT INTO ledger_postings (transaction_id, account, direction, amount, currency)
-				SELECT id, 'portal_payable:ptl_a', 'credit', 99, 'VND' FROM ledger_transactions WHERE cause = 'pa_1'`,
-		}, "does not balance"},
-		{"a transaction without postings, at commit", []string{
-			`INSERT INTO ledger_transactions (cause, kind) VALUES ('pa_2', 'debit_succeeded')`,
-		}, "has no postings"},
 		{"a debit caused by a refund", []string{
 			`INSERT INTO ledger_transactions (cause, kind) VALUES ('rf_1', 'debit_succeeded')`,
 		}, "ledger_transactions_check"},
@@ -247,5 +238,49 @@ func TestLedgerSchemaRefuses(t *testing.T) {
 	got := balancesOf(t, ctx, postgres.NewDB(pool))
 	if len(got) != 2 || got["bank_clearing:VCB"] != "100/0" {
 		t.Errorf("the ledger changed: %v", got)
+	}
+}
+
+// TestPostingStatementRefusesUnbalanced sends postings that do not balance
+// straight through the posting statement, past ledger.Transaction's own
+// check: PostgreSQL refuses them and writes nothing.
+func TestPostingStatementRefusesUnbalanced(t *testing.T) {
+	t.Parallel()
+	ctx, pool := ledgerSetup(t)
+	tests := []struct {
+		name                          string
+		accounts, directions, amounts []string
+	}{
+		{"debits above credits", []string{"bank_clearing:VCB", "portal_payable:ptl_a"}, []string{"debit", "credit"}, []string{"100", "99"}},
+		{"two debits", []string{"bank_clearing:VCB", "portal_payable:ptl_a"}, []string{"debit", "debit"}, []string{"100", "100"}},
+		{"one posting", []string{"bank_clearing:VCB"}, []string{"debit"}, []string{"100"}},
+		{"no posting", []string{}, []string{}, []string{}},
+	}
+	for i, tt := range tests {
+		cause := fmt.Sprintf("pa_%d", i)
+		err := postgres.NewDB(pool).InTx(ctx, func(tx *postgres.Tx) error {
+			var id, n int64
+			return tx.Driver().QueryRow(ctx, postgres.PostLedgerSQL, cause, "debit_succeeded",
+				tt.accounts, tt.directions, tt.amounts, "VND", nil).Scan(&id, &n)
+		})
+		if err == nil || !strings.Contains(err.Error(), "does not balance") {
+			t.Errorf("%s: err = %v, want the statement's refusal", tt.name, err)
+		}
+	}
+	// The same statement writes a balanced set.
+	err := postgres.NewDB(pool).InTx(ctx, func(tx *postgres.Tx) error {
+		var id, n int64
+		return tx.Driver().QueryRow(ctx, postgres.PostLedgerSQL, "pa_ok", "debit_succeeded",
+			[]string{"bank_clearing:VCB", "portal_payable:ptl_a"}, []string{"debit", "credit"}, []string{"100", "100"}, "VND", nil).Scan(&id, &n)
+	})
+	if err != nil {
+		t.Fatalf("balanced: %v", err)
+	}
+	var txs, postings int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM ledger_transactions), (SELECT count(*) FROM ledger_postings)`).Scan(&txs, &postings); err != nil {
+		t.Fatal(err)
+	}
+	if txs != 1 || postings != 2 {
+		t.Errorf("%d transactions and %d postings written, want only the balanced one's 1 and 2", txs, postings)
 	}
 }

@@ -43,8 +43,7 @@ func LockReceiptKeys(ctx context.Context, tx *Tx) error {
 // tx ends (so that its revocation waits for the receipts being signed with
 // it, and then re-signs them), or nil when there is none.
 func CurrentReceiptKey(ctx context.Context, tx *Tx) (*StoredReceiptKey, error) {
-	k, err := scanReceiptKey(tx.conn().QueryRow(ctx, `SELECT `+receiptKeyColumns+` FROM receipt_keys
-		WHERE revoked_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1 FOR SHARE`))
+	k, err := scanReceiptKey(tx.conn().QueryRow(ctx, currentReceiptKeySQL))
 	err = interpretError(err, "")
 	if err == errNoRows {
 		return nil, nil
@@ -54,6 +53,9 @@ func CurrentReceiptKey(ctx context.Context, tx *Tx) (*StoredReceiptKey, error) {
 	}
 	return k, nil
 }
+
+const currentReceiptKeySQL = `SELECT ` + receiptKeyColumns + ` FROM receipt_keys
+	WHERE revoked_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1 FOR SHARE`
 
 // InsertReceiptKey records a new key; it becomes the current one. Its
 // created_at is the database's clock, not the caller's: which key is

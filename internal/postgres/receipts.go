@@ -114,33 +114,6 @@ func SetAttemptPayerName(ctx context.Context, tx *Tx, attemptID string, sealed [
 	return nil
 }
 
-// AttemptPayerName returns the sealed payer's name kept on attempt
-// attemptID (nil if none is kept).
-func AttemptPayerName(ctx context.Context, q Querier, attemptID string) ([]byte, error) {
-	var sealed []byte
-	err := q.conn().QueryRow(ctx, `SELECT payer_name_sealed FROM payment_attempts WHERE id = $1`, attemptID).Scan(&sealed)
-	if err = interpretError(err, ""); err == errNoRows {
-		return nil, notFound("payment attempt", attemptID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("payer of %s: %w", attemptID, err)
-	}
-	return sealed, nil
-}
-
-// PortalName returns the name of portal id, as its receipts show it.
-func PortalName(ctx context.Context, q Querier, id string) (string, error) {
-	var name string
-	err := q.conn().QueryRow(ctx, `SELECT name FROM portals WHERE id = $1`, id).Scan(&name)
-	if err = interpretError(err, ""); err == errNoRows {
-		return "", notFound("portal", id)
-	}
-	if err != nil {
-		return "", fmt.Errorf("name of portal %s: %w", id, err)
-	}
-	return name, nil
-}
-
 // SucceededRefund is a refund that returned money, as a receipt's verify
 // page lists it.
 type SucceededRefund struct {

@@ -27,23 +27,26 @@ const (
 // the event together. The same outcome again is a duplicate; a
 // contradiction is outcome_conflict; another bank's or an unknown id is
 // not_found; a different amount is amount_differs. Locks are taken request
-// first, then attempt, like Pay, so the two never deadlock.
+// first, then attempt, like Pay, so the two never deadlock. Its writes are
+// made at once: the rest of tx reads them.
 func (s *Service) ApplyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCode, debitID string, o payment.BankOutcome) (Applied, error) {
-	peek, err := postgres.GetAttempt(ctx, tx, debitID, false)
-	if fault.Is(err, fault.NotFound) || (err == nil && peek.BankCode != bankCode) {
-		return "", fault.New(fault.NotFound, "no debit %s was sent to bank %s", debitID, bankCode)
-	}
+	return s.applyDebitOutcome(ctx, tx, bankCode, debitID, o, writes{})
+}
+
+// applyDebitOutcome is ApplyDebitOutcome, writing through w. The request
+// and the attempt are read and locked in one round trip (postgres.LockDebit),
+// with what a success's receipt needs.
+func (s *Service) applyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCode, debitID string, o payment.BankOutcome, w writes) (Applied, error) {
+	d, err := postgres.LockDebit(ctx, tx, bankCode, debitID, o.Succeeded)
 	if err != nil {
 		return "", err
 	}
 	now := s.now()
+	r, a := d.Request, d.Attempt
+	read := r.Version
 	var result Applied
 	paid := false
-	r, err := s.UpdatePaymentRequestUnscoped(ctx, tx, peek.RequestID, func(r *payment.Request) (string, error) {
-		a, err := postgres.GetAttempt(ctx, tx, debitID, true)
-		if err != nil {
-			return "", err
-		}
+	event, err := func() (string, error) {
 		if err := a.Apply(o, now); err != nil {
 			if errors.Is(err, payment.ErrAlreadyApplied) {
 				result = ResultDuplicate
@@ -52,7 +55,7 @@ func (s *Service) ApplyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCo
 			return "", err
 		}
 		result = ResultApplied
-		if err := postgres.SaveAttempt(ctx, tx, a); err != nil {
+		if err := w.saveAttempt(ctx, tx, a); err != nil {
 			return "", err
 		}
 		if !o.Succeeded {
@@ -75,16 +78,26 @@ func (s *Service) ApplyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCo
 		if err != nil {
 			return "", err
 		}
-		if err := postgres.PostLedger(ctx, tx, t.At(now)); err != nil {
+		if err := w.postLedger(ctx, tx, t.At(now)); err != nil {
 			return "", err
 		}
 		return EventRequestPaid, nil
-	})
+	}()
 	if err != nil {
 		return "", err
 	}
+	if r.Version != read {
+		if err := w.saveRequest(ctx, tx, r, read); err != nil {
+			return "", err
+		}
+		if event != "" {
+			if err := s.emitWith(ctx, tx, w, event, r); err != nil {
+				return "", err
+			}
+		}
+	}
 	if paid {
-		if err := s.issueReceipt(ctx, tx, r, debitID); err != nil {
+		if err := s.issueReceipt(ctx, tx, r, d, w); err != nil {
 			return "", fmt.Errorf("issue the receipt of %s: %w", r.ID, err)
 		}
 	}

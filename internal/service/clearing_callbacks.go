@@ -46,13 +46,15 @@ func outcomeOf(cb Callback) (outcomeData, payment.BankOutcome, error) {
 	return d, o, nil
 }
 
-// DebitCallback applies a debit.succeeded or debit.failed callback.
+// DebitCallback applies a debit.succeeded or debit.failed callback. Its
+// writes go with COMMIT: the dispatcher (Callbacks.Apply) only records the
+// bank event's result after it, and reads nothing back.
 func (s *Service) DebitCallback(ctx context.Context, tx *postgres.Tx, cb Callback) (Applied, error) {
 	d, o, err := outcomeOf(cb)
 	if err != nil {
 		return "", err
 	}
-	return s.ApplyDebitOutcome(ctx, tx, cb.BankCode, d.DebitID, o)
+	return s.applyDebitOutcome(ctx, tx, cb.BankCode, d.DebitID, o, writes{atCommit: true})
 }
 
 // RefundCallback applies a refund.succeeded or refund.failed callback.

@@ -58,35 +58,34 @@ func (rs *Receipts) sealPayerName(attemptID, name string) []byte {
 	return rs.names.Seal([]byte(name), []byte(attemptID))
 }
 
-// issueReceipt issues the receipt of r, made paid by attemptID in tx, with
-// its receipt.issued event. r.Payment.ReceiptID is the receipt's id, given
-// before the paid event was written. The counter of the portal's year is
-// locked last, so that its lock, which serialises the portal's payments,
-// is held only for the few statements left before commit.
-func (s *Service) issueReceipt(ctx context.Context, tx *postgres.Tx, r *payment.Request, attemptID string) error {
+// issueReceipt issues the receipt of r, made paid by debit d in tx, with
+// its receipt.issued event, writing through w. r.Payment.ReceiptID is the
+// receipt's id, given before the paid event was written. The counter of
+// the portal's year is locked last, so that its lock, which serialises the
+// portal's payments, is held only for what is left before commit.
+func (s *Service) issueReceipt(ctx context.Context, tx *postgres.Tx, r *payment.Request, d *postgres.LockedDebit, w writes) error {
 	rs := s.Receipts
 	if rs == nil {
 		return errNoReceipts
 	}
-	portalName, err := postgres.PortalName(ctx, tx, r.PortalID)
-	if err != nil {
-		return err
-	}
-	sealedName, err := postgres.AttemptPayerName(ctx, tx, attemptID)
-	if err != nil {
-		return err
-	}
+	attemptID := d.Attempt.ID
 	// An attempt made before receipts kept the payer's name has none: the
 	// receipt then names the payer by their masked pid.
 	payerName := r.CitizenPIDMasked
-	if sealedName != nil {
-		name, err := rs.names.Open(sealedName, []byte(attemptID))
+	if d.PayerNameSealed != nil {
+		name, err := rs.names.Open(d.PayerNameSealed, []byte(attemptID))
 		if err != nil {
 			return fmt.Errorf("open payer of %s: %w", attemptID, err)
 		}
 		payerName = string(name)
 	}
-	key, err := s.currentReceiptKey(ctx, tx)
+	var key *receipt.Key
+	var err error
+	if d.Key != nil {
+		key, err = s.openReceiptKey(d.Key)
+	} else {
+		key, err = s.currentReceiptKey(ctx, tx) // none yet, or revoked meanwhile: made under the keys' lock
+	}
 	if err != nil {
 		return err
 	}
@@ -96,7 +95,7 @@ func (s *Service) issueReceipt(ctx context.Context, tx *postgres.Tx, r *payment.
 	if err != nil {
 		return err
 	}
-	rc, err := receipt.New(r, receipt.Issue{ID: r.Payment.ReceiptID, Seq: seq, PortalName: portalName, PayerName: payerName,
+	rc, err := receipt.New(r, receipt.Issue{ID: r.Payment.ReceiptID, Seq: seq, PortalName: d.PortalName, PayerName: payerName,
 		IssuedAt: now, PublicURL: rs.PublicURL, CodeKey: rs.CodeKey})
 	if err != nil {
 		return err
@@ -107,7 +106,7 @@ func (s *Service) issueReceipt(ctx context.Context, tx *postgres.Tx, r *payment.
 	}
 	stored := &postgres.StoredReceipt{ID: rc.ID, RequestID: r.ID, PortalID: r.PortalID, Number: rc.Number, Year: year, Seq: seq,
 		Amount: r.Amount, JWSSealed: rs.docs.Seal([]byte(jws), []byte(rc.ID)), KID: key.KID(), IssuedAt: now, SignedAt: now}
-	if err := postgres.InsertReceipt(ctx, tx, stored, attemptID); err != nil {
+	if err := w.insertReceipt(ctx, tx, stored, attemptID); err != nil {
 		return err
 	}
 	ev := wire.Event{ID: id.New(id.Event), Type: EventReceiptIssued, CreatedAt: wire.Time(now), Data: wire.EventData{
@@ -116,7 +115,7 @@ func (s *Service) issueReceipt(ctx context.Context, tx *postgres.Tx, r *payment.
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	return postgres.InsertEvent(ctx, tx, s.newEvent(tx, ev.ID, EventReceiptIssued, r, body))
+	return w.insertEvent(ctx, tx, s.newEvent(tx, ev.ID, EventReceiptIssued, r, body))
 }
 
 // Receipt returns the receipt of payment request reqID and its compact JWS,
