@@ -54,7 +54,10 @@ type scenarioResult struct {
 	Warmup   string         `json:"warmup"`
 	Ops      []*opStats     `json:"ops"`
 	RSS      []rssPoint     `json:"rss,omitempty"`
+	CPU      *cpuUse        `json:"cpu,omitempty"` // CPU ms per op of the gateway, PostgreSQL, Redis and the generator
 	Notes    map[string]any `json:"notes,omitempty"`
+
+	cpu *cpuWindow // the measured window's snapshots, while the scenario runs
 }
 
 func (s *scenarioResult) op(name string) *opStats {
@@ -151,10 +154,15 @@ func errorsText(m map[string]int) string {
 // markdown writes the results table.
 func markdown(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "\n### Bench %s (%d cores, %s)\n\n", rep.Started.Format(time.RFC3339), rep.Cores, rep.Mode)
-	fmt.Fprintln(w, "| scenario | op | offered/s | achieved/s | p50 ms | p95 ms | p99 ms | max ms | not 2xx | ceiling/s | ratio | target | verdict |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|")
+	fmt.Fprintln(w, "| scenario | op | offered/s | achieved/s | p50 ms | p95 ms | p99 ms | max ms | not 2xx | ceiling/s | ratio | CPU-ms/op gw+pg+redis | gen | target | verdict |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
 	for _, sc := range rep.Scenarios {
-		for _, o := range sc.Ops {
+		for i, o := range sc.Ops {
+			// The CPU is the scenario's, per request of all its ops: on its first row.
+			var server, gen string
+			if i == 0 {
+				server, gen = cpuText(sc.CPU)
+			}
 			achieved := fmt.Sprintf("%.0f", o.AchievedRPS)
 			if o.AppliedRPS > 0 {
 				achieved += fmt.Sprintf(" (applied %.0f)", o.AppliedRPS)
@@ -163,9 +171,9 @@ func markdown(w io.Writer, rep *report) {
 			if o.CeilingRPS > 0 {
 				ceiling, ratio = fmt.Sprintf("%.0f", o.CeilingRPS), fmt.Sprintf("%.2f", o.Ratio)
 			}
-			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.1f | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s |\n",
+			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.1f | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s | %s | %s |\n",
 				o.Scenario, o.Op, o.OfferedRPS, achieved, o.P50ms, o.P95ms, o.P99ms, o.MaxMs, errorsText(o.Outcomes),
-				ceiling, ratio, o.Target, o.Verdict)
+				ceiling, ratio, server, gen, o.Target, o.Verdict)
 		}
 	}
 	for _, sc := range rep.Scenarios {

@@ -12,6 +12,7 @@ import (
 // createScenario: the portal creates payment requests with unique keys.
 func (b *bench) createScenario(ctx context.Context, sc *scenarioResult, rate float64, d time.Duration) {
 	start := time.Now()
+	sc.cpu = b.cpu.window(start, b.warmup, d)
 	rec := newRecorder("create", start)
 	pace(ctx, rate, d, func(ctx context.Context, i int) { b.create(ctx, rec, i, true) })
 	sc.Ops = append(sc.Ops, b.stats(sc.Name, rec, rate, d))
@@ -48,6 +49,7 @@ func (b *bench) replayScenario(ctx context.Context, sc *scenarioResult, rate flo
 		return
 	}
 	start := time.Now()
+	sc.cpu = b.cpu.window(start, b.warmup, d)
 	rec := newRecorder("replay", start)
 	pace(ctx, rate, d, func(ctx context.Context, i int) {
 		cr := reqs[i%len(reqs)]
@@ -61,7 +63,9 @@ func (b *bench) replayScenario(ctx context.Context, sc *scenarioResult, rate flo
 
 // readScenario: citizens list their payment requests.
 func (b *bench) readScenario(ctx context.Context, sc *scenarioResult, rate float64, d time.Duration) {
-	rec := newRecorder("read", time.Now())
+	start := time.Now()
+	sc.cpu = b.cpu.window(start, b.warmup, d)
+	rec := newRecorder("read", start)
 	pace(ctx, rate, d, func(ctx context.Context, i int) { b.read(ctx, rec, i) })
 	sc.Ops = append(sc.Ops, b.stats(sc.Name, rec, rate, d))
 }
@@ -174,6 +178,7 @@ func (b *bench) clearScenario(ctx context.Context, sc *scenarioResult, rate floa
 	sc.note("prepared_debits", len(atts))
 	sc.note("prepare_seconds", fmt.Sprintf("%.1f", time.Since(t0).Seconds()))
 	start := time.Now()
+	sc.cpu = b.cpu.window(start, b.warmup, d)
 	rec := newRecorder("clear", start)
 	pace(ctx, rate, d, func(ctx context.Context, i int) {
 		if i >= len(atts) {
