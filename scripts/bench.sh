@@ -5,7 +5,8 @@
 # (built binaries), then:
 #   1. ceilings: `loadgen ceilings` runs the gateway's own create and clearing
 #      transactions (its Go code, no HTTP) on a scratch database at a concurrency
-#      equal to the gateway's pool, and the idempotency script (EVALSHA) in Redis;
+#      equal to the gateway's pool, the create's writes in one pipelined round trip
+#      (create-pipelined), and the idempotency script (EVALSHA) in Redis;
 #   2. cmd/loadgen drives open-loop, constant-rate scenarios and prints a Markdown
 #      table with each scenario's ratio to its ceiling and the CPU milliseconds per
 #      request of the gateway, PostgreSQL, Redis and loadgen itself (from /proc,
@@ -224,7 +225,7 @@ cpu_pids() {
 # --- ceilings ----------------------------------------------------------------------
 
 ceilings() {
-	log "ceilings: the create and clearing transactions and the idempotency script ($CEILING_SECONDS s each, $POOL clients)"
+	log "ceilings: the create and clearing transactions, the create pipelined in one round trip and the idempotency script ($CEILING_SECONDS s each, $POOL clients)"
 	bin/loadgen ceilings --admin-url "$BASE_URL" --database-url "$CEIL_DB_URL" --redis-url "$CEIL_REDIS_URL" \
 		--pool "$POOL" --duration "${CEILING_SECONDS}s" --out "$WORK/ceilings.json"
 }

@@ -29,9 +29,12 @@ type opStats struct {
 	Counts      map[string]int `json:"counts,omitempty"`
 	CeilingRPS  float64        `json:"ceiling_rps,omitempty"`
 	Ratio       float64        `json:"ratio,omitempty"` // achieved (or applied) / ceiling
-	Target      string         `json:"target,omitempty"`
-	Verdict     string         `json:"verdict,omitempty"`
-	Series      []point        `json:"series"` // per second, warm-up included
+	// create: the create-pipelined ceiling (the create's writes in one round trip) and the ratio to it
+	PipelinedCeilingRPS float64 `json:"pipelined_ceiling_rps,omitempty"`
+	PipelinedRatio      float64 `json:"pipelined_ratio,omitempty"`
+	Target              string  `json:"target,omitempty"`
+	Verdict             string  `json:"verdict,omitempty"`
+	Series              []point `json:"series"` // per second, warm-up included
 }
 
 // point is one second of a series.
@@ -170,6 +173,10 @@ func markdown(w io.Writer, rep *report) {
 			ceiling, ratio := "", ""
 			if o.CeilingRPS > 0 {
 				ceiling, ratio = fmt.Sprintf("%.0f", o.CeilingRPS), fmt.Sprintf("%.2f", o.Ratio)
+			}
+			if o.PipelinedCeilingRPS > 0 {
+				ceiling += fmt.Sprintf(" / pipelined %.0f", o.PipelinedCeilingRPS)
+				ratio += fmt.Sprintf(" / %.2f", o.PipelinedRatio)
 			}
 			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.1f | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s | %s | %s |\n",
 				o.Scenario, o.Op, o.OfferedRPS, achieved, o.P50ms, o.P95ms, o.P99ms, o.MaxMs, errorsText(o.Outcomes),
