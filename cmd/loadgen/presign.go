@@ -92,8 +92,12 @@ func presign(ctx context.Context, n int, rate float64, build func(i int, now tim
 	return p
 }
 
-// get returns request i, and whether it had to wait for its chunk.
+// get returns request i (nil past the last), and whether it had to wait
+// for its chunk.
 func (p *presigned) get(i int) ([]byte, bool) {
+	if i >= len(p.reqs) {
+		return nil, false
+	}
 	ch := p.ready[i/p.per]
 	select {
 	case <-ch:
@@ -112,7 +116,8 @@ func (b *bench) send(ctx context.Context, rec *recorder, p *presigned, i int) re
 		rec.count("presign_waited")
 	}
 	if raw == nil {
-		return result{Err: ctx.Err()}
+		rec.count("not_built")
+		return result{}
 	}
 	return rec.record(func() result { return b.c.lean.doRaw(ctx, raw) })
 }

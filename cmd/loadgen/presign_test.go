@@ -79,6 +79,9 @@ func TestPresignBuildsAheadOfTheSchedule(t *testing.T) {
 	// 200 s at 1/s: the first presignAhead (and the chunk due at it) now,
 	// the rest later; a cancelled context releases whoever waits for them.
 	p = presign(ctx, 200, 1, build)
+	if raw, waited := p.get(200); raw != nil || waited {
+		t.Fatalf("past the last: %q", raw)
+	}
 	if raw, _ := p.get(59); string(raw) != "59" {
 		t.Fatalf("request 59: %q", raw)
 	}
