@@ -5,10 +5,13 @@
 # (built binaries), then:
 #   1. ceilings: `loadgen ceilings` runs the gateway's own create and clearing
 #      transactions (its Go code, no HTTP) on a scratch database at a concurrency
-#      equal to the gateway's pool, and the idempotency script (EVALSHA) in Redis;
+#      equal to the gateway's pool, the create's writes in one pipelined round trip
+#      (create-pipelined), and the idempotency script (EVALSHA) in Redis;
 #   2. cmd/loadgen drives open-loop, constant-rate scenarios and prints a Markdown
-#      table with each scenario's ratio to its ceiling; JSON and a PNG chart go to
-#      bench-results/ (ignored by git);
+#      table with each scenario's ratio to its ceiling and the CPU milliseconds per
+#      request of the gateway, PostgreSQL, Redis and loadgen itself (from /proc,
+#      each process with its descendants, over the measured window); JSON and a
+#      PNG chart go to bench-results/ (ignored by git);
 #   3. gatewayctl verify checks the books after the run.
 #
 # Knobs (environment or make variables):
@@ -178,16 +181,51 @@ start_gateway() {
 		BANK_CALLBACK_TIMEOUT=1h RATE_LIMIT_PORTAL_RPS="${BENCH_PORTAL_RPS:-100000}" \
 		RATE_LIMIT_CITIZEN_RPS="${BENCH_CITIZEN_RPS:-0}" \
 		${GATEWAY_ENV_EXTRA:-} bin/gateway
+	GATEWAY_PID=${BG_PIDS[-1]} # env execs the gateway: the same process
 	wait_http "http://127.0.0.1:$GATEWAY_PORT/readyz" gateway
 	for code in "${BANKS[@]}"; do
 		wait_http "http://127.0.0.1:${BANK_PORT[$code]}/_sim/knobs" "banksim $code"
 	done
 }
 
+# --- CPU per operation ----------------------------------------------------------------
+
+# stat_ppid PID: the parent of PID, from /proc (the comm in parentheses may hold spaces).
+stat_ppid() { sed -E 's/.*\) [A-Za-z] ([0-9]+) .*/\1/' "/proc/$1/stat" 2>/dev/null; }
+
+# cpu_pids: CPU_PIDS=gateway=PID,postgres=PID,redis=PID for loadgen's --cpu-pids,
+# each the root of a process tree on this machine (the servers when they run
+# here): PostgreSQL's postmaster is the parent of its checkpointer, whose pid
+# any role may read; Redis says its own with INFO, or its pidfile has it.
+cpu_pids() {
+	local pids=("gateway=$GATEWAY_PID") pg="" redis="" ckpt
+	ckpt=$("$SERVICES" psql -XAtc "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'" 2>/dev/null || true)
+	[[ -z $ckpt ]] || pg=$(stat_ppid "$ckpt")
+	if [[ -n $pg && $(cat "/proc/$pg/comm" 2>/dev/null) == postgres* ]]; then
+		pids+=("postgres=$pg")
+	else
+		log "PostgreSQL's postmaster is not a process of this machine: its CPU is not measured"
+	fi
+	if command -v redis-cli >/dev/null; then
+		redis=$(redis-cli -u "$REDIS_URL" info server 2>/dev/null | sed -n 's/^process_id:\([0-9]*\).*/\1/p')
+	fi
+	[[ -n $redis || ! -r .dev/redis/redis.pid ]] || redis=$(cat .dev/redis/redis.pid)
+	if [[ -n $redis && $(cat "/proc/$redis/comm" 2>/dev/null) == redis* ]]; then
+		pids+=("redis=$redis")
+	else
+		log "Redis is not a process of this machine: its CPU is not measured"
+	fi
+	CPU_PIDS=$(
+		IFS=,
+		echo "${pids[*]}"
+	)
+	log "CPU per operation of $CPU_PIDS and loadgen itself ($(getconf CLK_TCK) ticks a second)"
+}
+
 # --- ceilings ----------------------------------------------------------------------
 
 ceilings() {
-	log "ceilings: the create and clearing transactions and the idempotency script ($CEILING_SECONDS s each, $POOL clients)"
+	log "ceilings: the create and clearing transactions, the create pipelined in one round trip and the idempotency script ($CEILING_SECONDS s each, $POOL clients)"
 	bin/loadgen ceilings --admin-url "$BASE_URL" --database-url "$CEIL_DB_URL" --redis-url "$CEIL_REDIS_URL" \
 		--pool "$POOL" --duration "${CEILING_SECONDS}s" --out "$WORK/ceilings.json"
 }
@@ -210,11 +248,13 @@ main() {
 	start_gateway
 	ceilings
 	rate_args
+	cpu_pids
 	log "scenarios $SCENARIOS ($MODE: $DURATION each, mixed $MIXED_DURATION, warm-up $WARMUP)"
 	bin/loadgen run --dir "$WORK/state" --gateway "http://127.0.0.1:$GATEWAY_PORT" --ops "http://127.0.0.1:$OPS_PORT" --portal-file "$WORK/portal.json" \
 		"${BANK_ARGS[@]}" --database-url "$BENCH_DB_URL" --scenarios "$SCENARIOS" --duration "$DURATION" \
 		--mixed-duration "$MIXED_DURATION" --warmup "$WARMUP" --ceilings "$WORK/ceilings.json" \
-		--webhook-addr "$WEBHOOK_ADDR" --out "$OUT" --mode "$MODE" "${RATE_ARGS[@]}"
+		--webhook-addr "$WEBHOOK_ADDR" --out "$OUT" --mode "$MODE" "${RATE_ARGS[@]}" \
+		--cpu-pids "$CPU_PIDS" --clk-tck "$(getconf CLK_TCK)"
 	log "gatewayctl verify on the bench database"
 	if DATABASE_URL=$BENCH_DB_URL bin/gatewayctl verify >"$WORK/verify.json" 2>"$LOG_DIR/verify.log"; then
 		log "verify: clean"

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -11,9 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +44,7 @@ type bench struct {
 	ceilings map[string]float64
 	duration time.Duration
 	warmup   time.Duration
+	cpu      *cpuMeter // nil: the CPU per op is not measured
 
 	mu      sync.Mutex
 	created []createdReq // from the create scenario, for replay
@@ -84,6 +81,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		webhook    = fs.String("webhook-addr", "127.0.0.1:18093", "where the portal's webhooks are received")
 		mode       = fs.String("mode", "full", "a label for the report: full or short")
 		rate       = fs.Float64("rate", 0, "offered rate of every scenario that has no rate of its own")
+		cpuPids    = fs.String("cpu-pids", "", "name=PID,… of processes whose CPU per op is reported, each with its descendants (gateway, postgres, redis); the generator's own is always")
+		clkTck     = fs.Float64("clk-tck", 100, "clock ticks a second of /proc/PID/stat (getconf CLK_TCK)")
 		bankFlags  multiFlag
 		rates      = map[string]*float64{}
 	)
@@ -105,6 +104,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		given[name] = *v
 	}
 	rateOf := offeredRates(given, *rate, ceilings)
+	meter, err := parseCPUPids(*cpuPids, *clkTck)
+	if err != nil {
+		return err
+	}
 	if *mixedDur == 0 {
 		*mixedDur = *duration
 	}
@@ -143,6 +146,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	b := &bench{
 		c: newClient(strings.TrimRight(*gateway, "/"), portal, banks), db: db, cits: cits, banks: codes,
 		log: stderr, gateway: *gateway, ops: strings.TrimRight(*ops, "/"), duration: *duration, warmup: *warmup, ceilings: ceilings,
+		cpu: meter,
 	}
 	if err := b.c.mintTokens(iss, cits); err != nil {
 		return err
@@ -209,6 +213,9 @@ func (b *bench) scenario(ctx context.Context, name string, rates map[string]floa
 		err = b.flowScenario(ctx, sc, rates[name], d, b.banks[:2], b.banks[1])
 	default:
 		return nil, fmt.Errorf("unknown scenario (known: %s)", strings.Join(allScenarios, ", "))
+	}
+	if err == nil {
+		sc.CPU = sc.cpu.result(windowOps(sc))
 	}
 	return sc, err
 }
@@ -319,81 +326,3 @@ func (b *bench) receiveWebhooks(addr string) (func(), error) {
 	go func() { _ = srv.Serve(ln) }()
 	return func() { _ = srv.Close() }, nil
 }
-
-// sampleRSS reads the gateway's resident memory from /metrics on the
-// operations listener every second
-// into sc until the returned function is called.
-func (b *bench) sampleRSS(sc *scenarioResult) func() {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	start := time.Now()
-	wg.Go(func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			if mib, ok := b.rss(); ok {
-				sc.RSS = append(sc.RSS, rssPoint{T: time.Since(start).Seconds(), MiB: mib})
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() { close(done); wg.Wait() }
-}
-
-func (b *bench) rss() (float64, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.ops+"/metrics", nil)
-	if err != nil {
-		return 0, false
-	}
-	resp, err := b.c.http.Do(req)
-	if err != nil {
-		return 0, false
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f / (1 << 20), err == nil
-		}
-	}
-	return 0, false
-}
-
-// write saves the report as JSON and the chart as PNG under dir.
-func (b *bench) write(rep *report, dir string, stderr io.Writer) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	stamp := rep.Started.Format("20060102-150405")
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(rep); err != nil {
-		return err
-	}
-	jsonPath := filepath.Join(dir, "bench-"+stamp+".json")
-	if err := os.WriteFile(jsonPath, buf.Bytes(), 0o644); err != nil {
-		return err
-	}
-	_ = os.WriteFile(filepath.Join(dir, "latest.json"), buf.Bytes(), 0o644)
-	pngPath := filepath.Join(dir, "bench-"+stamp+".png")
-	if err := chart(rep, pngPath); err != nil {
-		return fmt.Errorf("chart: %w", err)
-	}
-	fmt.Fprintf(stderr, "loadgen: wrote %s and %s\n", jsonPath, pngPath)
-	return nil
-}
-
-// multiFlag is a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -59,6 +59,45 @@ func TestCeilingCreateRunsTheGatewaysCreate(t *testing.T) {
 	}
 }
 
+// The pipelined create leaves what the gateway's create leaves: a pending
+// request, its event, its key's record with the 201, the same rows the
+// gateway's own create (with a key of the same scope) finds taken.
+func TestCeilingCreatePipelinedLeavesTheCreatesRows(t *testing.T) {
+	t.Parallel()
+	s := newTestCeilingStore(t)
+	response, err := s.createResponse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := measure(context.Background(), 4, 0, 25, func(ctx context.Context, n int) error {
+		return s.createPipelined(ctx, "p", n, response)
+	})
+	if err != nil || m.ops != 25 {
+		t.Fatalf("measured %d pipelined creates: %v", m.ops, err)
+	}
+	for sql, want := range map[string]int{
+		`SELECT count(*) FROM payment_requests WHERE status = 'pending' AND dossier_code LIKE 'CEILP-p-%' AND portal_id = $1`: 25,
+		`SELECT count(*) FROM events WHERE type = 'payment_request.created' AND portal_id = $1`:                               25,
+		`SELECT count(*) FROM idempotency_records WHERE response_status = 201 AND key LIKE 'ceilp-p-%'
+			AND response_body IS NOT NULL AND scope = 'portal:' || $1`: 25,
+	} {
+		if got := count(t, s, sql, s.portalID); got != want {
+			t.Errorf("%s = %d, want %d", sql, got, want)
+		}
+	}
+	rec, found, err := s.db.IdempotencyRecordOf(context.Background(), "portal:"+s.portalID, "ceilp-p-7")
+	if err != nil || !found || rec.Status == nil || *rec.Status != 201 || !rec.SameRequest(s.fp[:]) {
+		t.Fatalf("record of ceilp-p-7: %+v %v %v", rec, found, err)
+	}
+	// A dossier taken makes the whole batch fail, and nothing of it stays.
+	if err := s.createPipelined(context.Background(), "p", 7, response); err == nil {
+		t.Fatal("a second create of a live dossier went through")
+	}
+	if got := count(t, s, `SELECT count(*) FROM payment_requests WHERE portal_id = $1`, s.portalID); got != 25 {
+		t.Fatalf("%d requests after a refused batch", got)
+	}
+}
+
 // The clearing ceiling applies a bank's success to seeded debits exactly as
 // the gateway does: each request paid, each debit posted once, the books
 // balanced, the bank event recorded as applied.

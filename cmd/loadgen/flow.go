@@ -95,6 +95,7 @@ func (b *bench) flowScenario(ctx context.Context, sc *scenarioResult, rate float
 	defer cancel()
 	watch := b.watchPaid(wctx)
 	start := time.Now()
+	sc.cpu = b.cpu.window(start, b.warmup, d)
 	createRec, payRec := newRecorder("create", start), newRecorder("pay", start)
 	flowRecs := map[string]*recorder{}
 	for _, code := range banks {
@@ -171,6 +172,7 @@ func (b *bench) mixedScenario(ctx context.Context, sc *scenarioResult, rate floa
 		_ = b.c.setKnobs(context.WithoutCancel(ctx), b.banks[0], map[string]any{"never_call_back": false})
 	}()
 	start := time.Now()
+	sc.cpu = b.cpu.window(start, b.warmup, d)
 	recs := map[string]*recorder{}
 	for _, op := range []string{"create", "pay", "clear", "read"} {
 		recs[op] = newRecorder(op, start)

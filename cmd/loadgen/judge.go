@@ -7,9 +7,11 @@ import (
 
 // Ceiling names in the --ceilings file (loadgen ceilings writes them).
 const (
-	ceilCreate = "create_tps"     // the create transaction, a second
-	ceilClear  = "clear_tps"      // the clearing transaction, a second
-	ceilRedis  = "redis_idem_rps" // the idempotency script, calls a second
+	ceilCreate = "create_tps" // the create transaction, a second
+	// the create's writes in one pipelined round trip (BEGIN, inserts, COMMIT), a second
+	ceilCreatePipelined = "create_pipelined_tps"
+	ceilClear           = "clear_tps"      // the clearing transaction, a second
+	ceilRedis           = "redis_idem_rps" // the idempotency script, calls a second
 )
 
 // Issue 6's bounds.
@@ -39,6 +41,9 @@ func judge(rep *report) {
 			switch {
 			case sc.Name == "create" && o.Op == "create":
 				ratioTo(o, rep.Ceilings[ceilCreate], o.AchievedRPS)
+				if c := rep.Ceilings[ceilCreatePipelined]; c > 0 {
+					o.PipelinedCeilingRPS, o.PipelinedRatio = c, o.AchievedRPS/c
+				}
 				o.Target = "≥ 0.6 × ceiling, p99 ≤ 20 ms"
 				o.Verdict = verdict(o.Ratio >= 0.6 && o.P99ms <= 20 && clean)
 			case sc.Name == "replay":

@@ -114,6 +114,69 @@ func (lc *leanConn) exchange(method, target, host string, header http.Header, bo
 	if err := w.Flush(); err != nil {
 		return result{Err: err}, false
 	}
+	return lc.readAnswer()
+}
+
+// doRaw sends one request already encoded on the wire, as encodeRequest
+// writes it, and reads its whole answer, as do does.
+func (l *leanClient) doRaw(ctx context.Context, raw []byte) result {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	lc, err := l.get(ctx)
+	if err != nil {
+		return result{Err: err}
+	}
+	deadline, _ := ctx.Deadline()
+	_ = lc.c.SetDeadline(deadline)
+	res, reuse := lc.exchangeRaw(raw)
+	l.put(lc, reuse)
+	return res
+}
+
+func (lc *leanConn) exchangeRaw(raw []byte) (result, bool) {
+	// Past the buffer's size, Write sends raw as it is, with no copy.
+	lc.bw.Write(raw)
+	if err := lc.bw.Flush(); err != nil {
+		return result{Err: err}, false
+	}
+	return lc.readAnswer()
+}
+
+// encodeRequest is the request exchange would write for these arguments.
+func encodeRequest(method, target, host string, header http.Header, body []byte) []byte {
+	n := len(method) + len(target) + len(host) + len(body) + 64
+	for k, vs := range header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	b := make([]byte, 0, n)
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = append(b, target...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\n"...)
+	for k, vs := range header {
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	if len(body) > 0 || method == http.MethodPost {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	return append(b, body...)
+}
+
+// readAnswer reads one whole answer; reuse is whether the connection may
+// carry another request.
+func (lc *leanConn) readAnswer() (res result, reuse bool) {
 	line, err := lc.tp.ReadLine()
 	if err != nil {
 		return result{Err: err}, false

@@ -13,12 +13,14 @@
 //	loadgen ceilings --database-url SCRATCH_URL --redis-url URL [--admin-url URL]
 //	    [--pool 32] [--duration 15s] [--out .bench/ceilings.json]
 //	    measures the create and clearing transactions (the gateway's own code)
-//	    on a scratch database, and the idempotency script, at the pool's
+//	    on a scratch database, the create's writes in one pipelined round trip
+//	    (create-pipelined), and the idempotency script, at the pool's
 //	    concurrency; writes the figures for run's --ceilings
 //	loadgen run --dir .bench/state --gateway URL --portal-file portal.json
 //	    --bank CODE=SECRET=SIM_URL ... --database-url URL [--scenarios create,replay,...]
 //	    [--rate N | --rate-create N ...] [--duration 30s] [--warmup 5s]
 //	    [--ceilings ceilings.json] [--out bench-results]
+//	    [--cpu-pids gateway=PID,postgres=PID,redis=PID] [--clk-tck 100]
 //
 // Scenarios: create, replay, clear, flow, read, mixed, overload, bank-down.
 // run prints a Markdown table on stdout and writes JSON and a PNG chart under

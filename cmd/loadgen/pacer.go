@@ -15,7 +15,7 @@ func pace(ctx context.Context, rate float64, d time.Duration, fn func(ctx contex
 	if rate <= 0 || d <= 0 {
 		return
 	}
-	interval := time.Duration(float64(time.Second) / rate)
+	interval := paceInterval(rate)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := 0; ; i++ {
@@ -32,6 +32,20 @@ func pace(ctx context.Context, rate float64, d time.Duration, fn func(ctx contex
 		wg.Go(func() { fn(ctx, i) })
 	}
 	wg.Wait()
+}
+
+func paceInterval(rate float64) time.Duration { return time.Duration(float64(time.Second) / rate) }
+
+// scheduled is how many calls pace makes at rate for d (when ctx lasts).
+func scheduled(rate float64, d time.Duration) int {
+	if rate <= 0 || d <= 0 {
+		return 0
+	}
+	interval := paceInterval(rate)
+	if interval <= 0 {
+		interval = 1
+	}
+	return int((d + interval - 1) / interval)
 }
 
 // sample is one request as the load generator saw it.

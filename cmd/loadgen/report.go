@@ -29,9 +29,12 @@ type opStats struct {
 	Counts      map[string]int `json:"counts,omitempty"`
 	CeilingRPS  float64        `json:"ceiling_rps,omitempty"`
 	Ratio       float64        `json:"ratio,omitempty"` // achieved (or applied) / ceiling
-	Target      string         `json:"target,omitempty"`
-	Verdict     string         `json:"verdict,omitempty"`
-	Series      []point        `json:"series"` // per second, warm-up included
+	// create: the create-pipelined ceiling (the create's writes in one round trip) and the ratio to it
+	PipelinedCeilingRPS float64 `json:"pipelined_ceiling_rps,omitempty"`
+	PipelinedRatio      float64 `json:"pipelined_ratio,omitempty"`
+	Target              string  `json:"target,omitempty"`
+	Verdict             string  `json:"verdict,omitempty"`
+	Series              []point `json:"series"` // per second, warm-up included
 }
 
 // point is one second of a series.
@@ -54,7 +57,10 @@ type scenarioResult struct {
 	Warmup   string         `json:"warmup"`
 	Ops      []*opStats     `json:"ops"`
 	RSS      []rssPoint     `json:"rss,omitempty"`
+	CPU      *cpuUse        `json:"cpu,omitempty"` // CPU ms per op of the gateway, PostgreSQL, Redis and the generator
 	Notes    map[string]any `json:"notes,omitempty"`
+
+	cpu *cpuWindow // the measured window's snapshots, while the scenario runs
 }
 
 func (s *scenarioResult) op(name string) *opStats {
@@ -151,10 +157,15 @@ func errorsText(m map[string]int) string {
 // markdown writes the results table.
 func markdown(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "\n### Bench %s (%d cores, %s)\n\n", rep.Started.Format(time.RFC3339), rep.Cores, rep.Mode)
-	fmt.Fprintln(w, "| scenario | op | offered/s | achieved/s | p50 ms | p95 ms | p99 ms | max ms | not 2xx | ceiling/s | ratio | target | verdict |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|")
+	fmt.Fprintln(w, "| scenario | op | offered/s | achieved/s | p50 ms | p95 ms | p99 ms | max ms | not 2xx | ceiling/s | ratio | CPU-ms/op gw+pg+redis | gen | target | verdict |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
 	for _, sc := range rep.Scenarios {
-		for _, o := range sc.Ops {
+		for i, o := range sc.Ops {
+			// The CPU is the scenario's, per request of all its ops: on its first row.
+			var server, gen string
+			if i == 0 {
+				server, gen = cpuText(sc.CPU)
+			}
 			achieved := fmt.Sprintf("%.0f", o.AchievedRPS)
 			if o.AppliedRPS > 0 {
 				achieved += fmt.Sprintf(" (applied %.0f)", o.AppliedRPS)
@@ -163,9 +174,13 @@ func markdown(w io.Writer, rep *report) {
 			if o.CeilingRPS > 0 {
 				ceiling, ratio = fmt.Sprintf("%.0f", o.CeilingRPS), fmt.Sprintf("%.2f", o.Ratio)
 			}
-			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.1f | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s |\n",
+			if o.PipelinedCeilingRPS > 0 {
+				ceiling += fmt.Sprintf(" / pipelined %.0f", o.PipelinedCeilingRPS)
+				ratio += fmt.Sprintf(" / %.2f", o.PipelinedRatio)
+			}
+			fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.1f | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s | %s | %s |\n",
 				o.Scenario, o.Op, o.OfferedRPS, achieved, o.P50ms, o.P95ms, o.P99ms, o.MaxMs, errorsText(o.Outcomes),
-				ceiling, ratio, o.Target, o.Verdict)
+				ceiling, ratio, server, gen, o.Target, o.Verdict)
 		}
 	}
 	for _, sc := range rep.Scenarios {

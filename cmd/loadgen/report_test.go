@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,5 +72,23 @@ func TestJudgeOverload(t *testing.T) {
 		if got := ov.op(op).Verdict; len(got) < len(want) || got[:len(want)] != want {
 			t.Errorf("overload %s: %q, want %s", op, got, want)
 		}
+	}
+}
+
+func TestCreateIsJudgedAgainstBothCreateCeilingsAndItsCPUShown(t *testing.T) {
+	t.Parallel()
+	rep := &report{Ceilings: map[string]float64{ceilCreate: 2000, ceilCreatePipelined: 5000}, Scenarios: []*scenarioResult{
+		{Name: "create", Ops: []*opStats{{Scenario: "create", Op: "create", AchievedRPS: 1500, P99ms: 10, Outcomes: map[string]int{}}},
+			CPU: &cpuUse{Ops: 7500, MsPerOp: map[string]float64{"gateway": 0.4, "postgres": 0.5, "redis": 0.1, procGen: 0.09}}},
+	}}
+	judge(rep)
+	o := rep.Scenarios[0].Ops[0]
+	if o.Ratio != 0.75 || o.PipelinedRatio != 0.3 || o.PipelinedCeilingRPS != 5000 || o.Verdict != "met" {
+		t.Fatalf("%+v", o)
+	}
+	var b strings.Builder
+	markdown(&b, rep)
+	if row := "| create | create | 0 | 1500 | 0.0 | 0.0 | 10.0 | 0.0 | none | 2000 / pipelined 5000 | 0.75 / 0.30 | 1.000 = 0.400+0.500+0.100 | 0.090 |"; !strings.Contains(b.String(), row) {
+		t.Fatalf("no row %q in\n%s", row, b.String())
 	}
 }

@@ -9,16 +9,28 @@ import (
 	"time"
 )
 
-// createScenario: the portal creates payment requests with unique keys.
+// createScenario: the portal creates payment requests with unique keys,
+// each built and signed before the clock starts (presign.go).
 func (b *bench) createScenario(ctx context.Context, sc *scenarioResult, rate float64, d time.Duration) {
+	crs := make([]createdReq, scheduled(rate, d))
+	p := presign(ctx, len(crs), rate, func(i int, now time.Time) []byte {
+		cit := i % len(b.cits)
+		crs[i] = createdReq{Key: "c-" + newID(), Cit: cit, Body: createBody(b.cits[cit].PID, "BENCH-"+newID())}
+		return b.c.portalWire(http.MethodPost, "/v1/payment-requests", crs[i].Body, crs[i].Key, now)
+	})
 	start := time.Now()
+	sc.cpu = b.cpu.window(start, b.warmup, d)
 	rec := newRecorder("create", start)
-	pace(ctx, rate, d, func(ctx context.Context, i int) { b.create(ctx, rec, i, true) })
+	pace(ctx, rate, d, func(ctx context.Context, i int) {
+		if r := b.send(ctx, rec, p, i); r.Status == http.StatusCreated {
+			b.keep(crs[i], idOf(r.Body), true)
+		}
+	})
 	sc.Ops = append(sc.Ops, b.stats(sc.Name, rec, rate, d))
 }
 
-// create creates one request for citizen i mod n and keeps it for replay
-// and, when unpaid, for clear's preparation to pay.
+// create creates one request for citizen i mod n, signed as it is sent,
+// and keeps it for replay and, when unpaid, for clear's preparation to pay.
 func (b *bench) create(ctx context.Context, rec *recorder, i int, unpaid bool) (createdReq, bool) {
 	cit := i % len(b.cits)
 	cr := createdReq{Key: "c-" + newID(), Cit: cit}
@@ -27,18 +39,25 @@ func (b *bench) create(ctx context.Context, rec *recorder, i int, unpaid bool) (
 	if r.Status != http.StatusCreated {
 		return cr, false
 	}
-	cr.ID = idOf(r.Body)
+	return b.keep(cr, idOf(r.Body), unpaid), true
+}
+
+// keep records cr, created as id, for replay and, when unpaid, for clear's
+// preparation to pay.
+func (b *bench) keep(cr createdReq, id string, unpaid bool) createdReq {
+	cr.ID = id
 	b.mu.Lock()
 	b.created = append(b.created, cr)
 	if unpaid {
 		b.unpaid = append(b.unpaid, cr)
 	}
 	b.mu.Unlock()
-	return cr, true
+	return cr
 }
 
 // replayScenario sends the create scenario's requests again, same keys and
-// bodies: each is answered from the Redis fast path.
+// bodies, built and signed anew before the clock starts: each is answered
+// from the Redis fast path.
 func (b *bench) replayScenario(ctx context.Context, sc *scenarioResult, rate float64, d time.Duration) {
 	b.mu.Lock()
 	reqs := append([]createdReq(nil), b.created...)
@@ -47,12 +66,15 @@ func (b *bench) replayScenario(ctx context.Context, sc *scenarioResult, rate flo
 		sc.note("skipped", "no requests from the create scenario to replay")
 		return
 	}
+	p := presign(ctx, scheduled(rate, d), rate, func(i int, now time.Time) []byte {
+		cr := reqs[i%len(reqs)]
+		return b.c.portalWire(http.MethodPost, "/v1/payment-requests", cr.Body, cr.Key, now)
+	})
 	start := time.Now()
+	sc.cpu = b.cpu.window(start, b.warmup, d)
 	rec := newRecorder("replay", start)
 	pace(ctx, rate, d, func(ctx context.Context, i int) {
-		cr := reqs[i%len(reqs)]
-		r := rec.record(func() result { return b.c.portalDo(ctx, http.MethodPost, "/v1/payment-requests", cr.Body, cr.Key) })
-		if r.Header.Get("Idempotent-Replayed") == "true" {
+		if r := b.send(ctx, rec, p, i); r.Header.Get("Idempotent-Replayed") == "true" {
 			rec.count("replayed")
 		}
 	})
@@ -61,7 +83,9 @@ func (b *bench) replayScenario(ctx context.Context, sc *scenarioResult, rate flo
 
 // readScenario: citizens list their payment requests.
 func (b *bench) readScenario(ctx context.Context, sc *scenarioResult, rate float64, d time.Duration) {
-	rec := newRecorder("read", time.Now())
+	start := time.Now()
+	sc.cpu = b.cpu.window(start, b.warmup, d)
+	rec := newRecorder("read", start)
 	pace(ctx, rate, d, func(ctx context.Context, i int) { b.read(ctx, rec, i) })
 	sc.Ops = append(sc.Ops, b.stats(sc.Name, rec, rate, d))
 }
@@ -173,14 +197,18 @@ func (b *bench) clearScenario(ctx context.Context, sc *scenarioResult, rate floa
 	}
 	sc.note("prepared_debits", len(atts))
 	sc.note("prepare_seconds", fmt.Sprintf("%.1f", time.Since(t0).Seconds()))
+	p := presign(ctx, min(scheduled(rate, d), len(atts)), rate, func(i int, now time.Time) []byte {
+		return b.c.callbackWire(b.banks[0], clearBody(atts[i]), now)
+	})
 	start := time.Now()
+	sc.cpu = b.cpu.window(start, b.warmup, d)
 	rec := newRecorder("clear", start)
 	pace(ctx, rate, d, func(ctx context.Context, i int) {
-		if i >= len(atts) {
+		if i >= len(p.reqs) {
 			rec.count("starved")
 			return
 		}
-		b.clear(ctx, rec, atts[i])
+		countResult(rec, b.send(ctx, rec, p, i))
 	})
 	st := b.stats(sc.Name, rec, rate, d)
 	applied, err := b.applied(ctx, start.Add(b.warmup), start.Add(d))
@@ -192,13 +220,24 @@ func (b *bench) clearScenario(ctx context.Context, sc *scenarioResult, rate floa
 	return b.c.setKnobs(ctx, b.banks[0], map[string]any{"never_call_back": false})
 }
 
-// clear posts the first bank's debit.succeeded callback for a.
+// clear posts the first bank's debit.succeeded callback for a, signed as
+// it is sent.
 func (b *bench) clear(ctx context.Context, rec *recorder, a attempt) {
+	body := clearBody(a)
+	countResult(rec, rec.record(func() result { return b.c.callback(ctx, b.banks[0], body) }))
+}
+
+// clearBody is a bank's debit.succeeded callback for a.
+func clearBody(a attempt) []byte {
 	body, _ := json.Marshal(map[string]any{
 		"event_id": "evt-" + newID(), "type": "debit.succeeded", "occurred_at": time.Now().UTC().Format(time.RFC3339),
 		"data": map[string]string{"debit_id": a.ID, "amount": a.Amount, "currency": "VND", "bank_reference": bankReference()},
 	})
-	r := rec.record(func() result { return b.c.callback(ctx, b.banks[0], body) })
+	return body
+}
+
+// countResult counts a callback's result (applied, duplicate, …).
+func countResult(rec *recorder, r result) {
 	if r.Status == http.StatusOK {
 		var v struct {
 			Result string `json:"result"`
