@@ -205,7 +205,7 @@ func (m *cpuMeter) window(start time.Time, warmup, d time.Duration) *cpuWindow {
 
 // cpuUse is a scenario's CPU per operation over its measured window.
 type cpuUse struct {
-	Ops     int                `json:"ops"`       // requests sent in the window
+	Ops     int                `json:"ops"`       // requests answered 2xx in the window
 	Seconds float64            `json:"seconds"`   // the window, between the two snapshots
 	MsPerOp map[string]float64 `json:"ms_per_op"` // CPU ms (user+system) per op, by process
 }
@@ -220,9 +220,11 @@ func (w *cpuWindow) result(ops int) *cpuUse {
 		MsPerOp: cpuMsPerOp(w.from, w.to, w.m.hz, ops)}
 }
 
-// windowOps is the operations a scenario's CPU is divided by: the HTTP
-// requests the generator sent in the measured window, every op of the
-// scenario together. A flow's whole-payment spans are made of its create
+// windowOps is the operations a scenario's CPU is divided by: the requests
+// answered 2xx in the measured window, every op of the scenario together.
+// Requests shed with 503 cost little but not nothing, and are in the CPU:
+// the figure is what a request served costs, sheds included, so an
+// overloaded scenario does not look cheaper for the requests it turned away. A flow's whole-payment spans are made of its create
 // and pay requests (and the bank's callback, which banksim sends), so they
 // are not counted again, nor bank-down's before/while halves.
 func windowOps(sc *scenarioResult) int {
@@ -231,7 +233,7 @@ func windowOps(sc *scenarioResult) int {
 		if strings.HasPrefix(o.Op, "flow ") {
 			continue
 		}
-		n += o.Requests
+		n += o.OK
 	}
 	return n
 }
