@@ -52,6 +52,9 @@ func GetAttempt(ctx context.Context, q Querier, id string, lock bool) (*payment.
 
 // SaveAttempt writes an attempt's outcome.
 func SaveAttempt(ctx context.Context, tx *Tx, a *payment.Attempt) error {
+	if tx.hold {
+		return saveAttemptAtCommit(ctx, tx, a)
+	}
 	_, err := tx.conn().Exec(ctx, `UPDATE payment_attempts SET status = $2, bank_reference = nullif($3, ''), failure_code = nullif($4, ''),
 		failure_message = nullif($5, ''), outcome_at = $6, updated_at = $7 WHERE id = $1`,
 		a.ID, a.Status, a.BankReference, a.FailureCode, a.FailureMessage, a.OutcomeAt, a.UpdatedAt)

@@ -95,8 +95,8 @@ func (r withExtra) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.ex
 // fails, of a value that depends on what was written, so that the planner
 // cannot fold it into an error of every call.
 
-// SaveAttemptAtCommit is SaveAttempt, at commit.
-func SaveAttemptAtCommit(ctx context.Context, tx *Tx, a *payment.Attempt) error {
+// saveAttemptAtCommit is SaveAttempt, at commit.
+func saveAttemptAtCommit(ctx context.Context, tx *Tx, a *payment.Attempt) error {
 	return atCommit(ctx, tx, "save attempt "+a.ID, `WITH u AS (
 		UPDATE payment_attempts SET status = $2, bank_reference = nullif($3, ''), failure_code = nullif($4, ''),
 			failure_message = nullif($5, ''), outcome_at = $6, updated_at = $7 WHERE id = $1 RETURNING 1)
@@ -105,9 +105,9 @@ func SaveAttemptAtCommit(ctx context.Context, tx *Tx, a *payment.Attempt) error 
 		a.ID, a.Status, a.BankReference, a.FailureCode, a.FailureMessage, a.OutcomeAt, a.UpdatedAt)
 }
 
-// SavePaymentRequestAtCommit is SavePaymentRequest, at commit: a request
+// savePaymentRequestAtCommit is SavePaymentRequest, at commit: a request
 // changed since readVersion fails the commit.
-func SavePaymentRequestAtCommit(ctx context.Context, tx *Tx, r *payment.Request, readVersion int) error {
+func savePaymentRequestAtCommit(ctx context.Context, tx *Tx, r *payment.Request, readVersion int) error {
 	var attempt, bank, ref *string
 	var paidAt *time.Time
 	if p := r.Payment; p != nil {
@@ -125,9 +125,9 @@ func SavePaymentRequestAtCommit(ctx context.Context, tx *Tx, r *payment.Request,
 		r.ID, readVersion, r.Status, r.Version, r.AmountRefunded, attempt, bank, ref, paidAt, r.UpdatedAt)
 }
 
-// PostLedgerAtCommit is PostLedger, at commit: t is checked now, and a
+// postLedgerAtCommit is PostLedger, at commit: t is checked now, and a
 // cause posted before fails the commit (PostLedger's ErrAlreadyPosted).
-func PostLedgerAtCommit(ctx context.Context, tx *Tx, t ledger.Transaction) error {
+func postLedgerAtCommit(ctx context.Context, tx *Tx, t ledger.Transaction) error {
 	if err := t.Check(); err != nil {
 		return fmt.Errorf("post ledger transaction: %w", err)
 	}
@@ -138,13 +138,13 @@ func PostLedgerAtCommit(ctx context.Context, tx *Tx, t ledger.Transaction) error
 		FROM (SELECT count(*) AS n FROM p) c`, args...)
 }
 
-// InsertEventAtCommit is InsertEvent, at commit.
-func InsertEventAtCommit(ctx context.Context, tx *Tx, e NewEvent) error {
+// insertEventAtCommit is InsertEvent, at commit.
+func insertEventAtCommit(ctx context.Context, tx *Tx, e NewEvent) error {
 	return atCommit(ctx, tx, "insert event "+e.ID, insertEvent, e.args()...)
 }
 
-// InsertReceiptAtCommit is InsertReceipt, at commit.
-func InsertReceiptAtCommit(ctx context.Context, tx *Tx, r *StoredReceipt, attemptID string) error {
+// insertReceiptAtCommit is InsertReceipt, at commit.
+func insertReceiptAtCommit(ctx context.Context, tx *Tx, r *StoredReceipt, attemptID string) error {
 	what := fmt.Sprintf("insert receipt %s of %s", r.ID, r.RequestID)
 	if err := atCommit(ctx, tx, what, `INSERT INTO receipts (`+receiptColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		r.ID, r.RequestID, r.PortalID, r.Number, r.Year, r.Seq, r.Amount, r.JWSSealed, r.KID, r.IssuedAt, r.SignedAt); err != nil {

@@ -29,7 +29,8 @@ func TestWritesAtCommitFailTheCommit(t *testing.T) {
 
 	post := func() error {
 		return db.InTx(ctx, func(tx *postgres.Tx) error {
-			return postgres.PostLedgerAtCommit(ctx, tx, debit(t, "pa_1", "VCB", "ptl_a", "100"))
+			tx.HoldWrites()
+			return postgres.PostLedger(ctx, tx, debit(t, "pa_1", "VCB", "ptl_a", "100"))
 		})
 	}
 	if err := post(); err != nil {
@@ -56,10 +57,11 @@ func TestWritesAtCommitFailTheCommit(t *testing.T) {
 	stale := r.Version - 1
 	r.Version = stale + 1
 	err = db.InTx(ctx, func(tx *postgres.Tx) error {
-		if err := postgres.PostLedgerAtCommit(ctx, tx, debit(t, "pa_2", "VCB", "ptl_a", "100")); err != nil {
+		tx.HoldWrites()
+		if err := postgres.PostLedger(ctx, tx, debit(t, "pa_2", "VCB", "ptl_a", "100")); err != nil {
 			return err
 		}
-		return postgres.SavePaymentRequestAtCommit(ctx, tx, r, stale)
+		return postgres.SavePaymentRequest(ctx, tx, r, stale)
 	})
 	if err == nil || !strings.Contains(err.Error(), "changed meanwhile") {
 		t.Errorf("save over a stale version: %v, want the commit to fail", err)
@@ -70,7 +72,8 @@ func TestWritesAtCommitFailTheCommit(t *testing.T) {
 
 	now := time.Now().UTC()
 	err = db.InTx(ctx, func(tx *postgres.Tx) error {
-		return postgres.SaveAttemptAtCommit(ctx, tx, &payment.Attempt{ID: "pa_none", Status: payment.OutcomeSucceeded, OutcomeAt: &now, UpdatedAt: now})
+		tx.HoldWrites()
+		return postgres.SaveAttempt(ctx, tx, &payment.Attempt{ID: "pa_none", Status: payment.OutcomeSucceeded, OutcomeAt: &now, UpdatedAt: now})
 	})
 	if err == nil || !strings.Contains(err.Error(), "no payment attempt pa_none") {
 		t.Errorf("save of an attempt that does not exist: %v, want the commit to fail", err)

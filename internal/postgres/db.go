@@ -84,18 +84,20 @@ type Tx struct {
 	// explain, in order, turn an error of COMMIT into what the writes held
 	// back for it stand for (OnCommitError).
 	explain []func(error) error
-	// hold is set on a transaction begun with BeginAtCommit: writes that
-	// can wait (HoldsWrites) are held back for its COMMIT.
+	// hold: writes that can wait are held back for COMMIT (HoldWrites).
 	hold bool
 	// create is the payment request held back by InsertPaymentRequest in
 	// such a transaction, for CommitClaimed to write alone or in a group.
 	create *pendingCreate
 }
 
-// HoldsWrites reports whether writes in tx are held back for its COMMIT
-// where they can be (BeginAtCommit): then nothing written is visible to a
-// read in tx before COMMIT.
-func (tx *Tx) HoldsWrites() bool { return tx.hold }
+// HoldWrites holds back for COMMIT, from now on, the writes of tx that the
+// store can hold (payment requests, attempts, ledger postings, events,
+// receipts): COMMIT then sends them in its round trip, and a write that
+// finds nothing to change fails it, rolling everything back. For work that
+// reads none of them again in tx: nothing held is visible before COMMIT.
+// A transaction begun with BeginAtCommit holds its writes from the start.
+func (tx *Tx) HoldWrites() { tx.hold = true }
 
 // OnCommitError has fn explain an error of this transaction's COMMIT: a
 // write held back until then (a refused insert, say) fails there, not

@@ -31,6 +31,9 @@ func (e NewEvent) args() []any {
 // InsertEvent writes an event in the transaction of the change it reports.
 // Its sequence number comes later, from SequenceEvents.
 func InsertEvent(ctx context.Context, tx *Tx, e NewEvent) error {
+	if tx.hold {
+		return insertEventAtCommit(ctx, tx, e)
+	}
 	if _, err := tx.conn().Exec(ctx, insertEvent, e.args()...); err != nil {
 		return fmt.Errorf("insert event %s: %w", e.ID, err)
 	}

@@ -60,6 +60,9 @@ const postLedgerCTEs = `WITH x AS (
 // ErrUnbalanced for a malformed t, before anything is written; any other
 // error is PostgreSQL's.
 func PostLedger(ctx context.Context, tx *Tx, t ledger.Transaction) error {
+	if tx.hold {
+		return postLedgerAtCommit(ctx, tx, t)
+	}
 	if err := t.Check(); err != nil {
 		return fmt.Errorf("post ledger transaction: %w", err)
 	}

@@ -48,6 +48,9 @@ func NextReceiptSeq(ctx context.Context, tx *Tx, portalID string, year int) (int
 // InsertReceipt records an issued receipt and clears the payer's name kept
 // on attemptID for it: the receipt holds it now.
 func InsertReceipt(ctx context.Context, tx *Tx, r *StoredReceipt, attemptID string) error {
+	if tx.hold {
+		return insertReceiptAtCommit(ctx, tx, r, attemptID)
+	}
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO receipts (`+receiptColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		r.ID, r.RequestID, r.PortalID, r.Number, r.Year, r.Seq, r.Amount, r.JWSSealed, r.KID, r.IssuedAt, r.SignedAt)

@@ -27,16 +27,12 @@ const (
 // the event together. The same outcome again is a duplicate; a
 // contradiction is outcome_conflict; another bank's or an unknown id is
 // not_found; a different amount is amount_differs. Locks are taken request
-// first, then attempt, like Pay, so the two never deadlock. Its writes are
-// made at once: the rest of tx reads them.
+// first, then attempt, like Pay, so the two never deadlock; request and
+// attempt are read and locked in one round trip (postgres.LockDebit), with
+// what a success's receipt needs. Its writes are made at once, for the rest
+// of tx to read, unless tx holds its writes for COMMIT (a bank's callback:
+// postgres.Tx.HoldWrites).
 func (s *Service) ApplyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCode, debitID string, o payment.BankOutcome) (Applied, error) {
-	return s.applyDebitOutcome(ctx, tx, bankCode, debitID, o, writes{})
-}
-
-// applyDebitOutcome is ApplyDebitOutcome, writing through w. The request
-// and the attempt are read and locked in one round trip (postgres.LockDebit),
-// with what a success's receipt needs.
-func (s *Service) applyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCode, debitID string, o payment.BankOutcome, w writes) (Applied, error) {
 	d, err := postgres.LockDebit(ctx, tx, bankCode, debitID, o.Succeeded)
 	if err != nil {
 		return "", err
@@ -55,7 +51,7 @@ func (s *Service) applyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCo
 			return "", err
 		}
 		result = ResultApplied
-		if err := w.saveAttempt(ctx, tx, a); err != nil {
+		if err := postgres.SaveAttempt(ctx, tx, a); err != nil {
 			return "", err
 		}
 		if !o.Succeeded {
@@ -78,7 +74,7 @@ func (s *Service) applyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCo
 		if err != nil {
 			return "", err
 		}
-		if err := w.postLedger(ctx, tx, t.At(now)); err != nil {
+		if err := postgres.PostLedger(ctx, tx, t.At(now)); err != nil {
 			return "", err
 		}
 		return EventRequestPaid, nil
@@ -87,17 +83,17 @@ func (s *Service) applyDebitOutcome(ctx context.Context, tx *postgres.Tx, bankCo
 		return "", err
 	}
 	if r.Version != read {
-		if err := w.saveRequest(ctx, tx, r, read); err != nil {
+		if err := postgres.SavePaymentRequest(ctx, tx, r, read); err != nil {
 			return "", err
 		}
 		if event != "" {
-			if err := s.emitWith(ctx, tx, w, event, r); err != nil {
+			if err := s.emit(ctx, tx, event, r, nil); err != nil {
 				return "", err
 			}
 		}
 	}
 	if paid {
-		if err := s.issueReceipt(ctx, tx, r, d, w); err != nil {
+		if err := s.issueReceipt(ctx, tx, r, d); err != nil {
 			return "", fmt.Errorf("issue the receipt of %s: %w", r.ID, err)
 		}
 	}

@@ -54,7 +54,8 @@ func (s *Service) DebitCallback(ctx context.Context, tx *postgres.Tx, cb Callbac
 	if err != nil {
 		return "", err
 	}
-	return s.applyDebitOutcome(ctx, tx, cb.BankCode, d.DebitID, o, writes{atCommit: true})
+	tx.HoldWrites()
+	return s.ApplyDebitOutcome(ctx, tx, cb.BankCode, d.DebitID, o)
 }
 
 // RefundCallback applies a refund.succeeded or refund.failed callback.

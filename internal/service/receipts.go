@@ -63,7 +63,7 @@ func (rs *Receipts) sealPayerName(attemptID, name string) []byte {
 // receipt's id, given before the paid event was written. The counter of
 // the portal's year is locked last, so that its lock, which serialises the
 // portal's payments, is held only for what is left before commit.
-func (s *Service) issueReceipt(ctx context.Context, tx *postgres.Tx, r *payment.Request, d *postgres.LockedDebit, w writes) error {
+func (s *Service) issueReceipt(ctx context.Context, tx *postgres.Tx, r *payment.Request, d *postgres.LockedDebit) error {
 	rs := s.Receipts
 	if rs == nil {
 		return errNoReceipts
@@ -106,7 +106,7 @@ func (s *Service) issueReceipt(ctx context.Context, tx *postgres.Tx, r *payment.
 	}
 	stored := &postgres.StoredReceipt{ID: rc.ID, RequestID: r.ID, PortalID: r.PortalID, Number: rc.Number, Year: year, Seq: seq,
 		Amount: r.Amount, JWSSealed: rs.docs.Seal([]byte(jws), []byte(rc.ID)), KID: key.KID(), IssuedAt: now, SignedAt: now}
-	if err := w.insertReceipt(ctx, tx, stored, attemptID); err != nil {
+	if err := postgres.InsertReceipt(ctx, tx, stored, attemptID); err != nil {
 		return err
 	}
 	ev := wire.Event{ID: id.New(id.Event), Type: EventReceiptIssued, CreatedAt: wire.Time(now), Data: wire.EventData{
@@ -115,7 +115,7 @@ func (s *Service) issueReceipt(ctx context.Context, tx *postgres.Tx, r *payment.
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	return w.insertEvent(ctx, tx, s.newEvent(tx, ev.ID, EventReceiptIssued, r, body))
+	return postgres.InsertEvent(ctx, tx, s.newEvent(tx, ev.ID, EventReceiptIssued, r, body))
 }
 
 // Receipt returns the receipt of payment request reqID and its compact JWS,
