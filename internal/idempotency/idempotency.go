@@ -212,17 +212,7 @@ func (g *Guard) tryPostgres(ctx context.Context, c Claim, op Op, render Render) 
 	defer tx.Rollback(context.WithoutCancel(ctx)) // no-op after commit
 	resp, opErr := op(ctx, &tx.Tx)
 	if opErr != nil {
-		stored, ok := Response{}, false
-		if render != nil {
-			stored, ok = render(opErr)
-		}
-		if !ok {
-			return Response{}, false, opErr
-		}
-		// A refusal decided on current state changed nothing: roll the
-		// work back and store the refusal on its own.
-		tx.Rollback(ctx)
-		return g.storeRefusal(ctx, c, stored)
+		return g.refuse(ctx, c, tx, render, opErr)
 	}
 	tx.StoreIdempotentResponse(c.Scope, c.Key, resp.Status, resp.Body)
 	if err := tx.Commit(ctx); err != nil {
@@ -248,6 +238,13 @@ func (g *Guard) tryAtCommit(ctx context.Context, c Claim, op Op, render Render) 
 		}
 	}
 	// Refused by op or at COMMIT (a held-back insert): nothing was kept.
+	return g.refuse(ctx, c, tx, render, err)
+}
+
+// refuse answers an op's refusal: one decided on current state changed
+// nothing, so the work is rolled back and the refusal stored on its own;
+// any other error stores nothing and reaches the caller.
+func (g *Guard) refuse(ctx context.Context, c Claim, tx *postgres.OwnedTx, render Render, err error) (Response, bool, error) {
 	stored, ok := Response{}, false
 	if render != nil {
 		stored, ok = render(err)
