@@ -182,7 +182,33 @@ func (b *bench) prepareDebits(ctx context.Context, n int) ([]attempt, error) {
 	if len(st.Outcomes) > 0 {
 		b.logf("preparing debits: answers other than 2xx: %s", errorsText(st.Outcomes))
 	}
+	if err := b.debitsSent(ctx); err != nil {
+		return nil, err
+	}
 	return b.attemptsOf(ctx, ids)
+}
+
+// debitsSent waits until the gateway has sent every debit to its bank: the
+// jobs that send them would otherwise run on into the clearing's measured
+// window, and their CPU would be counted as the clears'.
+func (b *bench) debitsSent(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	for {
+		var n int
+		if err := b.db.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'send_debit'
+			AND state IN ('available', 'running', 'retryable', 'pending')`).Scan(&n); err != nil {
+			return fmt.Errorf("debits still to send: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d debits still to send after 5 minutes", n)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // clearScenario: the bank's debit.succeeded callbacks for debits in flight.
