@@ -35,6 +35,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/citizenpay/gateway/internal/pii"
+	"github.com/citizenpay/gateway/internal/reconcile"
 )
 
 // Config is what a sandbox bank is built from.
@@ -201,14 +202,8 @@ func New(cfg Config) (*Server, error) {
 }
 
 // businessLocation is Asia/Ho_Chi_Minh, whose business day statements
-// follow. Without tzdata it is the same fixed +07:00: Vietnam keeps no
-// daylight saving time.
-func businessLocation() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Ho_Chi_Minh"); err == nil {
-		return loc
-	}
-	return time.FixedZone("ICT", 7*60*60)
-}
+// follow (reconcile.Location).
+func businessLocation() *time.Location { return reconcile.Location }
 
 func cleanBasePath(p string) (string, error) {
 	p = strings.Trim(strings.TrimSpace(p), "/")

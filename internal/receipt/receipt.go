@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -120,12 +121,15 @@ func New(req *payment.Request, in Issue) (Receipt, error) {
 // Location is Asia/Ho_Chi_Minh, the zone of receipt years and of the times
 // a PDF shows. Without tzdata it is the same fixed +07:00: Vietnam keeps no
 // daylight saving time.
-func Location() *time.Location {
+func Location() *time.Location { return location() }
+
+// location loads the zone once: LoadLocation reads the tz database each time.
+var location = sync.OnceValue(func() *time.Location {
 	if loc, err := time.LoadLocation("Asia/Ho_Chi_Minh"); err == nil {
 		return loc
 	}
 	return time.FixedZone("ICT", 7*60*60)
-}
+})
 
 // Year is the calendar year of t in Asia/Ho_Chi_Minh: the year whose
 // sequence a receipt issued at t takes its number from.

@@ -57,14 +57,8 @@ const maxStep = 1 << 20
 // errStepTooLong is budgetReader's refusal to read past maxStep.
 var errStepTooLong = errors.New("statement: step over the size limit")
 
-// businessDay is Asia/Ho_Chi_Minh; without tzdata the same fixed +07:00, as
-// Vietnam keeps no daylight saving time.
-func businessDay() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Ho_Chi_Minh"); err == nil {
-		return loc
-	}
-	return time.FixedZone("ICT", 7*60*60)
-}
+// businessDay is Asia/Ho_Chi_Minh (reconcile.Location).
+func businessDay() *time.Location { return reconcile.Location }
 
 // format is one statement format's line reader.
 type format interface {
