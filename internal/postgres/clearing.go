@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -108,21 +107,16 @@ func saveAttemptAtCommit(ctx context.Context, tx *Tx, a *payment.Attempt) error 
 // savePaymentRequestAtCommit is SavePaymentRequest, at commit: a request
 // changed since readVersion fails the commit.
 func savePaymentRequestAtCommit(ctx context.Context, tx *Tx, r *payment.Request, readVersion int) error {
-	var attempt, bank, ref *string
-	var paidAt *time.Time
-	if p := r.Payment; p != nil {
-		attempt, bank, ref, paidAt = &p.AttemptID, &p.BankCode, &p.BankReference, &p.PaidAt
-	}
-	if r.Version != readVersion+1 {
-		return fmt.Errorf("save payment request %s: version %d after %d", r.ID, r.Version, readVersion)
+	args, err := requestSaveArgs(r, readVersion)
+	if err != nil {
+		return err
 	}
 	return atCommit(ctx, tx, "save payment request "+r.ID, `WITH u AS (
 		UPDATE payment_requests SET status = $3, version = $4, amount_refunded = $5,
 			paid_attempt_id = $6, paid_bank_code = $7, paid_bank_reference = $8, paid_at = $9, updated_at = $10
 		WHERE id = $1 AND version = $2 RETURNING 1)
 		SELECT CASE WHEN c.n = 1 THEN true ELSE ('payment request ' || $1::text || ' changed meanwhile: ' || c.n || ' saved')::boolean END
-		FROM (SELECT count(*) AS n FROM u) c`,
-		r.ID, readVersion, r.Status, r.Version, r.AmountRefunded, attempt, bank, ref, paidAt, r.UpdatedAt)
+		FROM (SELECT count(*) AS n FROM u) c`, args...)
 }
 
 // postLedgerAtCommit is PostLedger, at commit: t is checked now, and a

@@ -308,20 +308,13 @@ func SavePaymentRequest(ctx context.Context, tx *Tx, r *payment.Request, readVer
 	if tx.hold {
 		return savePaymentRequestAtCommit(ctx, tx, r, readVersion)
 	}
-	var attempt, bank, ref *string
-	var paidAt *time.Time
-	if p := r.Payment; p != nil {
-		attempt, bank, ref, paidAt = &p.AttemptID, &p.BankCode, &p.BankReference, &p.PaidAt
-	}
-	if r.Version != readVersion+1 {
-		// Every change is a new version: caches of a request's answer are
-		// keyed by it.
-		return fmt.Errorf("save payment request %s: version %d after %d", r.ID, r.Version, readVersion)
+	args, err := requestSaveArgs(r, readVersion)
+	if err != nil {
+		return err
 	}
 	tag, err := tx.conn().Exec(ctx, `UPDATE payment_requests SET status = $3, version = $4, amount_refunded = $5,
 		paid_attempt_id = $6, paid_bank_code = $7, paid_bank_reference = $8, paid_at = $9, updated_at = $10
-		WHERE id = $1 AND version = $2`,
-		r.ID, readVersion, r.Status, r.Version, r.AmountRefunded, attempt, bank, ref, paidAt, r.UpdatedAt)
+		WHERE id = $1 AND version = $2`, args...)
 	if err != nil {
 		return fmt.Errorf("save payment request %s: %w", r.ID, err)
 	}
@@ -329,6 +322,22 @@ func SavePaymentRequest(ctx context.Context, tx *Tx, r *payment.Request, readVer
 		return fault.New(fault.InvalidState, "payment request %s changed meanwhile", r.ID)
 	}
 	return nil
+}
+
+// requestSaveArgs are the arguments of a request's save: $1 id, $2 the
+// version read, then the mutable fields.
+func requestSaveArgs(r *payment.Request, readVersion int) ([]any, error) {
+	if r.Version != readVersion+1 {
+		// Every change is a new version: caches of a request's answer are
+		// keyed by it.
+		return nil, fmt.Errorf("save payment request %s: version %d after %d", r.ID, r.Version, readVersion)
+	}
+	var attempt, bank, ref *string
+	var paidAt *time.Time
+	if p := r.Payment; p != nil {
+		attempt, bank, ref, paidAt = &p.AttemptID, &p.BankCode, &p.BankReference, &p.PaidAt
+	}
+	return []any{r.ID, readVersion, r.Status, r.Version, r.AmountRefunded, attempt, bank, ref, paidAt, r.UpdatedAt}, nil
 }
 
 // DuePaymentRequests returns the ids of pending requests past their expiry,
